@@ -1,0 +1,79 @@
+package dev.alexnetffm.engine.cli;
+
+import dev.alexnetffm.cuda.Bytes;
+import dev.alexnetffm.cuda.Context;
+import dev.alexnetffm.cuda.CuModule;
+import dev.alexnetffm.cuda.CudaDriver;
+import dev.alexnetffm.cuda.Device;
+import dev.alexnetffm.cuda.KernelSignature;
+import dev.alexnetffm.engine.backend.cuda.Kernels;
+import dev.alexnetffm.engine.backend.cuda.PtxLibrary;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Optional;
+
+/** {@code alexnet info}: the driver, every GPU, peer access between each pair, and which kernel modules load. */
+final class InfoCommand implements Main.Command {
+    @Override
+    public String summary() {
+        return "driver version, GPUs, peer access, and whether every kernel module loads";
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out) {
+        if (args.length > 0) throw new Main.UsageException("takes no arguments, got " + String.join(" ", args));
+        out.printf("alexnet-ffm on Java %s (%s), %d CPU cores%n", Runtime.version(), System.getProperty("java.vm.vendor"),
+                Runtime.getRuntime().availableProcessors());
+        PtxLibrary library = PtxLibrary.load();
+        out.printf("kernel modules packaged: %s (PTX for %s)%n", String.join(", ", library.modules()),
+                String.join(", ", library.archs().stream().map(a -> "sm_" + a).toList()));
+
+        Optional<String> unavailable = CudaDriver.unavailableReason();
+        if (unavailable.isPresent()) {
+            out.println("CUDA: not available. " + unavailable.get());
+            out.println("The CPU backend (reference) is available.");
+            return 0;
+        }
+        out.println("CUDA driver: " + CudaDriver.versionString() + " (" + CudaDriver.version() + ")");
+        List<Device> devices = CudaDriver.devices();
+        out.println("GPUs: " + devices.size());
+        for (Device d : devices) {
+            out.printf("  [%d] %s  compute capability %s, %s, %d multiprocessors, PCI %s%n", d.ordinal(), d.name(),
+                    d.computeCapability(), Bytes.format(d.totalMemory()), d.multiprocessors(), d.pciAddress());
+        }
+        if (devices.size() > 1) {
+            out.println("peer access (row can read/write column):");
+            for (Device a : devices) {
+                StringBuilder row = new StringBuilder(String.format("  [%d]", a.ordinal()));
+                for (Device b : devices) row.append(a.equals(b) ? "   -" : a.canAccessPeer(b) ? " yes" : "  no");
+                out.println(row);
+            }
+        } else {
+            out.println("peer access: one GPU; two logical devices on it share memory directly");
+        }
+        int failures = 0;
+        for (Device d : devices) {
+            int arch = library.bestArch(d.computeCapability());
+            out.printf("kernel modules on [%d] (PTX sm_%d, JIT for sm_%d):%n", d.ordinal(), arch, d.computeCapability().smVersion());
+            try (Context ctx = d.primaryContext()) {
+                for (String m : library.modules()) {
+                    try (CuModule module = ctx.loadModule(m, library.ptx(m, arch))) {
+                        List<KernelSignature> declared = Kernels.all().stream().filter(k -> k.module().equals(m)).toList();
+                        StringBuilder kernels = new StringBuilder();
+                        for (KernelSignature k : declared) {
+                            var kernel = module.kernel(k);
+                            kernels.append(kernels.isEmpty() ? "" : ", ").append(k.name()).append(" (")
+                                    .append(kernel.registersPerThread()).append(" regs)");
+                        }
+                        out.printf("  %-12s loaded: %s%n", m, kernels);
+                    } catch (RuntimeException e) {
+                        failures++;
+                        out.printf("  %-12s FAILED: %s%n", m, e.getMessage());
+                    }
+                }
+            }
+        }
+        return failures == 0 ? 0 : 1;
+    }
+}

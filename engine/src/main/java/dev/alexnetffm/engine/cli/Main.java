@@ -1,0 +1,69 @@
+package dev.alexnetffm.engine.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The command line: {@code alexnet <command> [options]}. Each command is a small class; bad usage prints what
+ * was wrong and the usage, and exits with status 2.
+ */
+public final class Main {
+    /** A command: runs with its arguments and returns the process exit status. */
+    interface Command {
+        String summary();
+
+        int run(String[] args, PrintStream out) throws Exception;
+    }
+
+    private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
+    static {
+        COMMANDS.put("info", new InfoCommand());
+    }
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
+            usage(args.length == 0 ? err : out);
+            return args.length == 0 ? 2 : 0;
+        }
+        Command command = COMMANDS.get(args[0]);
+        if (command == null) {
+            err.println("alexnet: unknown command '" + args[0] + "'");
+            usage(err);
+            return 2;
+        }
+        try {
+            return command.run(Arrays.copyOfRange(args, 1, args.length), out);
+        } catch (UsageException e) {
+            err.println("alexnet " + args[0] + ": " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            err.println("alexnet " + args[0] + ": " + e.getMessage());
+            if (Boolean.getBoolean("alexnet.debug")) e.printStackTrace(err);
+            return 1;
+        }
+    }
+
+    private static void usage(PrintStream s) {
+        s.println("usage: alexnet <command> [options]");
+        s.println();
+        s.println("commands:");
+        COMMANDS.forEach((name, c) -> s.printf("  %-8s %s%n", name, c.summary()));
+        s.println();
+        s.println("Run with -Dalexnet.debug=true (JAVA_OPTS) for stack traces.");
+    }
+
+    /** Wrong flags or arguments: reported with status 2. */
+    static final class UsageException extends RuntimeException {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.alexnetffm.cuda;
+
+import dev.alexnetffm.cuda.internal.CuDriver;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/** A PTX module JIT-compiled for one context's device. Its kernels are valid until it is closed. */
+public final class CuModule extends NativeResource {
+    private static final int CU_JIT_INFO_LOG_BUFFER = 3;
+    private static final int CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4;
+    private static final int CU_JIT_ERROR_LOG_BUFFER = 5;
+    private static final int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
+    private static final int LOG_BYTES = 16 * 1024;
+
+    private final Context context;
+    private final String name;
+    private final MemorySegment handle;
+    private final String jitInfoLog;
+
+    private CuModule(Context context, String name, MemorySegment handle, String jitInfoLog) {
+        this.context = context;
+        this.name = name;
+        this.handle = handle;
+        this.jitInfoLog = jitInfoLog;
+    }
+
+    static CuModule load(Context context, String name, String ptx) {
+        return context.withCurrent(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment image = arena.allocateFrom(ptx);
+                MemorySegment infoLog = arena.allocate(LOG_BYTES);
+                MemorySegment errorLog = arena.allocate(LOG_BYTES);
+                int[] keys = {CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES, CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+                MemorySegment options = arena.allocateFrom(JAVA_INT, keys);
+                // optionValues is void**: sizes travel as pointer-sized integers, buffers as addresses.
+                MemorySegment values = arena.allocate(ADDRESS, keys.length);
+                values.setAtIndex(ADDRESS, 0, infoLog);
+                values.setAtIndex(ADDRESS, 1, MemorySegment.ofAddress(LOG_BYTES));
+                values.setAtIndex(ADDRESS, 2, errorLog);
+                values.setAtIndex(ADDRESS, 3, MemorySegment.ofAddress(LOG_BYTES));
+                MemorySegment out = arena.allocate(ADDRESS);
+                int rc = CuDriver.cuModuleLoadDataEx(out, image, keys.length, options, values);
+                if (rc != 0) {
+                    String log = errorLog.getString(0).strip();
+                    throw Check.error(rc, "cuModuleLoadDataEx(" + name + " on " + context.device() + ")",
+                            log.isEmpty() ? "The JIT gave no error log" : "JIT error log:\n" + log);
+                }
+                return new CuModule(context, name, out.get(ADDRESS, 0), infoLog.getString(0).strip());
+            }
+        });
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Context context() {
+        return context;
+    }
+
+    /** What the JIT said while compiling (register use and the like); empty when it said nothing. */
+    public String jitInfoLog() {
+        return jitInfoLog;
+    }
+
+    /** The kernel with this signature's name; a clear error when the module has no such entry point. */
+    public Kernel kernel(KernelSignature signature) {
+        checkOpen();
+        if (!signature.module().equals(name)) {
+            throw new IllegalArgumentException(signature + " belongs to module " + signature.module() + ", not " + name);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            int rc = CuDriver.cuModuleGetFunction(out, handle, arena.allocateFrom(signature.name()));
+            Check.check(rc, "cuModuleGetFunction(" + name + "." + signature.name() + ")",
+                    rc == CuResult.ERROR_NOT_FOUND.code() ? "Module " + name + " has no kernel named " + signature.name()
+                            + ": is it declared extern \"C\" in " + name + ".cu?" : null);
+            return new Kernel(this, signature, out.get(ADDRESS, 0));
+        }
+    }
+
+    @Override
+    protected void release() {
+        context.withCurrent(() -> Check.check(CuDriver.cuModuleUnload(handle), "cuModuleUnload(" + name + ")"));
+    }
+
+    @Override
+    public String toString() {
+        return "CuModule(" + name + " on " + context.device() + ")";
+    }
+}
