@@ -31,6 +31,28 @@ public interface Backend extends AutoCloseable {
      */
     void biasAdd(Tensor out, Tensor in, Tensor bias);
 
+    /**
+     * 2-D convolution with bias, ReLU optionally fused:
+     * out[n,k,p,q] = act(bias[k] + sum_{c in group(k), r, s} weight[k, c', r, s] * in[n, c, p*stride - pad + r, q*stride - pad + s])
+     * with zero padding. Shapes as {@link ConvSpec} says.
+     */
+    void conv2d(Tensor out, Tensor in, Tensor weight, Tensor bias, ConvSpec spec, boolean relu);
+
+    /** Local response normalisation across channels, as {@link LrnSpec} defines it. in and out (N, C, H, W). */
+    void lrn(Tensor out, Tensor in, LrnSpec spec);
+
+    /** Max pooling; shapes as {@link PoolSpec} says. */
+    void maxPool(Tensor out, Tensor in, PoolSpec spec);
+
+    /**
+     * Fully connected layer with bias, ReLU optionally fused: out[n,k] = act(bias[k] + sum_c weight[k,c] * in[n,c]).
+     * in (N, C) or (N, C1, H, W) read as (N, C1*H*W); weight (K, C) as PyTorch stores it; bias (K); out (N, K).
+     */
+    void linear(Tensor out, Tensor in, Tensor weight, Tensor bias, boolean relu);
+
+    /** Row-wise softmax of (N, K) logits, computed stably (the row's max subtracted first). */
+    void softmax(Tensor out, Tensor in);
+
     /** Waits until every queued op has finished. */
     void synchronize();
 

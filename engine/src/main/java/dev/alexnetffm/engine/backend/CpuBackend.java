@@ -52,6 +52,32 @@ public final class CpuBackend implements Backend {
         for (int i = 0; i < x.length; i++) o[i] = x[i] + b[(i / inner) % channels];
     }
 
+    // Forward ops of the network: being written (CPU reference and CUDA kernels in progress).
+    @Override
+    public void conv2d(Tensor out, Tensor in, Tensor weight, Tensor bias, ConvSpec spec, boolean relu) {
+        throw new UnsupportedOperationException("conv2d");
+    }
+
+    @Override
+    public void lrn(Tensor out, Tensor in, LrnSpec spec) {
+        throw new UnsupportedOperationException("lrn");
+    }
+
+    @Override
+    public void maxPool(Tensor out, Tensor in, PoolSpec spec) {
+        throw new UnsupportedOperationException("maxPool");
+    }
+
+    @Override
+    public void linear(Tensor out, Tensor in, Tensor weight, Tensor bias, boolean relu) {
+        throw new UnsupportedOperationException("linear");
+    }
+
+    @Override
+    public void softmax(Tensor out, Tensor in) {
+        throw new UnsupportedOperationException("softmax");
+    }
+
     @Override
     public void synchronize() {}
 

@@ -10,6 +10,9 @@ import dev.alexnetffm.cuda.Dim3;
 import dev.alexnetffm.cuda.Kernel;
 import dev.alexnetffm.cuda.KernelSignature;
 import dev.alexnetffm.engine.backend.Backend;
+import dev.alexnetffm.engine.backend.ConvSpec;
+import dev.alexnetffm.engine.backend.LrnSpec;
+import dev.alexnetffm.engine.backend.PoolSpec;
 import dev.alexnetffm.engine.backend.ShapeChecks;
 import dev.alexnetffm.engine.tensor.DeviceTensor;
 import dev.alexnetffm.engine.tensor.Shape;
@@ -144,6 +147,32 @@ public final class CudaBackend implements Backend {
         int inner = Math.toIntExact(o.shape().sizeFrom(2));
         launch(Kernels.BIAS_ADD_FORWARD, elementwiseGrid(total, 1), Dim3.of(ELEMENTWISE_THREADS),
                 o.address(), x.address(), b.address(), channels, inner, total);
+    }
+
+    // Forward ops of the network: being written (CPU reference and CUDA kernels in progress).
+    @Override
+    public void conv2d(Tensor out, Tensor in, Tensor weight, Tensor bias, ConvSpec spec, boolean relu) {
+        throw new UnsupportedOperationException("conv2d");
+    }
+
+    @Override
+    public void lrn(Tensor out, Tensor in, LrnSpec spec) {
+        throw new UnsupportedOperationException("lrn");
+    }
+
+    @Override
+    public void maxPool(Tensor out, Tensor in, PoolSpec spec) {
+        throw new UnsupportedOperationException("maxPool");
+    }
+
+    @Override
+    public void linear(Tensor out, Tensor in, Tensor weight, Tensor bias, boolean relu) {
+        throw new UnsupportedOperationException("linear");
+    }
+
+    @Override
+    public void softmax(Tensor out, Tensor in) {
+        throw new UnsupportedOperationException("softmax");
     }
 
     @Override
