@@ -10,7 +10,9 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Finds {@code libcuda.so.1} and links downcalls into it by symbol name.
@@ -41,7 +43,14 @@ public final class DriverLibrary {
         LOAD_FAILURE = failure;
     }
 
+    private static final List<String> MISSING = new CopyOnWriteArrayList<>();
+
     private DriverLibrary() {}
+
+    /** Symbols that were asked for, are not exported by the loaded library, and so will throw when called. */
+    public static List<String> missingSymbols() {
+        return List.copyOf(MISSING);
+    }
 
     /** Whether {@code libcuda.so.1} was found and loaded (says nothing about GPUs being present). */
     public static boolean loaded() {
@@ -69,6 +78,7 @@ public final class DriverLibrary {
                 return LINKER.downcallHandle(symbol.get(), descriptor, options);
             }
         }
+        MISSING.add(String.join(" or ", names));
         return throwing(descriptor, new CudaUnavailableException(LIBRARY + " does not export " + String.join(" or ", names)
                 + ": the installed NVIDIA driver is too old for this engine (it needs a CUDA 12 or newer driver)."));
     }

@@ -1,0 +1,105 @@
+package dev.alexnetffm.engine.backend.cuda;
+
+import dev.alexnetffm.cuda.CudaDriver;
+import dev.alexnetffm.engine.backend.CpuBackend;
+import dev.alexnetffm.engine.tensor.Shape;
+import dev.alexnetffm.engine.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** fill, ReLU and bias add on the GPU against the CPU reference: fresh random data, poisoned outputs, every element. */
+@Tag("gpu")
+class ElementwiseGpuTest {
+    static CudaBackend gpu;
+    final CpuBackend cpu = new CpuBackend();
+    final Random random = new Random();
+
+    @BeforeAll
+    static void open() {
+        if (CudaDriver.isAvailable()) gpu = new CudaBackend(0);
+    }
+
+    @AfterAll
+    static void close() {
+        if (gpu != null) gpu.close();
+    }
+
+    @BeforeEach
+    void requireGpu() {
+        assumeTrue(gpu != null, () -> "no usable CUDA driver/GPU: " + CudaDriver.unavailableReason().orElse(""));
+    }
+
+    static Stream<Shape> shapes() {
+        return Stream.of(Shape.of(1), Shape.of(3), Shape.of(1, 1, 1, 7), Shape.of(1, 96, 55, 55), Shape.of(2, 48, 27, 27),
+                Shape.of(5, 13, 11, 9), Shape.of(128, 4096), Shape.of(3, 1000), Shape.of(7, 3, 227, 227));
+    }
+
+    float[] randomData(long n) {
+        float[] a = new float[Math.toIntExact(n)];
+        for (int i = 0; i < a.length; i++) a[i] = (float) random.nextGaussian() * 3;
+        return a;
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void fillWritesEveryElement(Shape shape) {
+        try (Tensor out = gpu.allocate(shape)) {
+            gpu.fill(out, Float.NaN);
+            float value = random.nextFloat() - 0.5f;
+            gpu.fill(out, value);
+            for (float v : out.toArray()) assertEquals(value, v);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void reluMatchesTheReference(Shape shape) {
+        float[] x = randomData(shape.size());
+        x[0] = Float.NaN;
+        if (x.length > 2) x[1] = -0f;
+        try (Tensor in = gpu.fromArray(shape, x); Tensor out = gpu.allocate(shape)) {
+            gpu.fill(out, Float.NaN);
+            gpu.relu(out, in);
+            Tensor expected = cpu.allocate(shape);
+            cpu.relu(expected, cpu.fromArray(shape, x));
+            assertBitwiseEqual(expected.toArray(), out.toArray());
+
+            gpu.relu(in, in); // in place
+            assertBitwiseEqual(expected.toArray(), in.toArray());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void biasAddMatchesTheReference(Shape shape) {
+        if (shape.rank() < 2) return;
+        float[] x = randomData(shape.size());
+        float[] b = randomData(shape.dim(1));
+        try (Tensor in = gpu.fromArray(shape, x); Tensor bias = gpu.fromArray(Shape.of(shape.dim(1)), b); Tensor out = gpu.allocate(shape)) {
+            gpu.fill(out, Float.NaN);
+            gpu.biasAdd(out, in, bias);
+            Tensor expected = cpu.allocate(shape);
+            cpu.biasAdd(expected, cpu.fromArray(shape, x), cpu.fromArray(Shape.of(shape.dim(1)), b));
+            assertBitwiseEqual(expected.toArray(), out.toArray()); // one float add: exact
+        }
+    }
+
+    static void assertBitwiseEqual(float[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length);
+        for (int i = 0; i < expected.length; i++) {
+            if (Float.floatToIntBits(expected[i]) != Float.floatToIntBits(actual[i])) {
+                fail("element " + i + ": expected " + expected[i] + ", got " + actual[i]);
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package dev.alexnetffm.engine.backend.cuda;
+
+import dev.alexnetffm.cuda.Context;
+import dev.alexnetffm.cuda.CuModule;
+import dev.alexnetffm.cuda.CuStream;
+import dev.alexnetffm.cuda.CudaDriver;
+import dev.alexnetffm.cuda.DeviceBuffer;
+import dev.alexnetffm.cuda.Dim3;
+import dev.alexnetffm.cuda.Kernel;
+import dev.alexnetffm.cuda.MemoryInfo;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** 1,000 cycles of allocate / load / launch / unload / free leave the device's free memory where it started. */
+@Tag("gpu")
+class LeakGpuTest {
+    @Test
+    void thousandCyclesLeaveFreeMemoryUnchanged() {
+        assumeTrue(CudaDriver.isAvailable(), () -> "no usable CUDA driver/GPU: " + CudaDriver.unavailableReason().orElse(""));
+        PtxLibrary library = PtxLibrary.load();
+        try (Context ctx = CudaDriver.device(0).primaryContext().makeCurrent(); CuStream stream = ctx.createStream()) {
+            int arch = library.bestArch(ctx.device().computeCapability());
+            String ptx = library.ptx("elementwise", arch);
+            cycle(ctx, stream, ptx, 1 << 20); // warm-up: the first module load reserves driver memory once
+            ctx.synchronize();
+            MemoryInfo before = ctx.memoryInfo();
+            for (int i = 0; i < 1000; i++) cycle(ctx, stream, ptx, (1 << 20) + 4096 * (i % 7));
+            ctx.synchronize();
+            MemoryInfo after = ctx.memoryInfo();
+            assertEquals(before.freeBytes(), after.freeBytes(),
+                    "free device memory moved by " + (before.freeBytes() - after.freeBytes()) + " bytes over 1000 cycles");
+        }
+    }
+
+    private static void cycle(Context ctx, CuStream stream, String ptx, int n) {
+        try (CuModule module = ctx.loadModule("elementwise", ptx); DeviceBuffer buf = ctx.allocate(4L * n)) {
+            Kernel fill = module.kernel(Kernels.FILL);
+            fill.launch(stream, Dim3.of(Dim3.blocksFor(n, 1024)), Dim3.of(256), 0, buf, 1f, (long) n);
+            stream.synchronize();
+            assertTrue(buf.toFloatArray(1)[0] == 1f);
+        }
+    }
+}
