@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The GPU session's one prepared script: run on a CUDA machine from the repository root, with the bundle built
+# here by make-bundle (a jlinked Java 25, every jar, test classes). Writes logs and JSON under $OUT (or ./gpu-out).
+#   bash benchmarks/gpu-check.sh [tests|bench|all]     (default: all)
+# Prints a short summary last. Each step's time is bounded so one hang cannot eat the session.
+set -uo pipefail
+out=${OUT:-gpu-out}; mkdir -p "$out"
+what=${1:-all}
+run=".gpu-bundle/run"
+bench_jar=$(ls .gpu-bundle/lib/benchmarks.jar 2>/dev/null || true)
+summary=()
+step() { # name, timeout seconds, command...
+  local name=$1 limit=$2; shift 2
+  local t0=$SECONDS
+  timeout "$limit" "$@" > "$out/$name.log" 2>&1
+  local rc=$?
+  summary+=("$name: rc=$rc ($((SECONDS - t0)) s)")
+  return $rc
+}
+
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv > "$out/gpu.csv" 2>&1
+step info 60 bash $run java -jar .gpu-bundle/lib/alexnet-ffm.jar info
+if [ "$what" = all ] || [ "$what" = tests ]; then
+  step gpu-tests 300 bash $run gpu-tests --reports-dir "$out/junit"
+  grep -E "tests (found|successful|failed|skipped|aborted)" "$out/gpu-tests.log" | sed 's/^[[:space:]]*//' > "$out/gpu-tests-summary.txt"
+fi
+if [ "$what" = all ] || [ "$what" = bench ]; then
+  step jmh-launch 120 bash $run java -jar "$bench_jar" LaunchBench -rf json -rff "$out/launch.json"
+  step jmh-copy 240 bash $run java -jar "$bench_jar" CopyBench -wi 2 -i 3 -rf json -rff "$out/copy.json"
+  step torch-copy 120 python3 benchmarks/pytorch/copy_bandwidth.py --json "$out/torch-copy.json"
+  python3 benchmarks/scripts/jmh_table.py "$out/launch.json" "$out/copy.json" > "$out/jmh-tables.md" 2>&1
+fi
+echo "== $(date -u +%F) $(head -2 "$out/gpu.csv" | tail -1)"
+printf '%s\n' "${summary[@]}"
+[ -f "$out/gpu-tests-summary.txt" ] && cat "$out/gpu-tests-summary.txt"
+[ -f "$out/jmh-tables.md" ] && cat "$out/jmh-tables.md"
+[ -f "$out/torch-copy.json" ] && grep -A0 -E "deviceToDevice|Pinned" "$out/torch-copy.log" 2>/dev/null | head -12
+true
