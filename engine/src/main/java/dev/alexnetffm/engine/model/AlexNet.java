@@ -1,0 +1,278 @@
+package dev.alexnetffm.engine.model;
+
+import dev.alexnetffm.engine.backend.Backend;
+import dev.alexnetffm.engine.backend.ConvSpec;
+import dev.alexnetffm.engine.tensor.HostTensor;
+import dev.alexnetffm.engine.tensor.Shape;
+import dev.alexnetffm.engine.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The paper's network on one backend: parameters, and forward to logits. Parameter names and shapes
+ * (PyTorch's layouts, C = 3 input channels, S = input size, P5 = pool5's size, 6 for S = 227):
+ * <pre>
+ * conv1.weight (96, C, 11, 11)   conv1.bias (96)     stride 4, pad 0
+ * conv2.weight (256, 48, 5, 5)   conv2.bias (256)    pad 2, groups 2
+ * conv3.weight (384, 256, 3, 3)  conv3.bias (384)    pad 1 (sees both towers)
+ * conv4.weight (384, 192, 3, 3)  conv4.bias (384)    pad 1, groups 2
+ * conv5.weight (256, 192, 3, 3)  conv5.bias (256)    pad 1, groups 2
+ * fc6.weight (H, 256*P5*P5)      fc6.bias (H)        H = 4096 hidden units
+ * fc7.weight (H, H)              fc7.bias (H)
+ * fc8.weight (classes, H)        fc8.bias (classes)
+ * </pre>
+ * Each tower owns half of every layer's output channels (the first half: tower A). Dropout is inverted (scaled
+ * by 1 / (1 - p) in training), so inference is exactly the identity.
+ */
+public final class AlexNet implements AutoCloseable {
+    private static final ConvSpec CONV1 = new ConvSpec(4, 0, 1);
+    private static final ConvSpec CONV2 = new ConvSpec(1, 2, 2);
+    private static final ConvSpec CONV3 = new ConvSpec(1, 1, 1);
+    private static final ConvSpec CONV45 = new ConvSpec(1, 1, 2);
+
+    /** A parameter's name, shape and initial value rule: N(0, 0.01^2) when {@code gaussian}, else {@code constant}. */
+    public record ParamSpec(String name, Shape shape, boolean gaussian, float constant) {}
+
+    private final Backend backend;
+    private final AlexNetConfig config;
+    private final Map<String, Tensor> params;
+    private Activations activations;
+
+    private AlexNet(Backend backend, AlexNetConfig config, Map<String, Tensor> params) {
+        this.backend = backend;
+        this.config = config;
+        this.params = Collections.unmodifiableMap(params);
+    }
+
+    /** Every parameter in order, with the paper's initialisation: weights N(0, 0.01^2); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0. */
+    public static List<ParamSpec> parameterSpecs(AlexNetConfig c) {
+        int h = c.hidden();
+        List<ParamSpec> specs = new ArrayList<>();
+        addLayer(specs, "conv1", Shape.of(96, c.inChannels(), 11, 11), 0f);
+        addLayer(specs, "conv2", Shape.of(256, 48, 5, 5), 1f);
+        addLayer(specs, "conv3", Shape.of(384, 256, 3, 3), 0f);
+        addLayer(specs, "conv4", Shape.of(384, 192, 3, 3), 1f);
+        addLayer(specs, "conv5", Shape.of(256, 192, 3, 3), 1f);
+        addLayer(specs, "fc6", Shape.of(h, c.geometry().fc6Inputs()), 1f);
+        addLayer(specs, "fc7", Shape.of(h, h), 1f);
+        addLayer(specs, "fc8", Shape.of(c.classes(), h), 0f);
+        return List.copyOf(specs);
+    }
+
+    private static void addLayer(List<ParamSpec> specs, String layer, Shape weight, float bias) {
+        specs.add(new ParamSpec(layer + ".weight", weight, true, 0f));
+        specs.add(new ParamSpec(layer + ".bias", Shape.of(weight.dim(0)), false, bias));
+    }
+
+    /** Name -> shape of every parameter, for validating a weights file. */
+    public static Map<String, Shape> parameterShapes(AlexNetConfig c) {
+        Map<String, Shape> shapes = new LinkedHashMap<>();
+        for (ParamSpec p : parameterSpecs(c)) shapes.put(p.name(), p.shape());
+        return shapes;
+    }
+
+    /** The paper's initial weights, drawn on the host from {@code seed} (the same seed gives the same bits everywhere). */
+    public static Map<String, HostTensor> initialWeights(AlexNetConfig config, long seed) {
+        SplittableRandom root = new SplittableRandom(seed);
+        Map<String, HostTensor> weights = new LinkedHashMap<>();
+        for (ParamSpec p : parameterSpecs(config)) {
+            SplittableRandom random = root.split(); // one stream per parameter, in a fixed order
+            float[] data = new float[p.shape().intSize()];
+            if (p.gaussian()) {
+                for (int i = 0; i < data.length; i++) data[i] = (float) (0.01 * random.nextGaussian());
+            } else {
+                java.util.Arrays.fill(data, p.constant());
+            }
+            weights.put(p.name(), new HostTensor(p.shape(), data));
+        }
+        return weights;
+    }
+
+    /** A new network with the paper's initialisation. */
+    public static AlexNet initialize(Backend backend, AlexNetConfig config, long seed) {
+        return fromWeights(backend, config, initialWeights(config, seed));
+    }
+
+    /**
+     * A network with the given weights, which must be exactly the parameters {@link #parameterShapes} lists.
+     * Everything is checked before anything is copied to the backend.
+     */
+    public static AlexNet fromWeights(Backend backend, AlexNetConfig config, Map<String, HostTensor> weights) {
+        Map<String, Shape> expected = parameterShapes(config);
+        List<String> problems = new ArrayList<>();
+        for (var e : expected.entrySet()) {
+            HostTensor t = weights.get(e.getKey());
+            if (t == null) problems.add(e.getKey() + " is missing (expected " + e.getValue() + ")");
+            else if (!t.shape().equals(e.getValue())) problems.add(e.getKey() + " has shape " + t.shape() + ", expected " + e.getValue());
+        }
+        for (String name : weights.keySet()) {
+            if (!expected.containsKey(name)) problems.add(name + " is not a parameter of this network");
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("weights do not fit " + config + ": " + String.join("; ", problems));
+        }
+        Map<String, Tensor> params = new LinkedHashMap<>();
+        try {
+            for (String name : expected.keySet()) {
+                HostTensor t = weights.get(name);
+                params.put(name, backend.fromArray(t.shape(), t.data()));
+            }
+        } catch (RuntimeException e) {
+            params.values().forEach(Tensor::close);
+            throw e;
+        }
+        return new AlexNet(backend, config, params);
+    }
+
+    public AlexNetConfig config() {
+        return config;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** The parameters as they live on the backend, by name. */
+    public Map<String, Tensor> parameters() {
+        return params;
+    }
+
+    /** A host copy of every parameter, by name (for saving). */
+    public Map<String, HostTensor> weights() {
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        params.forEach((name, t) -> out.put(name, new HostTensor(t.shape(), t.toArray())));
+        return out;
+    }
+
+    /** Number of parameters (about 61 million for the paper's network). */
+    public long parameterCount() {
+        return params.values().stream().mapToLong(t -> t.shape().size()).sum();
+    }
+
+    /** The input shape for a batch of {@code n}. */
+    public Shape inputShape(int n) {
+        return Shape.of(n, config.inChannels(), config.inputSize(), config.inputSize());
+    }
+
+    /**
+     * Forward pass at inference. {@code input} is (N, C, S, S) on this network's backend; the returned logits
+     * (N, classes) belong to the network and are overwritten by the next forward call.
+     */
+    public Tensor forward(Tensor input) {
+        Shape s = input.shape();
+        if (s.rank() != 4 || s.dim(1) != config.inChannels() || s.dim(2) != config.inputSize() || s.dim(3) != config.inputSize()) {
+            throw new IllegalArgumentException("input must be (N, " + config.inChannels() + ", " + config.inputSize() + ", "
+                    + config.inputSize() + "), got " + s);
+        }
+        Activations a = activationsFor(s.dim(0));
+        Backend b = backend;
+        b.conv2d(a.conv1, input, p("conv1.weight"), p("conv1.bias"), CONV1, true);
+        Tensor x = a.conv1;
+        if (config.lrn() != null) {
+            b.lrn(a.norm1, x, config.lrn());
+            x = a.norm1;
+        }
+        b.maxPool(a.pool1, x, config.pool());
+        b.conv2d(a.conv2, a.pool1, p("conv2.weight"), p("conv2.bias"), CONV2, true);
+        x = a.conv2;
+        if (config.lrn() != null) {
+            b.lrn(a.norm2, x, config.lrn());
+            x = a.norm2;
+        }
+        b.maxPool(a.pool2, x, config.pool());
+        b.conv2d(a.conv3, a.pool2, p("conv3.weight"), p("conv3.bias"), CONV3, true);
+        b.conv2d(a.conv4, a.conv3, p("conv4.weight"), p("conv4.bias"), CONV45, true);
+        b.conv2d(a.conv5, a.conv4, p("conv5.weight"), p("conv5.bias"), CONV45, true);
+        b.maxPool(a.pool5, a.conv5, config.pool());
+        b.linear(a.fc6, a.pool5, p("fc6.weight"), p("fc6.bias"), true);
+        b.linear(a.fc7, a.fc6, p("fc7.weight"), p("fc7.bias"), true);
+        b.linear(a.fc8, a.fc7, p("fc8.weight"), p("fc8.bias"), false);
+        return a.fc8;
+    }
+
+    /** Logits for a batch given as a host array of N*C*S*S floats in NCHW order. */
+    public float[] logits(float[] input, int n) {
+        try (Tensor x = backend.fromArray(inputShape(n), input)) {
+            return forward(x).toArray();
+        }
+    }
+
+    /** Class probabilities (softmax of the logits) for a host batch. */
+    public float[] probabilities(float[] input, int n) {
+        try (Tensor x = backend.fromArray(inputShape(n), input)) {
+            Tensor logits = forward(x);
+            Activations a = activationsFor(n);
+            backend.softmax(a.probabilities, logits);
+            return a.probabilities.toArray();
+        }
+    }
+
+    private Tensor p(String name) {
+        return params.get(name);
+    }
+
+    private Activations activationsFor(int n) {
+        if (activations == null || activations.n != n) {
+            if (activations != null) activations.close();
+            activations = new Activations(backend, config, n);
+        }
+        return activations;
+    }
+
+    /** Releases parameters and activations (device memory on a GPU backend). The backend stays open. */
+    @Override
+    public void close() {
+        if (activations != null) activations.close();
+        activations = null;
+        params.values().forEach(Tensor::close);
+    }
+
+    /** Every intermediate tensor of a forward pass at one batch size, allocated once and reused. */
+    private static final class Activations implements AutoCloseable {
+        final int n;
+        final Tensor conv1, norm1, pool1, conv2, norm2, pool2, conv3, conv4, conv5, pool5, fc6, fc7, fc8, probabilities;
+        private final List<Tensor> all = new ArrayList<>();
+
+        Activations(Backend b, AlexNetConfig c, int n) {
+            this.n = n;
+            AlexNetConfig.Geometry g = c.geometry();
+            boolean lrn = c.lrn() != null;
+            try {
+                conv1 = add(b, Shape.of(n, 96, g.conv1(), g.conv1()));
+                norm1 = lrn ? add(b, Shape.of(n, 96, g.conv1(), g.conv1())) : null;
+                pool1 = add(b, Shape.of(n, 96, g.pool1(), g.pool1()));
+                conv2 = add(b, Shape.of(n, 256, g.pool1(), g.pool1()));
+                norm2 = lrn ? add(b, Shape.of(n, 256, g.pool1(), g.pool1())) : null;
+                pool2 = add(b, Shape.of(n, 256, g.pool2(), g.pool2()));
+                conv3 = add(b, Shape.of(n, 384, g.pool2(), g.pool2()));
+                conv4 = add(b, Shape.of(n, 384, g.pool2(), g.pool2()));
+                conv5 = add(b, Shape.of(n, 256, g.pool2(), g.pool2()));
+                pool5 = add(b, Shape.of(n, 256, g.pool5(), g.pool5()));
+                fc6 = add(b, Shape.of(n, c.hidden()));
+                fc7 = add(b, Shape.of(n, c.hidden()));
+                fc8 = add(b, Shape.of(n, c.classes()));
+                probabilities = add(b, Shape.of(n, c.classes()));
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        private Tensor add(Backend b, Shape s) {
+            Tensor t = b.allocate(s);
+            all.add(t);
+            return t;
+        }
+
+        @Override
+        public void close() {
+            all.forEach(Tensor::close);
+            all.clear();
+        }
+    }
+}
