@@ -7,6 +7,8 @@ import dev.alexnetffm.engine.backend.cuda.CudaBackend;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -66,6 +68,14 @@ public final class Engine implements AutoCloseable {
     /** A network with the paper's initialisation from {@code seed}. */
     public synchronized AlexNet newModel(AlexNetConfig config, long seed) {
         return track(AlexNet.initialize(backend, config, seed));
+    }
+
+    /**
+     * A network from a safetensors weights file; its configuration comes from the file's metadata, else the
+     * paper's. Errors name the file and the offending tensor; nothing is half-loaded.
+     */
+    public synchronized AlexNet loadModel(Path weights) throws IOException {
+        return track(AlexNet.load(backend, weights, AlexNetConfig.paper()));
     }
 
     private AlexNet track(AlexNet model) {

@@ -2,10 +2,14 @@ package dev.alexnetffm.engine.model;
 
 import dev.alexnetffm.engine.backend.Backend;
 import dev.alexnetffm.engine.backend.ConvSpec;
+import dev.alexnetffm.engine.io.SafeTensors;
+import dev.alexnetffm.engine.io.SafeTensorsFile;
 import dev.alexnetffm.engine.tensor.HostTensor;
 import dev.alexnetffm.engine.tensor.Shape;
 import dev.alexnetffm.engine.tensor.Tensor;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -149,9 +153,28 @@ public final class AlexNet implements AutoCloseable {
         return out;
     }
 
-    /** Number of parameters (about 61 million for the paper's network). */
-    public long parameterCount() {
-        return params.values().stream().mapToLong(t -> t.shape().size()).sum();
+    /**
+     * Saves the weights as safetensors (names and shapes as in this class's documentation, float32), with this
+     * configuration in the metadata. The file is replaced atomically: a failure leaves an existing file as it was.
+     */
+    public void save(Path file) throws IOException {
+        SafeTensors.write(file, weights(), config.toMetadata());
+    }
+
+    /**
+     * Loads a network saved by {@link #save} (or any safetensors file with these names and shapes). The
+     * configuration comes from the file's metadata, else {@code fallback}. Every tensor's name, shape and dtype
+     * is checked before anything is copied to the backend; an error names the file and the tensor.
+     */
+    public static AlexNet load(Backend backend, Path file, AlexNetConfig fallback) throws IOException {
+        AlexNetConfig config = AlexNetConfig.fromMetadata(SafeTensors.readHeader(file).metadata(), fallback);
+        SafeTensorsFile weights = SafeTensors.readExpecting(file, parameterShapes(config));
+        return fromWeights(backend, config, weights.tensors());
+    }
+
+    /** Number of parameters: 60,965,224 for the paper's network. */
+    public static long parameterCount(AlexNetConfig config) {
+        return parameterSpecs(config).stream().mapToLong(p -> p.shape().size()).sum();
     }
 
     /** The input shape for a batch of {@code n}. */

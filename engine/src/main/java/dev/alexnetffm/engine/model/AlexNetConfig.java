@@ -54,6 +54,47 @@ public record AlexNetConfig(int classes, int inChannels, int inputSize, LrnSpec 
         return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden);
     }
 
+    /** This configuration as safetensors metadata (string pairs under "alexnet.*"), so a weights file describes itself. */
+    public java.util.Map<String, String> toMetadata() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("alexnet.classes", Integer.toString(classes));
+        m.put("alexnet.in_channels", Integer.toString(inChannels));
+        m.put("alexnet.input_size", Integer.toString(inputSize));
+        m.put("alexnet.lrn", lrn == null ? "none" : lrn.size() + "," + lrn.alpha() + "," + lrn.beta() + "," + lrn.k() + ","
+                + lrn.groups() + "," + (lrn.alphaOverSize() ? "alpha/size" : "alpha"));
+        m.put("alexnet.pool", pool.window() + "," + pool.stride());
+        m.put("alexnet.dropout", Float.toString(dropout));
+        m.put("alexnet.hidden", Integer.toString(hidden));
+        return m;
+    }
+
+    /**
+     * The configuration a weights file's metadata describes, or {@code fallback} when it has none. Malformed
+     * values are a clear error naming the key.
+     */
+    public static AlexNetConfig fromMetadata(java.util.Map<String, String> m, AlexNetConfig fallback) {
+        if (!m.containsKey("alexnet.classes")) return fallback;
+        try {
+            String lrnText = m.getOrDefault("alexnet.lrn", "none");
+            LrnSpec lrn = null;
+            if (!lrnText.equals("none")) {
+                String[] f = lrnText.split(",");
+                if (f.length != 6) throw new IllegalArgumentException("alexnet.lrn must be 'none' or 'size,alpha,beta,k,groups,alpha|alpha/size', got " + lrnText);
+                lrn = new LrnSpec(Integer.parseInt(f[0]), Float.parseFloat(f[1]), Float.parseFloat(f[2]), Float.parseFloat(f[3]),
+                        Integer.parseInt(f[4]), f[5].equals("alpha/size"));
+            }
+            String[] pool = m.getOrDefault("alexnet.pool", "3,2").split(",");
+            return new AlexNetConfig(Integer.parseInt(m.get("alexnet.classes")),
+                    Integer.parseInt(m.getOrDefault("alexnet.in_channels", "3")),
+                    Integer.parseInt(m.getOrDefault("alexnet.input_size", "227")), lrn,
+                    new PoolSpec(Integer.parseInt(pool[0]), Integer.parseInt(pool[1])),
+                    Float.parseFloat(m.getOrDefault("alexnet.dropout", "0.5")),
+                    Integer.parseInt(m.getOrDefault("alexnet.hidden", "4096")));
+        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+            throw new IllegalArgumentException("the weights file's alexnet.* metadata is malformed (" + e.getMessage() + "): " + m, e);
+        }
+    }
+
     public Geometry geometry() {
         return Geometry.of(inputSize, pool);
     }
