@@ -20,6 +20,7 @@ public final class Main {
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
     static {
         COMMANDS.put("info", new InfoCommand());
+        COMMANDS.put("bench", new BenchCommand());
     }
 
     private Main() {}
