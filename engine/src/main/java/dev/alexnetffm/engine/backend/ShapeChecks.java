@@ -59,6 +59,9 @@ public final class ShapeChecks {
 
     public static void maxPool(Tensor out, Tensor in, PoolSpec spec) {
         Shape x = in.shape().requireRank(4, "maxPool input (N, C, H, W)");
+        if (x.dim(2) < spec.window() || x.dim(3) < spec.window()) {
+            throw new IllegalArgumentException("maxPool: window " + spec.window() + " is larger than the input " + x);
+        }
         Shape expected = Shape.of(x.dim(0), x.dim(1), spec.outSize(x.dim(2)), spec.outSize(x.dim(3)));
         if (!out.shape().equals(expected)) {
             throw new IllegalArgumentException("maxPool: output must be " + expected + " for input " + x + " and " + spec + ", got " + out.shape());
