@@ -51,6 +51,7 @@ public final class ShapeChecks {
 
     public static void lrn(Tensor out, Tensor in, LrnSpec spec) {
         sameShape("lrn", out, in);
+        if (out == in) throw new IllegalArgumentException("lrn: output must not be the input (each output reads its neighbours' inputs)");
         Shape x = in.shape().requireRank(4, "lrn input (N, C, H, W)");
         if (x.dim(1) % spec.groups() != 0) {
             throw new IllegalArgumentException("lrn: " + spec.groups() + " groups must divide the " + x.dim(1) + " channels of " + x);
