@@ -32,7 +32,7 @@ final class BenchCommand implements Main.Command {
             SplittableRandom random = new SplittableRandom(1);
             float[] x = new float[net.inputShape(batch).intSize()];
             for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
-            out.printf("bench: %s, batch %d, %s parameters%n", engine.description(), batch, String.format("%,d", AlexNet.parameterCount(net.config())));
+            out.printf("bench: %s, batch %d, %s parameters%n", engine.description(), batch, String.format(java.util.Locale.ROOT, "%,d", AlexNet.parameterCount(net.config())));
             try (Tensor input = engine.backend().fromArray(net.inputShape(batch), x)) {
                 for (int i = 0; i < warmup; i++) net.forward(input);
                 engine.backend().synchronize();

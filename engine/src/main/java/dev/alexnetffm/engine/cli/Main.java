@@ -20,6 +20,7 @@ public final class Main {
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
     static {
         COMMANDS.put("info", new InfoCommand());
+        COMMANDS.put("infer", new InferCommand());
         COMMANDS.put("bench", new BenchCommand());
     }
 
@@ -45,6 +46,12 @@ public final class Main {
         } catch (UsageException e) {
             err.println("alexnet " + args[0] + ": " + e.getMessage());
             return 2;
+        } catch (java.nio.file.NoSuchFileException e) {
+            err.println("alexnet " + args[0] + ": no such file: " + e.getFile());
+            return 1;
+        } catch (java.nio.file.AccessDeniedException e) {
+            err.println("alexnet " + args[0] + ": permission denied: " + e.getFile());
+            return 1;
         } catch (Exception e) {
             err.println("alexnet " + args[0] + ": " + e.getMessage());
             if (Boolean.getBoolean("alexnet.debug")) e.printStackTrace(err);

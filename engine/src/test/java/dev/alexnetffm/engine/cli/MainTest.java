@@ -44,4 +44,61 @@ class MainTest {
         assertEquals(2, run().status());
         assertEquals(0, run("help").status());
     }
+
+    @Test
+    void inferPrintsTheTopClassesOfEachImage(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path image = dir.resolve("gradient.png");
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(300, 200, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 200; y++) for (int x = 0; x < 300; x++) img.setRGB(x, y, (x % 256) << 16 | (y % 256) << 8 | 77);
+        javax.imageio.ImageIO.write(img, "png", image.toFile());
+        java.nio.file.Path labels = java.nio.file.Files.writeString(dir.resolve("labels.txt"), "zero\none\ntwo\n");
+        Result r = run("infer", "--untrained", "--device", "cpu", "--top", "3", "--labels", labels.toString(), image.toString());
+        assertEquals(0, r.status(), r.err());
+        String[] lines = r.out().strip().split("\n");
+        assertEquals(5, lines.length, r.out());
+        assertEquals(image.toString(), lines[1]);
+        double previous = 101;
+        for (int i = 2; i < 5; i++) {
+            String[] f = lines[i].strip().split("%\\s+");
+            double p = Double.parseDouble(f[0]);
+            assertTrue(p <= previous, "sorted by probability: " + r.out());
+            previous = p;
+        }
+    }
+
+    @Test
+    void inferAndBenchRejectBadInputClearly(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        Result r = run("infer", "--untrained", "--device", "cpu", dir.resolve("missing.png").toString());
+        assertEquals(1, r.status());
+        assertTrue(r.err().contains("missing.png: no such file"), r.err());
+        java.nio.file.Path text = java.nio.file.Files.writeString(dir.resolve("x.jpg"), "hello");
+        r = run("infer", "--untrained", "--device", "cpu", text.toString());
+        assertTrue(r.err().contains("x.jpg") && r.err().contains("not an image"), r.err());
+        r = run("infer", "--weights", dir.resolve("none.safetensors").toString(), "--device", "cpu", text.toString());
+        assertEquals(1, r.status());
+        r = run("infer", "--device", "cpu", text.toString());
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--weights"), r.err());
+        r = run("bench", "--batch", "zero");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--batch must be an integer"), r.err());
+        r = run("bench", "--device", "tpu");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--device must be auto, cpu, cuda or cuda:N"), r.err());
+        r = run("bench", "--frobs", "1");
+        assertTrue(r.err().contains("unknown option --frobs"), r.err());
+        if (!CudaDriver.isAvailable()) {
+            r = run("bench", "--device", "cuda");
+            assertEquals(1, r.status());
+            assertTrue(r.err().contains("libcuda.so.1") || r.err().contains("CUDA"), r.err());
+        }
+    }
+
+    @Test
+    void benchReportsThroughput() {
+        Result r = run("bench", "--device", "cpu", "--batch", "1", "--iterations", "1", "--warmup", "0");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("bench: cpu, batch 1, 60,965,224 parameters"), r.out());
+        assertTrue(r.out().matches("(?s).*forward: median [0-9.]+ ms per batch .* images/s.*"), r.out());
+    }
 }

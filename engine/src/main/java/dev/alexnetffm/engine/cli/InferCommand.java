@@ -1,0 +1,72 @@
+package dev.alexnetffm.engine.cli;
+
+import dev.alexnetffm.engine.Engine;
+import dev.alexnetffm.engine.data.ImagePreprocessor;
+import dev.alexnetffm.engine.data.Labels;
+import dev.alexnetffm.engine.model.AlexNet;
+import dev.alexnetffm.engine.model.AlexNetConfig;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.IntStream;
+
+/**
+ * {@code alexnet infer}: the top classes of JPEG/PNG images. Each image's short side is resized to 256, the centre
+ * 227x227 cropped and the ImageNet mean subtracted; the network's softmax gives the probabilities.
+ */
+final class InferCommand implements Main.Command {
+    @Override
+    public String summary() {
+        return "top-5 classes of images: --weights file [--labels file] [--top K] [--batch N] [--device ...] image...";
+    }
+
+    @Override
+    public int run(String[] argv, PrintStream out) throws Exception {
+        Args args = new Args("infer", argv, Set.of("weights", "labels", "top", "batch", "device"), Set.of("untrained"));
+        List<Path> images = args.operands().stream().map(Path::of).toList();
+        if (images.isEmpty()) throw new Main.UsageException("give one or more image files (JPEG or PNG)");
+        String weights = args.string("weights", null);
+        if (weights == null && !args.flag("untrained")) {
+            throw new Main.UsageException("--weights <file.safetensors> is required (or --untrained, to run freshly initialised weights)");
+        }
+        int batch = args.integer("batch", 32, 1, 4096);
+        String labelsFile = args.string("labels", null);
+        Labels labels = Labels.loadOrNone(labelsFile == null ? null : Path.of(labelsFile));
+        ImagePreprocessor preprocessor = ImagePreprocessor.imageNet();
+        // decode the first batch before loading weights, so that a bad image fails fast
+        float[] first = preprocessor.loadBatch(images.subList(0, Math.min(batch, images.size())));
+        try (Engine engine = EngineOptions.open(args)) {
+            AlexNet net = weights == null ? engine.newModel(AlexNetConfig.paper(), 42) : engine.loadModel(Path.of(weights));
+            AlexNetConfig c = net.config();
+            if (c.inChannels() != 3 || c.inputSize() != preprocessor.cropSize()) {
+                throw new IllegalArgumentException("infer reads RGB images cropped to " + preprocessor.cropSize() + "x" + preprocessor.cropSize()
+                        + ", but the weights are for " + c.inChannels() + "x" + c.inputSize() + "x" + c.inputSize() + " inputs");
+            }
+            int top = args.integer("top", 5, 1, c.classes());
+            if (weights == null) out.println("(untrained weights: the classes below mean nothing)");
+            for (int start = 0; start < images.size(); start += batch) {
+                List<Path> chunk = images.subList(start, Math.min(images.size(), start + batch));
+                float[] pixels = start == 0 ? first : preprocessor.loadBatch(chunk);
+                float[] probabilities = net.probabilities(pixels, chunk.size());
+                for (int i = 0; i < chunk.size(); i++) {
+                    out.println(chunk.get(i));
+                    for (int k : topK(probabilities, i * c.classes(), c.classes(), top)) {
+                        out.printf("  %6.2f%%  %s%n", 100 * probabilities[i * c.classes() + k], labels.name(k));
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** Indices of the {@code k} largest of {@code p[offset .. offset + n)}, largest first (ties: lower index first). */
+    static List<Integer> topK(float[] p, int offset, int n, int k) {
+        List<Integer> order = new ArrayList<>(IntStream.range(0, n).boxed().toList());
+        order.sort(Comparator.<Integer>comparingDouble(i -> -p[offset + i]).thenComparingInt(i -> i));
+        return order.subList(0, Math.min(k, n));
+    }
+}
