@@ -1,6 +1,9 @@
 package dev.alexnetffm.engine.backend;
 
 import dev.alexnetffm.engine.tensor.Shape;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import dev.alexnetffm.engine.tensor.Tensor;
 
 /**
@@ -18,6 +21,17 @@ public interface Backend extends AutoCloseable {
 
     /** A new tensor holding a copy of {@code data}. */
     Tensor fromArray(Shape shape, float[] data);
+
+    /**
+     * A new tensor holding a copy of {@code data}: {@code shape.size()} native-order floats, e.g. off-heap memory
+     * another library filled. Backends that can copy straight from native memory override this.
+     */
+    default Tensor fromSegment(Shape shape, MemorySegment data) {
+        if (data.byteSize() != shape.bytes()) {
+            throw new IllegalArgumentException("shape " + shape + " needs " + shape.bytes() + " bytes, the segment has " + data.byteSize());
+        }
+        return fromArray(shape, data.toArray(ValueLayout.JAVA_FLOAT));
+    }
 
     /** out[i] = value. */
     void fill(Tensor out, float value);

@@ -9,6 +9,7 @@ import dev.alexnetffm.engine.tensor.Shape;
 import dev.alexnetffm.engine.tensor.Tensor;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -221,6 +222,13 @@ public final class AlexNet implements AutoCloseable {
     /** Logits for a batch given as a host array of N*C*S*S floats in NCHW order. */
     public float[] logits(float[] input, int n) {
         try (Tensor x = backend.fromArray(inputShape(n), input)) {
+            return forward(x).toArray();
+        }
+    }
+
+    /** Logits for a batch of N*C*S*S native-order floats in off-heap memory (NCHW). */
+    public float[] logits(MemorySegment input, int n) {
+        try (Tensor x = backend.fromSegment(inputShape(n), input)) {
             return forward(x).toArray();
         }
     }
