@@ -28,11 +28,23 @@ if [ "$what" = all ] || [ "$what" = bench ]; then
   step jmh-launch 120 bash $run java -jar "$bench_jar" LaunchBench -rf json -rff "$out/launch.json"
   step jmh-copy 240 bash $run java -jar "$bench_jar" CopyBench -wi 2 -i 3 -rf json -rff "$out/copy.json"
   step torch-copy 120 python3 benchmarks/pytorch/copy_bandwidth.py --json "$out/torch-copy.json"
+  step jmh-layers 240 bash $run java -jar "$bench_jar" LayerBench -p batch=128 -wi 2 -w 1 -i 3 -r 1 -rf json -rff "$out/layers.json"
+  step jmh-forward 180 bash $run java -jar "$bench_jar" ForwardBench -wi 2 -i 3 -rf json -rff "$out/forward.json"
+  python3 - "$out/ours.json" "$out/layers.json" "$out/forward.json" <<'PY'
+import json, os, sys
+rows = []
+for f in sys.argv[2:]:
+    if os.path.exists(f):
+        rows += json.load(open(f))
+json.dump(rows, open(sys.argv[1], "w"))
+PY
+  step torch-alexnet 300 env PYTHONUNBUFFERED=1 python3 benchmarks/pytorch/alexnet_torch_bench.py --train --json "$out/torch.json" --ours "$out/ours.json"
   python3 benchmarks/scripts/jmh_table.py "$out/launch.json" "$out/copy.json" > "$out/jmh-tables.md" 2>&1
 fi
 echo "== $(date -u +%F) $(head -2 "$out/gpu.csv" | tail -1)"
 printf '%s\n' "${summary[@]}"
 [ -f "$out/gpu-tests-summary.txt" ] && cat "$out/gpu-tests-summary.txt"
 [ -f "$out/jmh-tables.md" ] && cat "$out/jmh-tables.md"
-[ -f "$out/torch-copy.json" ] && grep -A0 -E "deviceToDevice|Pinned" "$out/torch-copy.log" 2>/dev/null | head -12
+[ -f "$out/torch-copy.json" ] && grep -E "deviceToDevice|Pinned" "$out/torch-copy.log" 2>/dev/null | head -12
+[ -f "$out/torch-alexnet.log" ] && grep -A40 "ours ms" "$out/torch-alexnet.log" | head -40
 true
