@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The GPU session's one prepared script: run on a CUDA machine from the repository root, with the bundle built
-# here by make-bundle (a jlinked Java 25, every jar, test classes). Writes logs and JSON under $OUT (or ./gpu-out).
+# here by make-bundle (a jlinked Java 25, every jar, test classes). Logs and JSON go to a work folder, packed at
+# the end as $OUT/gpu-results.tgz beside $OUT/summary.txt ($OUT defaults to ./gpu-out).
 #   bash benchmarks/gpu-check.sh [tests|bench|all]     (default: all)
 # Prints a short summary last. Each step's time is bounded so one hang cannot eat the session.
 set -uo pipefail
-out=${OUT:-gpu-out}; mkdir -p "$out"
+dest=${OUT:-gpu-out}; mkdir -p "$dest"
+out=$(mktemp -d /tmp/gpu-check.XXXX)
 what=${1:-all}
 run=".gpu-bundle/run"
 bench_jar=$(ls .gpu-bundle/lib/benchmarks.jar 2>/dev/null || true)
@@ -41,10 +43,14 @@ PY
   step torch-alexnet 300 env PYTHONUNBUFFERED=1 python3 benchmarks/pytorch/alexnet_torch_bench.py --train --json "$out/torch.json" --ours "$out/ours.json"
   python3 benchmarks/scripts/jmh_table.py "$out/launch.json" "$out/copy.json" > "$out/jmh-tables.md" 2>&1
 fi
+{
 echo "== $(date -u +%F) $(head -2 "$out/gpu.csv" | tail -1)"
 printf '%s\n' "${summary[@]}"
 [ -f "$out/gpu-tests-summary.txt" ] && cat "$out/gpu-tests-summary.txt"
 [ -f "$out/jmh-tables.md" ] && cat "$out/jmh-tables.md"
 [ -f "$out/torch-copy.json" ] && grep -E "deviceToDevice|Pinned" "$out/torch-copy.log" 2>/dev/null | head -12
 [ -f "$out/torch-alexnet.log" ] && grep -A40 "ours ms" "$out/torch-alexnet.log" | head -40
+} | tee "$out/summary.txt"
+cp "$out/summary.txt" "$dest/summary.txt"
+tar -C "$out" -czf "$dest/gpu-results.tgz" .
 true
