@@ -149,30 +149,149 @@ public final class CudaBackend implements Backend {
                 o.address(), x.address(), b.address(), channels, inner, total);
     }
 
-    // Forward ops of the network: being written (CPU reference and CUDA kernels in progress).
+    // --- Forward ops. Each kernel's .cu header documents its tiling; the grid math here must match it. ---
+
+    /** conv2d.cu v1: block tile of 64 output channels x 128 output pixels, 128 threads. */
+    private static final int CONV_TILE_K = 64, CONV_TILE_PIXELS = 128, CONV_THREADS = 128;
+
     @Override
     public void conv2d(Tensor out, Tensor in, Tensor weight, Tensor bias, ConvSpec spec, boolean relu) {
-        throw new UnsupportedOperationException("conv2d");
+        ShapeChecks.conv2d(out, in, weight, bias, spec);
+        DeviceTensor o = own(out), x = own(in), w = own(weight), b = own(bias);
+        requireDistinct("conv2d", o, x);
+        Shape xs = x.shape(), os = o.shape(), ws = w.shape();
+        int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3);
+        int k = ws.dim(0), r = ws.dim(2), s = ws.dim(3), p = os.dim(2), q = os.dim(3);
+        // The kernel indexes within an image and along the GEMM's column dimension with 32-bit ints.
+        requireInt("conv2d", "N*P*Q", (long) n * p * q);
+        requireInt("conv2d", "C*H*W", (long) c * h * wd);
+        requireInt("conv2d", "K*P*Q", (long) k * p * q);
+        int groups = spec.groups();
+        Dim3 grid = Dim3.of(Dim3.blocksFor((long) n * p * q, CONV_TILE_PIXELS), Dim3.blocksFor(k / groups, CONV_TILE_K), groups);
+        requireGridYZ("conv2d", grid);
+        launch(Kernels.CONV2D_FORWARD, grid, Dim3.of(CONV_THREADS), o.address(), x.address(), w.address(), b.address(),
+                n, c, h, wd, k, r, s, p, q, spec.stride(), spec.pad(), groups, relu ? 1 : 0);
     }
 
     @Override
     public void lrn(Tensor out, Tensor in, LrnSpec spec) {
-        throw new UnsupportedOperationException("lrn");
+        ShapeChecks.lrn(out, in, spec);
+        DeviceTensor o = own(out), x = own(in);
+        requireDistinct("lrn", o, x);
+        Shape xs = x.shape();
+        int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), w = xs.dim(3);
+        requireInt("lrn", "H*W", (long) h * w);
+        long columns = (long) n * spec.groups() * h * w;  // one thread per (n, group, h, w)
+        launch(Kernels.LRN_FORWARD, elementwiseGrid(columns, 1), Dim3.of(ELEMENTWISE_THREADS), o.address(), x.address(),
+                n, c, h, w, spec.size(), spec.effectiveAlpha(), spec.beta(), spec.k(), spec.groups());
     }
 
     @Override
     public void maxPool(Tensor out, Tensor in, PoolSpec spec) {
-        throw new UnsupportedOperationException("maxPool");
+        ShapeChecks.maxPool(out, in, spec);
+        DeviceTensor o = own(out), x = own(in);
+        requireDistinct("maxPool", o, x);
+        Shape xs = x.shape(), os = o.shape();
+        requireInt("maxPool", "H*W", (long) xs.dim(2) * xs.dim(3));
+        long total = os.size();  // one thread per output element
+        launch(Kernels.MAXPOOL_FORWARD, elementwiseGrid(total, 1), Dim3.of(ELEMENTWISE_THREADS), o.address(), x.address(),
+                xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), os.dim(2), os.dim(3), spec.window(), spec.stride());
     }
+
+    /** gemm.cu v1: block tile of 64 batch rows x 128 output features, 128 threads, reduction slabs of 16. */
+    private static final int LINEAR_TILE_N = 64, LINEAR_TILE_K = 128, LINEAR_THREADS = 128, LINEAR_SLAB = 16;
+    /** Resident blocks per SM: 128 threads at ~150 registers (ptxas, sm_90) and 24 KiB of shared memory each. */
+    private static final int LINEAR_BLOCKS_PER_SM = 3;
+    /** Shortest reduction range worth a split of its own (16 slabs). */
+    private static final int LINEAR_MIN_CHUNK = 256;
+
+    /** Partial sums of split-K linear layers; grown on demand, reused (ops on the stream run one after another). */
+    private DeviceBuffer workspace;
 
     @Override
     public void linear(Tensor out, Tensor in, Tensor weight, Tensor bias, boolean relu) {
-        throw new UnsupportedOperationException("linear");
+        int[] nck = ShapeChecks.linear(out, in, weight, bias);
+        int n = nck[0], c = nck[1], k = nck[2];
+        DeviceTensor o = own(out), x = own(in), w = own(weight), b = own(bias);
+        requireDistinct("linear", o, x);
+        int tilesN = Dim3.blocksFor(n, LINEAR_TILE_N), tilesK = Dim3.blocksFor(k, LINEAR_TILE_K);
+        int chunk = linearChunk(tilesN, tilesK, c, multiprocessors);
+        int splits = Dim3.blocksFor(c, chunk);
+        Dim3 grid = Dim3.of(tilesN, tilesK, splits);
+        requireGridYZ("linear", grid);
+        int act = relu ? 1 : 0;
+        if (splits == 1) {
+            launch(Kernels.LINEAR_FORWARD, grid, Dim3.of(LINEAR_THREADS), o.address(), x.address(), w.address(), b.address(),
+                    n, c, k, c, act);
+            return;
+        }
+        long partials = (long) splits * n * k;
+        DeviceBuffer ws = workspace(partials * Float.BYTES);
+        launch(Kernels.LINEAR_FORWARD, grid, Dim3.of(LINEAR_THREADS), ws.address(), x.address(), w.address(), b.address(),
+                n, c, k, chunk, act);
+        long total = (long) n * k;
+        launch(Kernels.LINEAR_FORWARD_REDUCE, elementwiseGrid(total, 1), Dim3.of(ELEMENTWISE_THREADS), o.address(), ws.address(),
+                b.address(), n, k, splits, act);
     }
+
+    /**
+     * The reduction length each split of a linear layer sums: all of {@code c} when the output tiles alone fill the
+     * GPU, else short enough that tiles x splits is about one wave of resident blocks, but never below
+     * {@link #LINEAR_MIN_CHUNK}, and a multiple of the slab (which keeps float4 loads aligned). Deterministic in
+     * the shapes and the SM count, so results are reproducible on one kind of GPU.
+     */
+    static int linearChunk(int tilesN, int tilesK, int c, int multiprocessors) {
+        long tiles = (long) tilesN * tilesK;
+        long wave = (long) LINEAR_BLOCKS_PER_SM * multiprocessors;
+        long splits = Math.max(1, wave / tiles);
+        if (splits == 1) return c;
+        long chunk = (c + splits - 1) / splits;
+        chunk = Math.max(LINEAR_MIN_CHUNK, (chunk + LINEAR_SLAB - 1) / LINEAR_SLAB * LINEAR_SLAB);
+        return chunk >= c ? c : (int) chunk;
+    }
+
+    private synchronized DeviceBuffer workspace(long bytes) {
+        if (workspace == null || workspace.byteSize() < bytes) {
+            if (workspace != null) {
+                stream.synchronize();  // queued kernels may still read the old one
+                workspace.close();
+                workspace = null;
+            }
+            workspace = context.allocate(bytes);
+        }
+        return workspace;
+    }
+
+    /** softmax.cu v1: one block per row. */
+    private static final int SOFTMAX_MAX_THREADS = 256;
 
     @Override
     public void softmax(Tensor out, Tensor in) {
-        throw new UnsupportedOperationException("softmax");
+        ShapeChecks.softmax(out, in);
+        DeviceTensor o = own(out), x = own(in); // out may be in: each thread rewrites only the elements it read
+        int n = x.shape().dim(0), k = x.shape().dim(1);
+        // A multiple of 32 (the kernel's reductions need whole warps), no more threads than a row has elements.
+        int threads = Math.min(SOFTMAX_MAX_THREADS, (k + 31) / 32 * 32);
+        int blocks = Math.min(n, multiprocessors * 32);  // the kernel strides over rows beyond the grid
+        launch(Kernels.SOFTMAX_FORWARD, Dim3.of(blocks), Dim3.of(threads), o.address(), x.address(), n, k);
+    }
+
+    private static void requireInt(String op, String what, long value) {
+        if (value > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(op + ": " + what + " = " + value + " exceeds 2^31 - 1, which the CUDA kernel's 32-bit indexing allows");
+        }
+    }
+
+    private static void requireGridYZ(String op, Dim3 grid) {
+        if (grid.y() > 65535 || grid.z() > 65535) {
+            throw new IllegalArgumentException(op + ": grid " + grid + " exceeds the 65535-block limit in y or z");
+        }
+    }
+
+    /** Kernels whose output may not overwrite their input while other threads still read it. */
+    private static void requireDistinct(String op, DeviceTensor out, DeviceTensor in) {
+        long o0 = out.address(), o1 = o0 + out.shape().bytes(), i0 = in.address(), i1 = i0 + in.shape().bytes();
+        if (o0 < i1 && i0 < o1) throw new IllegalArgumentException(op + ": the CUDA kernel cannot write its output over its input");
     }
 
     @Override
@@ -186,6 +305,10 @@ public final class CudaBackend implements Backend {
         try {
             if (!stream.isClosed()) stream.synchronize();
         } finally {
+            if (workspace != null) {
+                workspace.close();
+                workspace = null;
+            }
             kernels.clear();
             modules.values().forEach(CuModule::close);
             modules.clear();
