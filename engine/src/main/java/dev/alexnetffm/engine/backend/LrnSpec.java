@@ -3,7 +3,8 @@ package dev.alexnetffm.engine.backend;
 /**
  * Local response normalisation across channels:
  * {@code b[c] = a[c] / (k + alpha' * sum_{j in window(c)} a[j]^2)^beta}, window(c) = channels
- * c - size/2 .. c + size/2 clipped to the channels of c's group, alpha' = alpha (the paper) or alpha / size
+ * c - size/2 .. c + (size - 1)/2 (for odd sizes, size/2 either side; for even sizes one more before than after,
+ * as PyTorch pads) clipped to the channels of c's group, alpha' = alpha (the paper) or alpha / size
  * (PyTorch's {@code LocalResponseNorm}).
  *
  * @param size         n, the number of channels in the window (odd in the paper: 5)
