@@ -12,6 +12,7 @@
 #include "lrn.cu"
 #include "pool.cu"
 #include "softmax.cu"
+#include "elementwise.cu"
 
 static std::mt19937_64 rng(12345);
 static int ri(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
@@ -145,6 +146,35 @@ static void testSoftmax(int N, int K, int threads) {
     compare("softmax", sh, o.p, ref, 1e-6);
 }
 
+static void testElementwise(long long n, int C, int HW, bool mis) {
+    Buf x(n, mis), o(n, mis), bias(C);
+    x.randn(); bias.randn();
+    if (n > 1) x.p[1] = NAN;
+    std::string shape = "n=" + std::to_string(n) + (mis ? " misaligned" : "");
+    dim3 grid{(unsigned)std::max<long long>(1, std::min<long long>(7, (n + 1023) / 1024))};
+    o.fill(NAN);
+    float v = (float)ri(-5, 5) / 4;
+    launch(grid, {64}, [&] { fill(o.p, v, n); });
+    std::vector<double> ref(n);
+    for (long long i = 0; i < n; i++) ref[i] = v;
+    compare("fill", shape, o.p, ref);
+    o.fill(NAN);
+    launch(grid, {64}, [&] { relu_forward(o.p, x.p, n); });
+    size_t bad = 0;
+    for (long long i = 0; i < n; i++) {
+        float want = (x.p[i] > 0 || x.p[i] != x.p[i]) ? x.p[i] : 0.f;
+        if (!(o.p[i] == want || (want != want && o.p[i] != o.p[i]))) bad++;
+    }
+    if (bad) { printf("FAIL relu %s: %zu elements\n", shape.c_str(), bad); failures++; }
+    if (n % ((long long)C * HW) == 0) {
+        o.fill(NAN);
+        launch(grid, {64}, [&] { bias_add_forward(o.p, x.p, bias.p, C, HW, n); });
+        for (long long i = 0; i < n; i++) ref[i] = (double)(x.p[i] + bias.p[(i / HW) % C]);
+        for (long long i = 0; i < n; i++) if (ref[i] != ref[i]) ref[i] = 0, o.p[i] = o.p[i] != o.p[i] ? 0 : 1;  // NaN stays NaN
+        compare("bias_add", shape, o.p, ref);
+    }
+}
+
 int main(int argc, char** argv) {
     std::string which = argc > 1 ? argv[1] : "all";
     int iters = argc > 2 ? atoi(argv[2]) : 30;
@@ -189,6 +219,14 @@ int main(int argc, char** argv) {
         for (int it = 0; it < iters; it++) testSoftmax(ri(1, 5), ri(1, 2000), 32 * ri(1, 8));
         testSoftmax(4, 1000, 256);
         printf("softmax done\n");
+    }
+    if (which == "all" || which == "elementwise") {
+        for (int it = 0; it < iters * 4; it++) {
+            int C = ri(1, 9), HW = ri(1, 40), N = ri(1, 3);
+            testElementwise((long long)N * C * HW, C, HW, ri(0, 1));
+            testElementwise(ri(1, 5000), 1, 1, ri(0, 1));
+        }
+        printf("elementwise done\n");
     }
     printf("%s\n", failures ? "FAILURES" : "ALL OK");
     return failures != 0;
