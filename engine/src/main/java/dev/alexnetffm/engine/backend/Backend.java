@@ -67,6 +67,55 @@ public interface Backend extends AutoCloseable {
     /** Row-wise softmax of (N, K) logits, computed stably (the row's max subtracted first). */
     void softmax(Tensor out, Tensor in);
 
+    // ---- training: backward passes, dropout, loss, optimizer. Gradients are written (never accumulated) unless
+    // ---- an op says otherwise; every result is deterministic (no atomics whose order changes the bits).
+
+    /** dIn = dOut where out > 0, else 0 (out is the ReLU's output; NaN in out propagates). dIn may be dOut. */
+    void reluBackward(Tensor dIn, Tensor dOut, Tensor out);
+
+    /** Gradient of conv2d with respect to its input: dIn (N, C, H, W) from dOut (N, K, P, Q) and weight. */
+    void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec);
+
+    /** Gradients of conv2d with respect to weight (K, C/groups, R, S) and bias (K), summed over the batch. */
+    void conv2dBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in, ConvSpec spec);
+
+    /** Gradient of LRN with respect to its input, from its input and output. */
+    void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec);
+
+    /**
+     * Gradient of max pooling: each output's gradient goes to the first maximum of its window (row-major order),
+     * summed over the (overlapping) windows that chose an input, in a fixed order.
+     */
+    void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec);
+
+    /** Gradient of linear with respect to its input: dIn (N, C) or (N, C1, H, W) = dOut (N, K) x weight (K, C). */
+    void linearBackwardData(Tensor dIn, Tensor dOut, Tensor weight);
+
+    /** Gradients of linear: dWeight (K, C) = dOut^T x in, dBias (K) = column sums of dOut. */
+    void linearBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in);
+
+    /**
+     * Inverted dropout: out = in / (1 - p) where the element is kept, else 0. The mask is a pure function of
+     * (seed, layer, step, element index) through a counter-based generator (Philox4x32-10), identical on every
+     * backend, so that a run is reproducible and backward can recompute it.
+     */
+    void dropoutForward(Tensor out, Tensor in, float p, long seed, int layer, long step);
+
+    /** dIn = dOut / (1 - p) where the same mask kept the element, else 0. dIn may be dOut. */
+    void dropoutBackward(Tensor dIn, Tensor dOut, float p, long seed, int layer, long step);
+
+    /**
+     * Softmax cross-entropy of logits (N, K) against labels (N class indices): writes dLogits = (softmax - onehot) / N
+     * and returns the mean loss. Waits for the result (the loss is a host value).
+     */
+    float softmaxCrossEntropy(Tensor dLogits, Tensor logits, int[] labels);
+
+    /**
+     * SGD with momentum and weight decay exactly as the paper writes it:
+     * v = momentum * v - weightDecay * lr * w - lr * grad; w = w + v.
+     */
+    void sgdUpdate(Tensor weight, Tensor velocity, Tensor grad, float lr, float momentum, float weightDecay);
+
     /** Waits until every queued op has finished. */
     void synchronize();
 

@@ -243,6 +243,62 @@ public final class CpuBackend implements Backend {
         return !relu || v > 0f || Float.isNaN(v) ? v : 0f;
     }
 
+    // Training ops: being written (CPU reference and CUDA kernels in progress).
+    @Override
+    public void reluBackward(Tensor dIn, Tensor dOut, Tensor out) {
+        throw new UnsupportedOperationException("reluBackward");
+    }
+
+    @Override
+    public void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec) {
+        throw new UnsupportedOperationException("conv2dBackwardData");
+    }
+
+    @Override
+    public void conv2dBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in, ConvSpec spec) {
+        throw new UnsupportedOperationException("conv2dBackwardWeight");
+    }
+
+    @Override
+    public void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec) {
+        throw new UnsupportedOperationException("lrnBackward");
+    }
+
+    @Override
+    public void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec) {
+        throw new UnsupportedOperationException("maxPoolBackward");
+    }
+
+    @Override
+    public void linearBackwardData(Tensor dIn, Tensor dOut, Tensor weight) {
+        throw new UnsupportedOperationException("linearBackwardData");
+    }
+
+    @Override
+    public void linearBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in) {
+        throw new UnsupportedOperationException("linearBackwardWeight");
+    }
+
+    @Override
+    public void dropoutForward(Tensor out, Tensor in, float p, long seed, int layer, long step) {
+        throw new UnsupportedOperationException("dropoutForward");
+    }
+
+    @Override
+    public void dropoutBackward(Tensor dIn, Tensor dOut, float p, long seed, int layer, long step) {
+        throw new UnsupportedOperationException("dropoutBackward");
+    }
+
+    @Override
+    public float softmaxCrossEntropy(Tensor dLogits, Tensor logits, int[] labels) {
+        throw new UnsupportedOperationException("softmaxCrossEntropy");
+    }
+
+    @Override
+    public void sgdUpdate(Tensor weight, Tensor velocity, Tensor grad, float lr, float momentum, float weightDecay) {
+        throw new UnsupportedOperationException("sgdUpdate");
+    }
+
     @Override
     public void synchronize() {}
 
