@@ -91,4 +91,91 @@ public final class ShapeChecks {
         sameShape("softmax", out, in);
         in.shape().requireRank(2, "softmax input (N, K)");
     }
+
+    // ---- training ops: the gradient of a tensor has that tensor's shape, so each check reuses the forward rule
+
+    public static void reluBackward(Tensor dIn, Tensor dOut, Tensor out) {
+        sameShape("reluBackward", dIn, dOut);
+        sameShape("reluBackward", dOut, out);
+    }
+
+    /** dIn is the input's gradient, dOut the output's; shapes as conv2d's with a bias of K. */
+    public static void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec) {
+        conv2dGeometry("conv2dBackwardData", dIn.shape(), weight.shape(), dOut.shape(), spec);
+    }
+
+    public static void conv2dBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in, ConvSpec spec) {
+        conv2dGeometry("conv2dBackwardWeight", in.shape(), dWeight.shape(), dOut.shape(), spec);
+        if (dBias.shape().rank() != 1 || dBias.shape().dim(0) != dWeight.shape().dim(0)) {
+            throw new IllegalArgumentException("conv2dBackwardWeight: bias gradient must be (" + dWeight.shape().dim(0) + "), got " + dBias.shape());
+        }
+    }
+
+    private static void conv2dGeometry(String op, Shape x, Shape w, Shape y, ConvSpec spec) {
+        x.requireRank(4, op + " input (N, C, H, W)");
+        w.requireRank(4, op + " weight (K, C/groups, R, S)");
+        int c = x.dim(1), k = w.dim(0);
+        if (c % spec.groups() != 0 || k % spec.groups() != 0 || w.dim(1) != c / spec.groups()) {
+            throw new IllegalArgumentException(op + ": weight " + w + " does not fit input " + x + " with " + spec.groups() + " groups");
+        }
+        if (x.dim(2) + 2 * spec.pad() < w.dim(2) || x.dim(3) + 2 * spec.pad() < w.dim(3)) {
+            throw new IllegalArgumentException(op + ": filter " + w.dim(2) + "x" + w.dim(3) + " is larger than the padded input " + x);
+        }
+        Shape expected = Shape.of(x.dim(0), k, spec.outSize(x.dim(2), w.dim(2)), spec.outSize(x.dim(3), w.dim(3)));
+        if (!y.equals(expected)) {
+            throw new IllegalArgumentException(op + ": output gradient must be " + expected + " for input " + x + ", weight " + w + " and " + spec + ", got " + y);
+        }
+    }
+
+    public static void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec) {
+        lrn(out, in, spec);
+        sameShape("lrnBackward", dIn, in);
+        sameShape("lrnBackward", dOut, in);
+        if (dIn == dOut) throw new IllegalArgumentException("lrnBackward: dIn must not be dOut (each gradient reads its neighbours')");
+    }
+
+    public static void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec) {
+        maxPool(dOut, in, spec);
+        sameShape("maxPoolBackward", dIn, in);
+    }
+
+    /** Returns {N, C, K}. */
+    public static int[] linearBackwardData(Tensor dIn, Tensor dOut, Tensor weight) {
+        Shape x = dIn.shape(), w = weight.shape().requireRank(2, "linearBackwardData weight (K, C)");
+        if (x.rank() != 2 && x.rank() != 4) throw new IllegalArgumentException("linearBackwardData: input gradient must be (N, C) or (N, C, H, W), got " + x);
+        int n = x.dim(0), c = Math.toIntExact(x.sizeFrom(1)), k = w.dim(0);
+        if (w.dim(1) != c) throw new IllegalArgumentException("linearBackwardData: weight " + w + " must have " + c + " columns for input " + x);
+        if (!dOut.shape().equals(Shape.of(n, k))) {
+            throw new IllegalArgumentException("linearBackwardData: output gradient must be (" + n + ", " + k + "), got " + dOut.shape());
+        }
+        return new int[] {n, c, k};
+    }
+
+    /** Returns {N, C, K}. */
+    public static int[] linearBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in) {
+        return linear(dOut, in, dWeight, dBias);
+    }
+
+    public static void dropout(String op, Tensor out, Tensor in, float p) {
+        sameShape(op, out, in);
+        if (!(p >= 0 && p < 1)) throw new IllegalArgumentException(op + ": drop probability must be in [0, 1), got " + p);
+    }
+
+    /** Returns K. */
+    public static int softmaxCrossEntropy(Tensor dLogits, Tensor logits, int[] labels) {
+        softmax(dLogits, logits);
+        int n = logits.shape().dim(0), k = logits.shape().dim(1);
+        if (labels.length != n) throw new IllegalArgumentException("softmaxCrossEntropy: " + n + " rows of logits but " + labels.length + " labels");
+        for (int i = 0; i < n; i++) {
+            if (labels[i] < 0 || labels[i] >= k) {
+                throw new IllegalArgumentException("softmaxCrossEntropy: label " + labels[i] + " of example " + i + " is not a class index in [0, " + k + ")");
+            }
+        }
+        return k;
+    }
+
+    public static void sgdUpdate(Tensor weight, Tensor velocity, Tensor grad) {
+        sameShape("sgdUpdate", weight, velocity);
+        sameShape("sgdUpdate", weight, grad);
+    }
 }
