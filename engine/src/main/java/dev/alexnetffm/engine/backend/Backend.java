@@ -23,6 +23,12 @@ public interface Backend extends AutoCloseable {
     Tensor fromArray(Shape shape, float[] data);
 
     /**
+     * Overwrites {@code dst} with the first {@code dst.shape().size()} floats of {@code src}, ordered after the ops
+     * queued before it. Returns once {@code src} may be reused.
+     */
+    void copyFromHost(Tensor dst, float[] src);
+
+    /**
      * A new tensor holding a copy of {@code data}: {@code shape.size()} native-order floats, e.g. off-heap memory
      * another library filled. Backends that can copy straight from native memory override this.
      */

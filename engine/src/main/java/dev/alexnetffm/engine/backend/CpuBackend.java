@@ -28,6 +28,13 @@ public final class CpuBackend implements Backend {
         return new HostTensor(shape, data.clone());
     }
 
+    @Override
+    public void copyFromHost(Tensor dst, float[] src) {
+        float[] d = data(dst);
+        if (src.length < d.length) throw new IllegalArgumentException("copyFromHost: " + dst + " needs " + d.length + " floats, got " + src.length);
+        System.arraycopy(src, 0, d, 0, d.length);
+    }
+
     static float[] data(Tensor t) {
         if (t instanceof HostTensor h) return h.data();
         throw new IllegalArgumentException("the CPU backend got " + t + ": copy it to the host first (toArray)");

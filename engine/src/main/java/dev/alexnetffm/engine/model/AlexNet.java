@@ -35,10 +35,14 @@ import java.util.SplittableRandom;
  * by 1 / (1 - p) in training), so inference is exactly the identity.
  */
 public final class AlexNet implements AutoCloseable {
-    private static final ConvSpec CONV1 = new ConvSpec(4, 0, 1);
-    private static final ConvSpec CONV2 = new ConvSpec(1, 2, 2);
-    private static final ConvSpec CONV3 = new ConvSpec(1, 1, 1);
-    private static final ConvSpec CONV45 = new ConvSpec(1, 1, 2);
+    /** conv1: 11x11 stride 4, no padding, each tower sees the whole image. */
+    public static final ConvSpec CONV1 = new ConvSpec(4, 0, 1);
+    /** conv2: 5x5, pad 2, two groups (each tower sees only its own half). */
+    public static final ConvSpec CONV2 = new ConvSpec(1, 2, 2);
+    /** conv3: 3x3, pad 1, sees both towers. */
+    public static final ConvSpec CONV3 = new ConvSpec(1, 1, 1);
+    /** conv4 and conv5: 3x3, pad 1, two groups. */
+    public static final ConvSpec CONV45 = new ConvSpec(1, 1, 2);
 
     /** A parameter's name, shape and initial value rule: N(0, 0.01^2) when {@code gaussian}, else {@code constant}. */
     public record ParamSpec(String name, Shape shape, boolean gaussian, float constant) {}

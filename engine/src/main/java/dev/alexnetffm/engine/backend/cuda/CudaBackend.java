@@ -114,6 +114,18 @@ public final class CudaBackend implements Backend {
         return new DeviceTensor(shape, buffer, stream);
     }
 
+    @Override
+    public void copyFromHost(Tensor dst, float[] src) {
+        DeviceTensor d = own(dst);
+        long bytes = d.shape().bytes();
+        if ((long) src.length * Float.BYTES < bytes) {
+            throw new IllegalArgumentException("copyFromHost: " + dst + " needs " + d.shape().size() + " floats, got " + src.length);
+        }
+        // queued work may still read dst: wait for it, then copy synchronously (the array may be reused on return)
+        stream.synchronize();
+        d.buffer().copyFromHost(java.lang.foreign.MemorySegment.ofArray(src), 0, 0, bytes);
+    }
+
     /** A grid for a grid-stride loop over {@code n} items, each thread taking {@code perThread}. */
     private Dim3 elementwiseGrid(long n, int perThread) {
         return Dim3.of(Math.min(Dim3.blocksFor(n, ELEMENTWISE_THREADS * perThread), multiprocessors * 16));

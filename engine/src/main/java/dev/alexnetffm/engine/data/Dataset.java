@@ -1,0 +1,34 @@
+package dev.alexnetffm.engine.data;
+
+import java.io.IOException;
+
+/**
+ * A labelled image set the trainer reads by index. Implementations are safe to read from several loader threads
+ * at once.
+ */
+public interface Dataset {
+    /** A short name for logs, e.g. "fashion-mnist/train". */
+    String name();
+
+    int size();
+
+    int classes();
+
+    /** Channels of the images this data set produces (the network's input channels). */
+    int channels();
+
+    /** Height = width of the images this data set produces. */
+    int imageSize();
+
+    int label(int index);
+
+    /**
+     * Writes image {@code index} as {@code channels x imageSize x imageSize} floats (CHW) into {@code out} at
+     * {@code offset}. A corrupt or unreadable item throws {@link IOException} naming it.
+     */
+    void image(int index, float[] out, int offset) throws IOException;
+
+    default int imageFloats() {
+        return channels() * imageSize() * imageSize();
+    }
+}
