@@ -22,6 +22,7 @@ public final class Main {
         COMMANDS.put("info", new InfoCommand());
         COMMANDS.put("infer", new InferCommand());
         COMMANDS.put("bench", new BenchCommand());
+        COMMANDS.put("train", new TrainCommand());
     }
 
     private Main() {}

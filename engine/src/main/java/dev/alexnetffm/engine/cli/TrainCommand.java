@@ -1,0 +1,112 @@
+package dev.alexnetffm.engine.cli;
+
+import dev.alexnetffm.engine.Engine;
+import dev.alexnetffm.engine.data.Dataset;
+import dev.alexnetffm.engine.data.FashionMnist;
+import dev.alexnetffm.engine.data.ImageFolder;
+import dev.alexnetffm.engine.data.ImagePreprocessor;
+import dev.alexnetffm.engine.data.Subset;
+import dev.alexnetffm.engine.model.AlexNetConfig;
+import dev.alexnetffm.engine.train.Sgd;
+import dev.alexnetffm.engine.train.Trainer;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * {@code alexnet train}: the paper's training procedure on Fashion-MNIST or an image folder, with checkpoints,
+ * curves and {@code --resume}.
+ */
+final class TrainCommand implements Main.Command {
+    @Override
+    public String summary() {
+        return "train: --data fashion-mnist|<folder> [--val <folder>] --run <dir> [--epochs 10] [--resume] (see train --help)";
+    }
+
+    static final String HELP = """
+            usage: alexnet train --run <dir> [options]
+              --data fashion-mnist|<folder>  training data (default fashion-mnist); a folder has one sub-folder per class
+              --data-dir <dir>               Fashion-MNIST's IDX files (default $FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)
+              --val <folder>                 validation images for a folder data set (Fashion-MNIST uses its test split)
+              --run <dir>                    where checkpoints and curves go (required)
+              --resume                       continue the run in --run from its last checkpoint
+              --epochs N                     total epochs (default 10)
+              --batch N                      batch size (default 128)
+              --lr X                         initial learning rate (default 0.01; divided by 10 when validation error stalls)
+              --momentum X --weight-decay X  default 0.9 and 0.0005
+              --patience N                   epochs without improvement before dividing the rate (default 1)
+              --seed N                       initialisation, shuffling and dropout (default 42)
+              --subset N --val-subset N      train/validate on a seeded sample of N images
+              --image-size N                 input size for Fashion-MNIST (default 227; smaller trains faster, e.g. 67)
+              --hidden N                     width of fc6 and fc7 (default 4096)
+              --threads N                    image decoding threads (default: cores - 1)
+              --skip-corrupt                 skip and count unreadable images instead of stopping
+            """ + "  " + EngineOptions.HELP;
+
+    @Override
+    public int run(String[] argv, PrintStream out) throws Exception {
+        if (argv.length == 1 && (argv[0].equals("--help") || argv[0].equals("-h"))) {
+            out.print(HELP);
+            return 0;
+        }
+        Args args = new Args("train", argv, Set.of("data", "data-dir", "val", "run", "epochs", "batch", "lr", "momentum", "weight-decay",
+                "patience", "seed", "subset", "val-subset", "image-size", "hidden", "threads", "device"), Set.of("resume", "skip-corrupt"));
+        if (!args.operands().isEmpty()) throw new Main.UsageException("unexpected argument " + args.operands().getFirst() + " (see train --help)");
+        String run = args.string("run", null);
+        if (run == null) throw new Main.UsageException("--run <dir> is required: checkpoints and curves are written there");
+        int epochs = args.integer("epochs", 10, 1, 100_000);
+        int batch = args.integer("batch", 128, 1, 4096);
+        long seed = args.integer("seed", 42, Integer.MIN_VALUE, Integer.MAX_VALUE);
+        int threads = args.integer("threads", Math.max(1, Runtime.getRuntime().availableProcessors() - 1), 1, 256);
+        Sgd sgd = new Sgd(floatOption(args, "lr", 0.01f), floatOption(args, "momentum", 0.9f), floatOption(args, "weight-decay", 0.0005f));
+        int imageSize = args.integer("image-size", 227, 11, 1024);
+
+        String data = args.string("data", "fashion-mnist");
+        Dataset train, val;
+        if (data.equals("fashion-mnist")) {
+            Path dir = args.string("data-dir", null) != null ? Path.of(args.string("data-dir", null)) : FashionMnist.defaultDir();
+            train = FashionMnist.train(dir, 3, imageSize);
+            val = FashionMnist.test(dir, 3, imageSize);
+        } else {
+            if (args.string("val", null) == null) throw new Main.UsageException("an image folder needs --val <folder> with the same class sub-folders");
+            train = ImageFolder.open(Path.of(data), ImagePreprocessor.imageNet());
+            val = ImageFolder.open(Path.of(args.string("val", null)), ImagePreprocessor.imageNet());
+        }
+        int subset = args.integer("subset", 0, 0, Integer.MAX_VALUE), valSubset = args.integer("val-subset", 0, 0, Integer.MAX_VALUE);
+        if (subset > 0) train = new Subset(train, subset, seed);
+        if (valSubset > 0) val = new Subset(val, valSubset, seed + 1);
+        if (train.size() < batch) {
+            throw new Main.UsageException("the training set (" + train.size() + " images) is smaller than one batch (" + batch + "): use a smaller --batch");
+        }
+        Trainer.Options options = new Trainer.Options(epochs, batch, sgd, seed, args.integer("patience", 1, 1, 1000), 3, threads,
+                args.flag("skip-corrupt"), Path.of(run));
+        try (Engine engine = EngineOptions.open(args)) {
+            out.printf(Locale.ROOT, "train: %s on %s (%d images), validating on %s (%d), batch %d, %s%n", engine.description(), train.name(),
+                    train.size(), val.name(), val.size(), batch, sgd);
+            Trainer trainer = new Trainer(engine.backend(), train, val, options, out);
+            Trainer.Result result;
+            if (args.flag("resume")) {
+                result = trainer.resume();
+            } else {
+                AlexNetConfig config = AlexNetConfig.paper().withClasses(train.classes()).withInput(train.channels(), train.imageSize())
+                        .withHidden(args.integer("hidden", 4096, 2, 65536));
+                result = trainer.run(config);
+            }
+            out.printf(Locale.ROOT, "done: validation top-1 error %.2f%% (accuracy %.2f%%), top-5 error %.2f%%; curves and checkpoint in %s%n",
+                    100 * result.valTop1(), 100 * (1 - result.valTop1()), 100 * result.valTop5(), result.runDir());
+        }
+        return 0;
+    }
+
+    private static float floatOption(Args args, String name, float fallback) {
+        String v = args.string(name, null);
+        if (v == null) return fallback;
+        try {
+            return Float.parseFloat(v);
+        } catch (NumberFormatException e) {
+            throw new Main.UsageException("--" + name + " must be a number, got '" + v + "'");
+        }
+    }
+}

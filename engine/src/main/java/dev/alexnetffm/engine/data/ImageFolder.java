@@ -1,0 +1,104 @@
+package dev.alexnetffm.engine.data;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * An ImageNet-style folder: one sub-folder per class (sorted by name: the first is class 0), holding JPEG or PNG
+ * images. Each image is prepared as for inference (short side to 256, centre 227x227 crop, mean subtracted) by
+ * an {@link ImagePreprocessor}. A file that cannot be decoded fails with an {@link ImageLoadException} naming it.
+ */
+public final class ImageFolder implements Dataset {
+    private static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png");
+
+    private final String name;
+    private final List<String> classNames;
+    private final List<Path> files;
+    private final int[] labels;
+    private final ImagePreprocessor preprocessor;
+
+    private ImageFolder(String name, List<String> classNames, List<Path> files, int[] labels, ImagePreprocessor preprocessor) {
+        this.name = name;
+        this.classNames = classNames;
+        this.files = files;
+        this.labels = labels;
+        this.preprocessor = preprocessor;
+    }
+
+    public static ImageFolder open(Path root, ImagePreprocessor preprocessor) throws IOException {
+        if (!Files.isDirectory(root)) throw new NoSuchFileException(root.toString(), null, "not a folder of class sub-folders");
+        List<Path> classDirs;
+        try (Stream<Path> s = Files.list(root)) {
+            classDirs = s.filter(Files::isDirectory).sorted().toList();
+        }
+        if (classDirs.isEmpty()) throw new IOException(root + " has no class sub-folders (expected one sub-folder of images per class)");
+        List<String> names = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        for (int c = 0; c < classDirs.size(); c++) {
+            names.add(classDirs.get(c).getFileName().toString());
+            List<Path> images;
+            try (Stream<Path> s = Files.walk(classDirs.get(c))) {
+                images = s.filter(Files::isRegularFile)
+                        .filter(p -> EXTENSIONS.stream().anyMatch(e -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(e)))
+                        .sorted().toList();
+            }
+            for (Path p : images) {
+                files.add(p);
+                labels.add(c);
+            }
+        }
+        if (files.isEmpty()) throw new IOException(root + " holds no .jpg, .jpeg or .png files in its class sub-folders");
+        return new ImageFolder(root.getFileName() + "", List.copyOf(names), List.copyOf(files),
+                labels.stream().mapToInt(Integer::intValue).toArray(), preprocessor);
+    }
+
+    public List<String> classNames() {
+        return classNames;
+    }
+
+    public Path file(int index) {
+        return files.get(index);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int size() {
+        return files.size();
+    }
+
+    @Override
+    public int classes() {
+        return classNames.size();
+    }
+
+    @Override
+    public int channels() {
+        return 3;
+    }
+
+    @Override
+    public int imageSize() {
+        return preprocessor.cropSize();
+    }
+
+    @Override
+    public int label(int index) {
+        return labels[index];
+    }
+
+    @Override
+    public void image(int index, float[] out, int offset) throws IOException {
+        preprocessor.loadInto(files.get(index), out, offset);
+    }
+}

@@ -1,0 +1,50 @@
+package dev.alexnetffm.engine.data;
+
+import java.io.IOException;
+
+/** The first {@code n} items of a seeded shuffle of another data set: a smaller, still mixed, sample of it. */
+public final class Subset implements Dataset {
+    private final Dataset base;
+    private final int[] items;
+
+    public Subset(Dataset base, int n, long seed) {
+        if (n < 1) throw new IllegalArgumentException("a subset needs at least one item, got " + n);
+        this.base = base;
+        this.items = java.util.Arrays.copyOf(BatchLoader.shuffled(base.size(), seed), Math.min(n, base.size()));
+    }
+
+    @Override
+    public String name() {
+        return base.name() + "[" + items.length + "]";
+    }
+
+    @Override
+    public int size() {
+        return items.length;
+    }
+
+    @Override
+    public int classes() {
+        return base.classes();
+    }
+
+    @Override
+    public int channels() {
+        return base.channels();
+    }
+
+    @Override
+    public int imageSize() {
+        return base.imageSize();
+    }
+
+    @Override
+    public int label(int index) {
+        return base.label(items[index]);
+    }
+
+    @Override
+    public void image(int index, float[] out, int offset) throws IOException {
+        base.image(items[index], out, offset);
+    }
+}
