@@ -7,6 +7,7 @@ import dev.alexnetffm.engine.io.SafeTensorsFile;
 import dev.alexnetffm.engine.tensor.HostTensor;
 import dev.alexnetffm.engine.tensor.Shape;
 import dev.alexnetffm.engine.tensor.Tensor;
+import dev.alexnetffm.engine.tensor.TensorGroup;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -271,43 +272,37 @@ public final class AlexNet implements AutoCloseable {
     private static final class Activations implements AutoCloseable {
         final int n;
         final Tensor conv1, norm1, pool1, conv2, norm2, pool2, conv3, conv4, conv5, pool5, fc6, fc7, fc8, probabilities;
-        private final List<Tensor> all = new ArrayList<>();
+        private final TensorGroup group;
 
         Activations(Backend b, AlexNetConfig c, int n) {
             this.n = n;
+            this.group = new TensorGroup(b);
             AlexNetConfig.Geometry g = c.geometry();
             boolean lrn = c.lrn() != null;
             try {
-                conv1 = add(b, Shape.of(n, 96, g.conv1(), g.conv1()));
-                norm1 = lrn ? add(b, Shape.of(n, 96, g.conv1(), g.conv1())) : null;
-                pool1 = add(b, Shape.of(n, 96, g.pool1(), g.pool1()));
-                conv2 = add(b, Shape.of(n, 256, g.pool1(), g.pool1()));
-                norm2 = lrn ? add(b, Shape.of(n, 256, g.pool1(), g.pool1())) : null;
-                pool2 = add(b, Shape.of(n, 256, g.pool2(), g.pool2()));
-                conv3 = add(b, Shape.of(n, 384, g.pool2(), g.pool2()));
-                conv4 = add(b, Shape.of(n, 384, g.pool2(), g.pool2()));
-                conv5 = add(b, Shape.of(n, 256, g.pool2(), g.pool2()));
-                pool5 = add(b, Shape.of(n, 256, g.pool5(), g.pool5()));
-                fc6 = add(b, Shape.of(n, c.hidden()));
-                fc7 = add(b, Shape.of(n, c.hidden()));
-                fc8 = add(b, Shape.of(n, c.classes()));
-                probabilities = add(b, Shape.of(n, c.classes()));
+                conv1 = group.allocate(Shape.of(n, 96, g.conv1(), g.conv1()));
+                norm1 = group.allocateIf(lrn, Shape.of(n, 96, g.conv1(), g.conv1()));
+                pool1 = group.allocate(Shape.of(n, 96, g.pool1(), g.pool1()));
+                conv2 = group.allocate(Shape.of(n, 256, g.pool1(), g.pool1()));
+                norm2 = group.allocateIf(lrn, Shape.of(n, 256, g.pool1(), g.pool1()));
+                pool2 = group.allocate(Shape.of(n, 256, g.pool2(), g.pool2()));
+                conv3 = group.allocate(Shape.of(n, 384, g.pool2(), g.pool2()));
+                conv4 = group.allocate(Shape.of(n, 384, g.pool2(), g.pool2()));
+                conv5 = group.allocate(Shape.of(n, 256, g.pool2(), g.pool2()));
+                pool5 = group.allocate(Shape.of(n, 256, g.pool5(), g.pool5()));
+                fc6 = group.allocate(Shape.of(n, c.hidden()));
+                fc7 = group.allocate(Shape.of(n, c.hidden()));
+                fc8 = group.allocate(Shape.of(n, c.classes()));
+                probabilities = group.allocate(Shape.of(n, c.classes()));
             } catch (RuntimeException e) {
-                close();
+                group.close();
                 throw e;
             }
         }
 
-        private Tensor add(Backend b, Shape s) {
-            Tensor t = b.allocate(s);
-            all.add(t);
-            return t;
-        }
-
         @Override
         public void close() {
-            all.forEach(Tensor::close);
-            all.clear();
+            group.close();
         }
     }
 }

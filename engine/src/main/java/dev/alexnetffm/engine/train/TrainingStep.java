@@ -6,10 +6,9 @@ import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.tensor.HostTensor;
 import dev.alexnetffm.engine.tensor.Shape;
 import dev.alexnetffm.engine.tensor.Tensor;
+import dev.alexnetffm.engine.tensor.TensorGroup;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -29,7 +28,7 @@ public final class TrainingStep implements AutoCloseable {
     private final long seed;
     private final Map<String, Tensor> grads = new LinkedHashMap<>();
     private final Map<String, Tensor> velocities = new LinkedHashMap<>();
-    private final List<Tensor> owned = new ArrayList<>();
+    private final TensorGroup owned;
     private Acts acts;
 
     /** Velocities start at zero. */
@@ -38,11 +37,12 @@ public final class TrainingStep implements AutoCloseable {
         this.b = net.backend();
         this.c = net.config();
         this.seed = seed;
+        this.owned = new TensorGroup(b);
         try {
             for (var e : net.parameters().entrySet()) {
                 Shape s = e.getValue().shape();
-                grads.put(e.getKey(), own(b.allocate(s)));
-                Tensor v = own(b.allocate(s));
+                grads.put(e.getKey(), owned.allocate(s));
+                Tensor v = owned.allocate(s);
                 b.fill(v, 0f);
                 velocities.put(e.getKey(), v);
             }
@@ -50,11 +50,6 @@ public final class TrainingStep implements AutoCloseable {
             close();
             throw ex;
         }
-    }
-
-    private Tensor own(Tensor t) {
-        owned.add(t);
-        return t;
     }
 
     public AlexNet net() {
@@ -195,8 +190,7 @@ public final class TrainingStep implements AutoCloseable {
     public void close() {
         if (acts != null) acts.close();
         acts = null;
-        owned.forEach(Tensor::close);
-        owned.clear();
+        owned.close();
     }
 
     /** Activations of a training forward pass and the gradients with respect to them, for one batch size. */
@@ -204,40 +198,35 @@ public final class TrainingStep implements AutoCloseable {
         final int n;
         final Tensor c1, n1, p1, c2, n2, p2, c3, c4, c5, p5, f6, d6, f7, d7, f8;
         final Tensor g8, g7, g6, gp5, gc5, gc4, gc3, gp2, gn2, gc2, gp1, gn1, gc1;
-        private final List<Tensor> all = new ArrayList<>();
+        private final TensorGroup group;
 
         Acts(Backend b, AlexNetConfig c, int n) {
             this.n = n;
+            this.group = new TensorGroup(b);
             AlexNetConfig.Geometry geo = c.geometry();
             boolean lrn = c.lrn() != null;
             Shape s1 = Shape.of(n, 96, geo.conv1(), geo.conv1()), sp1 = Shape.of(n, 96, geo.pool1(), geo.pool1());
             Shape s2 = Shape.of(n, 256, geo.pool1(), geo.pool1()), sp2 = Shape.of(n, 256, geo.pool2(), geo.pool2());
             Shape s34 = Shape.of(n, 384, geo.pool2(), geo.pool2()), s5 = Shape.of(n, 256, geo.pool2(), geo.pool2());
             Shape sp5 = Shape.of(n, 256, geo.pool5(), geo.pool5()), sh = Shape.of(n, c.hidden()), so = Shape.of(n, c.classes());
+            TensorGroup t = group;
             try {
-                c1 = add(b, s1); n1 = lrn ? add(b, s1) : null; p1 = add(b, sp1);
-                c2 = add(b, s2); n2 = lrn ? add(b, s2) : null; p2 = add(b, sp2);
-                c3 = add(b, s34); c4 = add(b, s34); c5 = add(b, s5); p5 = add(b, sp5);
-                f6 = add(b, sh); d6 = add(b, sh); f7 = add(b, sh); d7 = add(b, sh); f8 = add(b, so);
-                g8 = add(b, so); g7 = add(b, sh); g6 = add(b, sh); gp5 = add(b, sp5); gc5 = add(b, s5);
-                gc4 = add(b, s34); gc3 = add(b, s34); gp2 = add(b, sp2); gn2 = lrn ? add(b, s2) : null; gc2 = add(b, s2);
-                gp1 = add(b, sp1); gn1 = lrn ? add(b, s1) : null; gc1 = add(b, s1);
+                c1 = t.allocate(s1); n1 = t.allocateIf(lrn, s1); p1 = t.allocate(sp1);
+                c2 = t.allocate(s2); n2 = t.allocateIf(lrn, s2); p2 = t.allocate(sp2);
+                c3 = t.allocate(s34); c4 = t.allocate(s34); c5 = t.allocate(s5); p5 = t.allocate(sp5);
+                f6 = t.allocate(sh); d6 = t.allocate(sh); f7 = t.allocate(sh); d7 = t.allocate(sh); f8 = t.allocate(so);
+                g8 = t.allocate(so); g7 = t.allocate(sh); g6 = t.allocate(sh); gp5 = t.allocate(sp5); gc5 = t.allocate(s5);
+                gc4 = t.allocate(s34); gc3 = t.allocate(s34); gp2 = t.allocate(sp2); gn2 = t.allocateIf(lrn, s2); gc2 = t.allocate(s2);
+                gp1 = t.allocate(sp1); gn1 = t.allocateIf(lrn, s1); gc1 = t.allocate(s1);
             } catch (RuntimeException e) {
-                close();
+                group.close();
                 throw e;
             }
         }
 
-        private Tensor add(Backend b, Shape s) {
-            Tensor t = b.allocate(s);
-            all.add(t);
-            return t;
-        }
-
         @Override
         public void close() {
-            all.forEach(Tensor::close);
-            all.clear();
+            group.close();
         }
     }
 }
