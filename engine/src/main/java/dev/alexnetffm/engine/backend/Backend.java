@@ -103,7 +103,10 @@ public interface Backend extends AutoCloseable {
     /**
      * Inverted dropout: out = in / (1 - p) where the element is kept, else 0. The mask is a pure function of
      * (seed, layer, step, element index) through a counter-based generator (Philox4x32-10), identical on every
-     * backend, so that a run is reproducible and backward can recompute it.
+     * backend, so that a run is reproducible and backward can recompute it. {@link Philox} defines it to the bit:
+     * key = seed, counter = (i / 4, layer, step), word i % 4 of the output, u = its top 24 bits * 2^-24, kept iff
+     * u >= p, out = in * (float) (1.0 / (1.0 - p)) (one float multiply), a dropped element +0. p in [0, 1);
+     * out may be in.
      */
     void dropoutForward(Tensor out, Tensor in, float p, long seed, int layer, long step);
 

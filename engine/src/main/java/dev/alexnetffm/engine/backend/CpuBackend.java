@@ -250,60 +250,345 @@ public final class CpuBackend implements Backend {
         return !relu || v > 0f || Float.isNaN(v) ? v : 0f;
     }
 
-    // Training ops: being written (CPU reference and CUDA kernels in progress).
+    /*
+     * The training ops. As in the forward ops, every output element is written by one thread, its sum running in
+     * one fixed order stated beside the op, from 0f, in float32 (no FMA: Java never fuses), so the bits do not
+     * depend on the number of threads. Loops that look like scatters (an output row updated inside a loop over
+     * filter taps) give each element its terms in the stated order: they equal the gather form a kernel with one
+     * thread per output element computes, bit for bit, when that kernel adds the same terms in the same order.
+     */
+
+    // out, dOut and dIn have one shape. dIn = out > 0 ? dOut : 0, and NaN where out is NaN (a diverged forward
+    // pass shows in the gradients rather than being cut off); where out <= 0 the result is 0 whatever dOut is
+    // (also NaN). dIn may be dOut.
     @Override
     public void reluBackward(Tensor dIn, Tensor dOut, Tensor out) {
-        throw new UnsupportedOperationException("reluBackward");
+        ShapeChecks.reluBackward(dIn, dOut, out);
+        float[] d = data(dIn), g = data(dOut), y = data(out);
+        for (int i = 0; i < y.length; i++) d[i] = y[i] > 0f ? g[i] : Float.isNaN(y[i]) ? Float.NaN : 0f;
     }
 
+    // dOut is (N, K, P, Q), weight is (K, C/G, R, S), dIn is (N, C, H, W); c's group is g = c / (C/G), c' = c - g*C/G.
+    // dIn[n,c,h,w] = sum over (k, r, s) in that order, k running over g's output channels g*K/G .. (g+1)*K/G - 1,
+    //                of weight[k,c',r,s] * dOut[n,k,p,q]
+    // for the taps with h = p*stride - pad + r and w = q*stride - pad + s, 0 <= p < P, 0 <= q < Q (a gather: the
+    // input position finds the (p, r) and (q, s) pairs that read it; there are none for positions only the
+    // padding's neighbours reach, or rows/columns the last window does not cover: those get 0).
     @Override
     public void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec) {
-        throw new UnsupportedOperationException("conv2dBackwardData");
+        ShapeChecks.conv2dBackwardData(dIn, dOut, weight, spec);
+        float[] d = data(dIn), g = data(dOut), w = data(weight);
+        int N = dIn.shape().dim(0), C = dIn.shape().dim(1), H = dIn.shape().dim(2), W = dIn.shape().dim(3);
+        int K = weight.shape().dim(0), CG = weight.shape().dim(1), R = weight.shape().dim(2), S = weight.shape().dim(3);
+        int P = dOut.shape().dim(2), Q = dOut.shape().dim(3);
+        int stride = spec.stride(), pad = spec.pad(), KG = K / spec.groups();
+        // One task per input plane (n, c), looping like the forward: (k, r, s) outside, output positions inside.
+        // For a fixed (r, s) each (p, q) reaches a different (h, w), so every element still gets its terms in
+        // (k, r, s) order, as the gather above.
+        IntStream.range(0, N * C).parallel().forEach(nc -> {
+            int n = nc / C, c = nc % C;
+            int group = c / CG, cg = c % CG;
+            int inPlane = nc * H * W;
+            Arrays.fill(d, inPlane, inPlane + H * W, 0f);
+            for (int k = group * KG; k < (group + 1) * KG; k++) {
+                int outPlane = (n * K + k) * P * Q;
+                for (int r = 0; r < R; r++) {
+                    int pLo = firstInside(r - pad, stride, P), pHi = endInside(r - pad, stride, H, P);
+                    for (int s = 0; s < S; s++) {
+                        int qLo = firstInside(s - pad, stride, Q), qHi = endInside(s - pad, stride, W, Q);
+                        float wv = w[((k * CG + cg) * R + r) * S + s];
+                        for (int p = pLo; p < pHi; p++) {
+                            int gRow = outPlane + p * Q;
+                            int dRow = inPlane + (p * stride + r - pad) * W + s - pad; // + q * stride is the column
+                            for (int q = qLo; q < qHi; q++) d[dRow + q * stride] += wv * g[gRow + q];
+                        }
+                    }
+                }
+            }
+        });
     }
 
+    // dOut is (N, K, P, Q), in is (N, C, H, W), dWeight is (K, C/G, R, S), dBias is (K); k's group is g = k / (K/G).
+    // dWeight[k,c',r,s] = sum over (n, p, q) in that order of dOut[n,k,p,q] * in[n, g*C/G + c', p*stride - pad + r, q*stride - pad + s]
+    //                     skipping the taps in the zero padding (they add nothing);
+    // dBias[k]          = sum over (n, p, q) in that order of dOut[n,k,p,q].
     @Override
     public void conv2dBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in, ConvSpec spec) {
-        throw new UnsupportedOperationException("conv2dBackwardWeight");
+        ShapeChecks.conv2dBackwardWeight(dWeight, dBias, dOut, in, spec);
+        float[] dw = data(dWeight), db = data(dBias), g = data(dOut), x = data(in);
+        int N = in.shape().dim(0), C = in.shape().dim(1), H = in.shape().dim(2), W = in.shape().dim(3);
+        int K = dWeight.shape().dim(0), CG = dWeight.shape().dim(1), R = dWeight.shape().dim(2), S = dWeight.shape().dim(3);
+        int P = dOut.shape().dim(2), Q = dOut.shape().dim(3);
+        int stride = spec.stride(), pad = spec.pad(), KG = K / spec.groups();
+        // One task per (k, c'): its R * S weights, each a dot product over the batch and the output plane.
+        IntStream.range(0, K * CG).parallel().forEach(kc -> {
+            int k = kc / CG, cg = kc % CG;
+            int channel = k / KG * CG + cg;
+            for (int r = 0; r < R; r++) {
+                int pLo = firstInside(r - pad, stride, P), pHi = endInside(r - pad, stride, H, P);
+                for (int s = 0; s < S; s++) {
+                    int qLo = firstInside(s - pad, stride, Q), qHi = endInside(s - pad, stride, W, Q);
+                    float sum = 0f;
+                    for (int n = 0; n < N; n++) {
+                        int outPlane = (n * K + k) * P * Q, inPlane = (n * C + channel) * H * W;
+                        for (int p = pLo; p < pHi; p++) {
+                            int gRow = outPlane + p * Q;
+                            int xRow = inPlane + (p * stride + r - pad) * W + s - pad;
+                            for (int q = qLo; q < qHi; q++) sum += g[gRow + q] * x[xRow + q * stride];
+                        }
+                    }
+                    dw[(kc * R + r) * S + s] = sum;
+                }
+            }
+        });
+        IntStream.range(0, K).parallel().forEach(k -> {
+            float sum = 0f;
+            for (int n = 0; n < N; n++) {
+                int outPlane = (n * K + k) * P * Q;
+                for (int i = 0; i < P * Q; i++) sum += g[outPlane + i];
+            }
+            db[k] = sum;
+        });
     }
 
+    /*
+     * LRN backward. in = a, out = b, dOut = dB, dIn = dA, all (N, C, H, W); per pixel, for channels c, j, i:
+     *   scale_j = k + alpha' * sum_{i in window(j)} a_i^2,   b_j = a_j * scale_j^-beta,
+     *   window(j) = j - before .. j + after clipped to j's group, before = size/2, after = (size-1)/2.
+     * Differentiating, d b_j / d a_c = [j = c] scale_j^-beta - beta * a_j * scale_j^(-beta-1) * alpha' * 2 a_c * [c in window(j)], so
+     *   dA_c = dB_c * scale_c^-beta - 2 alpha' beta a_c * sum_{j : c in window(j)} dB_j * b_j / scale_j.
+     * c in window(j) <=> j - before <= c <= j + after (same group) <=> c - after <= j <= c + before: the set of j is
+     * window(c) mirrored, c - after .. c + before clipped to c's group (the same group as j's, since c is in window(j)
+     * and windows never leave their group). For odd sizes before = after and it is window(c) itself; for even sizes
+     * it leans one channel after c instead of before.
+     *
+     * Float evaluation, in this order (every step one float operation unless it says double):
+     *   sumSq_j = sum over i in window(j) ascending of a_i * a_i, from 0f     (bit for bit the forward's sum)
+     *   scale_j = k + alpha' * sumSq_j                                      (alpha' = spec.effectiveAlpha(), a float)
+     *   t_j     = (dB_j * b_j) / scale_j                                   (b_j read from out, not recomputed)
+     *   acc_c   = sum over j = c - after .. c + before in c's group, ascending, of t_j, from 0f
+     *   pow_c   = (float) Math.pow((double) scale_c, -(double) beta)       (the forward's power, in double, rounded once)
+     *   coef    = (2f * alpha') * beta
+     *   dA_c    = (dB_c * pow_c) - ((coef * a_c) * acc_c)
+     */
     @Override
     public void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec) {
-        throw new UnsupportedOperationException("lrnBackward");
+        ShapeChecks.lrnBackward(dIn, dOut, in, out, spec);
+        float[] da = data(dIn), db = data(dOut), a = data(in), b = data(out);
+        int N = in.shape().dim(0), C = in.shape().dim(1), HW = in.shape().dim(2) * in.shape().dim(3);
+        int CG = C / spec.groups();
+        int before = spec.size() / 2, after = (spec.size() - 1) / 2;
+        float alpha = spec.effectiveAlpha(), k = spec.k(), coef = 2f * alpha * spec.beta();
+        double negBeta = -(double) spec.beta();
+        // Two passes per image, each one task per channel plane: the first writes t into a scratch image and
+        // dB * pow into dIn, the second adds the neighbours' part. The scratch holds one image, not the batch.
+        float[] t = new float[C * HW];
+        for (int n = 0; n < N; n++) {
+            int image = n * C * HW;
+            IntStream.range(0, C).parallel().forEach(j -> {
+                int groupStart = j / CG * CG;
+                int lo = Math.max(j - before, groupStart), hi = Math.min(j + after, groupStart + CG - 1);
+                int plane = image + j * HW;
+                float[] sumSq = new float[HW];
+                for (int i = lo; i <= hi; i++) {
+                    int from = image + i * HW;
+                    for (int e = 0; e < HW; e++) sumSq[e] += a[from + e] * a[from + e];
+                }
+                for (int e = 0; e < HW; e++) {
+                    float scale = k + alpha * sumSq[e];
+                    t[j * HW + e] = db[plane + e] * b[plane + e] / scale;
+                    da[plane + e] = db[plane + e] * (float) Math.pow(scale, negBeta);
+                }
+            });
+            IntStream.range(0, C).parallel().forEach(c -> {
+                int groupStart = c / CG * CG;
+                int lo = Math.max(c - after, groupStart), hi = Math.min(c + before, groupStart + CG - 1);
+                int plane = image + c * HW;
+                float[] acc = new float[HW];
+                for (int j = lo; j <= hi; j++) {
+                    for (int e = 0; e < HW; e++) acc[e] += t[j * HW + e];
+                }
+                for (int e = 0; e < HW; e++) da[plane + e] = da[plane + e] - coef * a[plane + e] * acc[e];
+            });
+        }
     }
 
+    /*
+     * Max pooling backward. in and dIn are (N, C, H, W), dOut is (N, C, P, Q).
+     * Each window (p, q) chooses one input, its first maximum in row-major (r, s) order, by this exact scan:
+     *   best = in[p*stride][q*stride]; chosen = (0, 0)
+     *   for (r, s) in row-major order after (0, 0):
+     *       v = in[p*stride + r][q*stride + s]
+     *       if (!isNaN(best) && (v > best || isNaN(v))) { best = v; chosen = (r, s) }
+     * so ties (equal values, also -0 and +0) keep the earlier element, and the first NaN wins and stays (the forward
+     * returns NaN for such a window). Then
+     *   dIn[n,c,h,w] = sum over windows (p, q) in row-major order that chose (h, w) of dOut[n,c,p,q], from 0f
+     * (0 for an input no window chose). A window's gradient goes to one input only.
+     */
     @Override
     public void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec) {
-        throw new UnsupportedOperationException("maxPoolBackward");
+        ShapeChecks.maxPoolBackward(dIn, dOut, in, spec);
+        float[] d = data(dIn), g = data(dOut), x = data(in);
+        int N = in.shape().dim(0), C = in.shape().dim(1), H = in.shape().dim(2), W = in.shape().dim(3);
+        int P = dOut.shape().dim(2), Q = dOut.shape().dim(3);
+        int window = spec.window(), stride = spec.stride();
+        IntStream.range(0, N * C).parallel().forEach(nc -> {
+            int inPlane = nc * H * W, outPlane = nc * P * Q;
+            // chosen[p*Q + q] = the in-plane index (h*W + w) that window (p, q) chose
+            int[] chosen = new int[P * Q];
+            for (int p = 0; p < P; p++) {
+                for (int q = 0; q < Q; q++) {
+                    int first = p * stride * W + q * stride;
+                    int best = first;
+                    for (int r = 0; r < window; r++) {
+                        for (int s = 0; s < window; s++) {
+                            int at = first + r * W + s;
+                            float v = x[inPlane + at], m = x[inPlane + best];
+                            if (!Float.isNaN(m) && (v > m || Float.isNaN(v))) best = at;
+                        }
+                    }
+                    chosen[p * Q + q] = best;
+                }
+            }
+            // The gather: input (h, w) lies in windows p = ceil((h - window + 1) / stride) .. floor(h / stride), the
+            // same for q and w.
+            for (int h = 0; h < H; h++) {
+                int pLo = Math.max(0, Math.ceilDiv(h - window + 1, stride)), pHi = Math.min(P - 1, h / stride);
+                for (int w = 0; w < W; w++) {
+                    int qLo = Math.max(0, Math.ceilDiv(w - window + 1, stride)), qHi = Math.min(Q - 1, w / stride);
+                    float sum = 0f;
+                    for (int p = pLo; p <= pHi; p++) {
+                        for (int q = qLo; q <= qHi; q++) {
+                            if (chosen[p * Q + q] == h * W + w) sum += g[outPlane + p * Q + q];
+                        }
+                    }
+                    d[inPlane + h * W + w] = sum;
+                }
+            }
+        });
     }
 
+    // dOut is (N, K), weight is (K, C), dIn is (N, C) (or (N, C1, H, W) read as (N, C1*H*W)).
+    // dIn[n,c] = sum over k in order of dOut[n,k] * weight[k,c], from 0f.
     @Override
     public void linearBackwardData(Tensor dIn, Tensor dOut, Tensor weight) {
-        throw new UnsupportedOperationException("linearBackwardData");
+        int[] nck = ShapeChecks.linearBackwardData(dIn, dOut, weight);
+        int N = nck[0], C = nck[1], K = nck[2];
+        float[] d = data(dIn), g = data(dOut), w = data(weight);
+        // One task per row n; k outside and c inside, so the inner loop is an axpy over a weight row and each
+        // element still sums over k in order.
+        IntStream.range(0, N).parallel().forEach(n -> {
+            int dRow = n * C;
+            Arrays.fill(d, dRow, dRow + C, 0f);
+            for (int k = 0; k < K; k++) {
+                float gv = g[n * K + k];
+                int wRow = k * C;
+                for (int c = 0; c < C; c++) d[dRow + c] += gv * w[wRow + c];
+            }
+        });
     }
 
+    // dOut is (N, K), in is (N, C) (or (N, C1, H, W)), dWeight is (K, C), dBias is (K).
+    // dWeight[k,c] = sum over n in order of dOut[n,k] * in[n,c], from 0f; dBias[k] = sum over n in order of dOut[n,k], from 0f.
     @Override
     public void linearBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in) {
-        throw new UnsupportedOperationException("linearBackwardWeight");
+        int[] nck = ShapeChecks.linearBackwardWeight(dWeight, dBias, dOut, in);
+        int N = nck[0], C = nck[1], K = nck[2];
+        float[] dw = data(dWeight), db = data(dBias), g = data(dOut), x = data(in);
+        IntStream.range(0, K).parallel().forEach(k -> {
+            int wRow = k * C;
+            Arrays.fill(dw, wRow, wRow + C, 0f);
+            float bias = 0f;
+            for (int n = 0; n < N; n++) {
+                float gv = g[n * K + k];
+                int xRow = n * C;
+                for (int c = 0; c < C; c++) dw[wRow + c] += gv * x[xRow + c];
+                bias += gv;
+            }
+            db[k] = bias;
+        });
     }
 
+    // out = kept ? in * scale : +0f, with the mask and scale that Philox's Javadoc defines (element i is the flat
+    // index; one Philox4x32-10 call decides elements 4b .. 4b + 3). out may be in.
     @Override
     public void dropoutForward(Tensor out, Tensor in, float p, long seed, int layer, long step) {
-        throw new UnsupportedOperationException("dropoutForward");
+        ShapeChecks.dropout("dropoutForward", out, in, p);
+        applyDropoutMask(data(out), data(in), p, seed, layer, step);
     }
 
+    // dIn = kept ? dOut * scale : +0f with the forward's mask and scale: the same computation. dIn may be dOut.
     @Override
     public void dropoutBackward(Tensor dIn, Tensor dOut, float p, long seed, int layer, long step) {
-        throw new UnsupportedOperationException("dropoutBackward");
+        ShapeChecks.dropout("dropoutBackward", dIn, dOut, p);
+        applyDropoutMask(data(dIn), data(dOut), p, seed, layer, step);
     }
 
+    private static void applyDropoutMask(float[] o, float[] x, float p, long seed, int layer, long step) {
+        float scale = Philox.dropoutScale(p);
+        int blocks = Math.ceilDiv(x.length, 4);
+        IntStream.range(0, blocks).parallel().forEach(block -> {
+            int[] words = new int[4];
+            Philox.dropoutBlock(seed, layer, step, block, words);
+            for (int lane = 0; lane < 4 && 4 * block + lane < x.length; lane++) {
+                int i = 4 * block + lane;
+                o[i] = Philox.uniform(words[lane]) >= p ? x[i] * scale : 0f;
+            }
+        });
+    }
+
+    /*
+     * Softmax cross-entropy. logits and dLogits are (N, K), labels (N). Per row n, with y = labels[n]:
+     *   m       = max_k logits[n,k]                        float, Math.max (a NaN gives NaN)
+     *   s       = sum over k ascending of exp((double) logits[n,k] - m), from 0.0   (double, as softmax's)
+     *   loss_n  = (log(s) + (double) m) - (double) logits[n,y]                      (double)
+     *   prob    = (float) (exp((double) logits[n,k] - m) / s)                       (double, rounded once)
+     *   dLogits[n,k] = (prob - (k == y ? 1f : 0f)) / (float) N                     (float subtract, float divide)
+     * returns (float) ((sum over n ascending of loss_n, from 0.0) / N), in double until the final rounding.
+     * A NaN logit makes its row's loss and gradients NaN, and so the mean loss. This version also works with
+     * dLogits = logits (a row is read whole before it is written), which the Backend contract does not promise.
+     */
     @Override
     public float softmaxCrossEntropy(Tensor dLogits, Tensor logits, int[] labels) {
-        throw new UnsupportedOperationException("softmaxCrossEntropy");
+        int K = ShapeChecks.softmaxCrossEntropy(dLogits, logits, labels);
+        float[] d = data(dLogits), x = data(logits);
+        int N = logits.shape().dim(0);
+        float floatN = N;
+        double[] loss = new double[N];
+        IntStream.range(0, N).parallel().forEach(n -> {
+            int row = n * K, label = labels[n];
+            float max = Float.NEGATIVE_INFINITY;
+            for (int k = 0; k < K; k++) max = Math.max(max, x[row + k]);
+            double sum = 0;
+            for (int k = 0; k < K; k++) sum += Math.exp((double) x[row + k] - max);
+            loss[n] = Math.log(sum) + max - x[row + label];
+            for (int k = 0; k < K; k++) {
+                float prob = (float) (Math.exp((double) x[row + k] - max) / sum);
+                d[row + k] = (prob - (k == label ? 1f : 0f)) / floatN;
+            }
+        });
+        double total = 0;
+        for (int n = 0; n < N; n++) total += loss[n];
+        return (float) (total / N);
     }
 
+    /*
+     * SGD with momentum and weight decay, the paper's update, per element in float with exactly this evaluation
+     * order (each operator one correctly rounded float operation, nothing fused):
+     *   decay = weightDecay * lr                                  (once per call)
+     *   v = ((momentum * v) - (decay * w)) - (lr * grad)
+     *   w = w + v                                                 (with the new v)
+     * A CUDA kernel reproduces the bits with __fmul_rn / __fsub_rn / __fadd_rn (no FMA contraction).
+     */
     @Override
     public void sgdUpdate(Tensor weight, Tensor velocity, Tensor grad, float lr, float momentum, float weightDecay) {
-        throw new UnsupportedOperationException("sgdUpdate");
+        ShapeChecks.sgdUpdate(weight, velocity, grad);
+        float[] w = data(weight), v = data(velocity), g = data(grad);
+        float decay = weightDecay * lr;
+        for (int i = 0; i < w.length; i++) {
+            v[i] = momentum * v[i] - decay * w[i] - lr * g[i];
+            w[i] = w[i] + v[i];
+        }
     }
 
     @Override

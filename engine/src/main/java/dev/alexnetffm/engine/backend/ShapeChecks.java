@@ -50,46 +50,63 @@ public final class ShapeChecks {
     }
 
     public static void lrn(Tensor out, Tensor in, LrnSpec spec) {
-        sameShape("lrn", out, in);
-        if (out == in) throw new IllegalArgumentException("lrn: output must not be the input (each output reads its neighbours' inputs)");
-        Shape x = in.shape().requireRank(4, "lrn input (N, C, H, W)");
+        lrn("lrn", out, in, spec);
+    }
+
+    // The forward rules take the name of the op that applies them, so that a backward pass's error names that pass.
+    private static void lrn(String op, Tensor out, Tensor in, LrnSpec spec) {
+        sameShape(op, out, in);
+        if (out == in) throw new IllegalArgumentException(op + ": output must not be the input (each output reads its neighbours' inputs)");
+        Shape x = in.shape().requireRank(4, op + " input (N, C, H, W)");
         if (x.dim(1) % spec.groups() != 0) {
-            throw new IllegalArgumentException("lrn: " + spec.groups() + " groups must divide the " + x.dim(1) + " channels of " + x);
+            throw new IllegalArgumentException(op + ": " + spec.groups() + " groups must divide the " + x.dim(1) + " channels of " + x);
         }
     }
 
     public static void maxPool(Tensor out, Tensor in, PoolSpec spec) {
-        Shape x = in.shape().requireRank(4, "maxPool input (N, C, H, W)");
+        maxPool("maxPool", out, in, spec);
+    }
+
+    private static void maxPool(String op, Tensor out, Tensor in, PoolSpec spec) {
+        Shape x = in.shape().requireRank(4, op + " input (N, C, H, W)");
         if (x.dim(2) < spec.window() || x.dim(3) < spec.window()) {
-            throw new IllegalArgumentException("maxPool: window " + spec.window() + " is larger than the input " + x);
+            throw new IllegalArgumentException(op + ": window " + spec.window() + " is larger than the input " + x);
         }
         Shape expected = Shape.of(x.dim(0), x.dim(1), spec.outSize(x.dim(2)), spec.outSize(x.dim(3)));
         if (!out.shape().equals(expected)) {
-            throw new IllegalArgumentException("maxPool: output must be " + expected + " for input " + x + " and " + spec + ", got " + out.shape());
+            throw new IllegalArgumentException(op + ": output must be " + expected + " for input " + x + " and " + spec + ", got " + out.shape());
         }
     }
 
     /** Returns {N, C, K}. */
     public static int[] linear(Tensor out, Tensor in, Tensor weight, Tensor bias) {
+        return linear("linear", out, in, weight, bias);
+    }
+
+    private static int[] linear(String op, Tensor out, Tensor in, Tensor weight, Tensor bias) {
         Shape x = in.shape();
-        if (x.rank() != 2 && x.rank() != 4) throw new IllegalArgumentException("linear: input must be (N, C) or (N, C, H, W), got " + x);
+        if (x.rank() != 2 && x.rank() != 4) throw new IllegalArgumentException(op + ": input must be (N, C) or (N, C, H, W), got " + x);
         int n = x.dim(0);
         int c = Math.toIntExact(x.sizeFrom(1));
-        Shape w = weight.shape().requireRank(2, "linear weight (K, C)");
+        Shape w = weight.shape().requireRank(2, op + " weight (K, C)");
         int k = w.dim(0);
-        if (w.dim(1) != c) throw new IllegalArgumentException("linear: weight " + w + " must have " + c + " columns for input " + x);
+        if (w.dim(1) != c) throw new IllegalArgumentException(op + ": weight " + w + " must have " + c + " columns for input " + x);
         if (bias.shape().rank() != 1 || bias.shape().dim(0) != k) {
-            throw new IllegalArgumentException("linear: bias must be (" + k + "), got " + bias.shape());
+            throw new IllegalArgumentException(op + ": bias must be (" + k + "), got " + bias.shape());
         }
         if (!out.shape().equals(Shape.of(n, k))) {
-            throw new IllegalArgumentException("linear: output must be (" + n + ", " + k + "), got " + out.shape());
+            throw new IllegalArgumentException(op + ": output must be (" + n + ", " + k + "), got " + out.shape());
         }
         return new int[] {n, c, k};
     }
 
     public static void softmax(Tensor out, Tensor in) {
-        sameShape("softmax", out, in);
-        in.shape().requireRank(2, "softmax input (N, K)");
+        softmax("softmax", out, in);
+    }
+
+    private static void softmax(String op, Tensor out, Tensor in) {
+        sameShape(op, out, in);
+        in.shape().requireRank(2, op + " input (N, K)");
     }
 
     // ---- training ops: the gradient of a tensor has that tensor's shape, so each check reuses the forward rule
@@ -102,6 +119,7 @@ public final class ShapeChecks {
     /** dIn is the input's gradient, dOut the output's; shapes as conv2d's with a bias of K. */
     public static void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec) {
         conv2dGeometry("conv2dBackwardData", dIn.shape(), weight.shape(), dOut.shape(), spec);
+        if (dIn == dOut) throw new IllegalArgumentException("conv2dBackwardData: dIn must not be dOut (each input gradient reads many output gradients)");
     }
 
     public static void conv2dBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in, ConvSpec spec) {
@@ -128,15 +146,18 @@ public final class ShapeChecks {
     }
 
     public static void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec) {
-        lrn(out, in, spec);
+        lrn("lrnBackward", out, in, spec);
         sameShape("lrnBackward", dIn, in);
         sameShape("lrnBackward", dOut, in);
-        if (dIn == dOut) throw new IllegalArgumentException("lrnBackward: dIn must not be dOut (each gradient reads its neighbours')");
+        if (dIn == dOut || dIn == in || dIn == out) {
+            throw new IllegalArgumentException("lrnBackward: dIn must not be dOut, in or out (each gradient reads its neighbours')");
+        }
     }
 
     public static void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec) {
-        maxPool(dOut, in, spec);
+        maxPool("maxPoolBackward", dOut, in, spec);
         sameShape("maxPoolBackward", dIn, in);
+        if (dIn == in) throw new IllegalArgumentException("maxPoolBackward: dIn must not be in (each gradient reads its windows' inputs)");
     }
 
     /** Returns {N, C, K}. */
@@ -148,12 +169,13 @@ public final class ShapeChecks {
         if (!dOut.shape().equals(Shape.of(n, k))) {
             throw new IllegalArgumentException("linearBackwardData: output gradient must be (" + n + ", " + k + "), got " + dOut.shape());
         }
+        if (dIn == dOut) throw new IllegalArgumentException("linearBackwardData: dIn must not be dOut (each input gradient reads a whole row of dOut)");
         return new int[] {n, c, k};
     }
 
     /** Returns {N, C, K}. */
     public static int[] linearBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in) {
-        return linear(dOut, in, dWeight, dBias);
+        return linear("linearBackwardWeight", dOut, in, dWeight, dBias);
     }
 
     public static void dropout(String op, Tensor out, Tensor in, float p) {
@@ -163,7 +185,7 @@ public final class ShapeChecks {
 
     /** Returns K. */
     public static int softmaxCrossEntropy(Tensor dLogits, Tensor logits, int[] labels) {
-        softmax(dLogits, logits);
+        softmax("softmaxCrossEntropy", dLogits, logits);
         int n = logits.shape().dim(0), k = logits.shape().dim(1);
         if (labels.length != n) throw new IllegalArgumentException("softmaxCrossEntropy: " + n + " rows of logits but " + labels.length + " labels");
         for (int i = 0; i < n; i++) {
