@@ -6,6 +6,7 @@ import dev.alexnetffm.engine.data.FashionMnist;
 import dev.alexnetffm.engine.data.ImageFolder;
 import dev.alexnetffm.engine.data.ImagePreprocessor;
 import dev.alexnetffm.engine.data.Subset;
+import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.train.Sgd;
 import dev.alexnetffm.engine.train.Trainer;
@@ -41,6 +42,7 @@ final class TrainCommand implements Main.Command {
               --subset N --val-subset N      train/validate on a seeded sample of N images
               --image-size N                 input size for Fashion-MNIST (default 227; smaller trains faster, e.g. 67)
               --hidden N                     width of fc6 and fc7 (default 4096)
+              --init paper|kaiming           initial weights: the paper's N(0, 0.01^2) (default) or He et al.'s N(0, 2/fan_in)
               --threads N                    image decoding threads (default: cores - 1)
               --skip-corrupt                 skip and count unreadable images instead of stopping
             """ + "  " + EngineOptions.HELP;
@@ -52,7 +54,7 @@ final class TrainCommand implements Main.Command {
             return 0;
         }
         Args args = new Args("train", argv, Set.of("data", "data-dir", "val", "run", "epochs", "batch", "lr", "momentum", "weight-decay",
-                "patience", "seed", "subset", "val-subset", "image-size", "hidden", "threads", "device"), Set.of("resume", "skip-corrupt"));
+                "patience", "seed", "subset", "val-subset", "image-size", "hidden", "threads", "device", "init"), Set.of("resume", "skip-corrupt"));
         if (!args.operands().isEmpty()) throw new Main.UsageException("unexpected argument " + args.operands().getFirst() + " (see train --help)");
         String run = args.string("run", null);
         if (run == null) throw new Main.UsageException("--run <dir> is required: checkpoints and curves are written there");
@@ -81,7 +83,7 @@ final class TrainCommand implements Main.Command {
             throw new Main.UsageException("the training set (" + train.size() + " images) is smaller than one batch (" + batch + "): use a smaller --batch");
         }
         Trainer.Options options = new Trainer.Options(epochs, batch, sgd, seed, args.integer("patience", 1, 1, 1000), 3, threads,
-                args.flag("skip-corrupt"), Path.of(run));
+                args.flag("skip-corrupt"), Path.of(run), init(args.string("init", "paper")));
         try (Engine engine = EngineOptions.open(args)) {
             out.printf(Locale.ROOT, "train: %s on %s (%d images), validating on %s (%d), batch %d, %s%n", engine.description(), train.name(),
                     train.size(), val.name(), val.size(), batch, sgd);
@@ -98,6 +100,14 @@ final class TrainCommand implements Main.Command {
                     100 * result.valTop1(), 100 * (1 - result.valTop1()), 100 * result.valTop5(), result.runDir());
         }
         return 0;
+    }
+
+    private static AlexNet.Init init(String name) {
+        return switch (name) {
+            case "paper" -> AlexNet.Init.PAPER;
+            case "kaiming", "he" -> AlexNet.Init.KAIMING;
+            default -> throw new Main.UsageException("--init must be paper or kaiming, got '" + name + "'");
+        };
     }
 
     private static float floatOption(Args args, String name, float fallback) {

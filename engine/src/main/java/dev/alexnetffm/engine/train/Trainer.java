@@ -31,9 +31,10 @@ public final class Trainer {
      * @param maxReductions   how many times the rate may be divided (the paper: three times)
      * @param loaderThreads   decoding threads
      * @param skipCorrupt     skip and count corrupt items instead of failing
+     * @param init            how a fresh network's weights start
      */
     public record Options(int epochs, int batchSize, Sgd sgd, long seed, int patience, int maxReductions, int loaderThreads,
-                          boolean skipCorrupt, Path runDir) {
+                          boolean skipCorrupt, Path runDir, AlexNet.Init init) {
         public Options {
             if (epochs < 1 || batchSize < 1 || patience < 1 || maxReductions < 0 || loaderThreads < 1) {
                 throw new IllegalArgumentException("epochs, batch size, patience and loader threads must be >= 1");
@@ -64,7 +65,7 @@ public final class Trainer {
     /** Trains a freshly initialised network of {@code config} (whose classes and input must match the data). */
     public Result run(AlexNetConfig config) throws IOException, InterruptedException {
         checkFits(config);
-        try (AlexNet net = AlexNet.initialize(backend, config, options.seed()); TrainingStep training = new TrainingStep(net, options.seed())) {
+        try (AlexNet net = AlexNet.initialize(backend, config, options.seed(), options.init()); TrainingStep training = new TrainingStep(net, options.seed())) {
             Checkpoint start = new Checkpoint(0, 0, options.sgd().learningRate(), Double.POSITIVE_INFINITY, 0, 0, options.seed());
             return loop(net, training, start, new Curves());
         }
