@@ -18,6 +18,35 @@
 //                       Grid (ceil(N*P*Q / 128), ceil(Kg / 64), groups), block 128. Every tile edge is bounds-checked:
 //                       out-of-range rows, columns and reduction indices load zeros and are never stored.
 //                       Requires N*P*Q, C*H*W and K*P*Q < 2^31 (the image offset itself is 64-bit); the caller checks.
+//
+//   The backward kernels share v1's tile (64 x 128, slabs of 8, 128 threads, 8 x 8 micro-tiles, double buffer) and
+//   its inner product; their weight-side slab is stored with rows padded to 68 floats so that its transposing stores
+//   are free of bank conflicts. Every output element is summed by one thread over one fixed range in one fixed
+//   order (no atomics): results are the same bits on every run.
+//   conv2d_backward_data           v1: dIn = W^T x dOut as an implicit GEMM per group g and per stride phase
+//                       (ph, pw) = (h mod stride, w mod stride). For an input pixel of phase ph only taps
+//                       r = rph + stride*rr with rph = (ph + pad) mod stride reach an output row, p = hh + offH - rr
+//                       (h = ph + stride*hh, offH = (ph + pad - rph) / stride), and likewise for columns; splitting
+//                       by phase leaves a dense stride-1 problem with no wasted (misaligned) taps:
+//                         dIn_g,ph,pw (Cg x N*Hph*Wph) = Wt (Cg x Kg*Rph*Sph) . dOutCols (Kg*Rph*Sph x N*Hph*Wph)
+//                         Wt[c, (k, rr, ss)]        = weight[g*Kg + k, c, rph + stride*rr, sph + stride*ss]
+//                         dOutCols[(k, rr, ss), j]  = dOut[n, g*Kg + k, hh + offH - rr, ww + offW - ss] or 0 outside
+//                       Grid (ceil(N*ceil(H/stride)*ceil(W/stride) / 128), ceil(Cg / 64), groups*stride^2), block
+//                       128; z = g*stride^2 + ph*stride + pw. A phase without taps (stride > filter) writes zeros.
+//                       Requires N*H*W, C*H*W, K*P*Q and the weight's size < 2^31; the caller checks.
+//   conv2d_backward_weight         v1: dW and dBias as one implicit GEMM per group over the long reduction j = (n, p, q):
+//                         dW_g (Kg x Cg*R*S + 1) = dOut_g (Kg x N*P*Q) . X_g (N*P*Q x Cg*R*S + 1)
+//                         X_g[j, (c, r, s)]         = in[n, g*Cg + c, p*stride - pad + r, q*stride - pad + s] or 0
+//                         X_g[j, Cg*R*S]            = 1: the extra column sums dOut over (n, p, q), the bias gradient
+//                       The reduction (N*P*Q: 387200 for conv1 at batch 128) dwarfs the output (96 x 364), so it is
+//                       split deterministically: with splits = gridDim.z / groups > 1, block z sums only
+//                       j in [split*chunk, min(N*P*Q, (split+1)*chunk)) (split = z / groups, g = z % groups) and
+//                       writes raw partial sums to a (splits, K, Cg*R*S + 1) workspace, which
+//                       conv2d_backward_weight_reduce adds in ascending split order. With one split the kernel writes
+//                       dWeight and dBias directly. Grid (ceil((Cg*R*S + 1) / 128), ceil(Kg / 64), groups*splits).
+//                       Requires N*P*Q, C*H*W, K*P*Q and K*(Cg*R*S + 1) < 2^31; the caller checks.
+//   conv2d_backward_weight_reduce  v1: dWeight[k, i] and dBias[k] from the partials, each summed in ascending split
+//                       order; grid-stride over K*(Cg*R*S + 1).
 #include "common.cuh"
 
 namespace conv2d_v1 {
@@ -170,5 +199,329 @@ conv2d_forward(float* __restrict__ out, const float* __restrict__ in, const floa
         for (int j = 0; j < 8; j++) {
             if (colBase[j] >= 0) out[colBase[j] + (long long)k * PQ] = conv2d_act(acc[i][j] + b, relu);
         }
+    }
+}
+
+namespace conv2d_bwd_v1 {
+constexpr int BM = 64;
+constexpr int BN = 128;
+constexpr int BK = 8;
+constexpr int THREADS = 128;
+constexpr int APAD = BM + 4;  // row length of the A slab in shared memory: stores of 16 rows x 8 slab indices hit 32 banks
+}  // namespace conv2d_bwd_v1
+
+// acc[i][j] += sum over the slab of As[k][row i] * Bs[k][column j], rows tm*4 + {0..3} and 32 + tm*4 + {0..3},
+// columns tn*4 + {0..3} and 64 + tn*4 + {0..3} (halves keep a warp's float4 reads contiguous), k ascending.
+__device__ __forceinline__ void conv2d_bwd_mma(const float (*As)[conv2d_bwd_v1::APAD], const float (*Bs)[conv2d_bwd_v1::BN],
+                                               float (&acc)[8][8], int tm, int tn) {
+    using namespace conv2d_bwd_v1;
+#pragma unroll
+    for (int k = 0; k < BK; k++) {
+        const float4 a0 = *reinterpret_cast<const float4*>(&As[k][tm * 4]);
+        const float4 a1 = *reinterpret_cast<const float4*>(&As[k][32 + tm * 4]);
+        const float4 b0 = *reinterpret_cast<const float4*>(&Bs[k][tn * 4]);
+        const float4 b1 = *reinterpret_cast<const float4*>(&Bs[k][64 + tn * 4]);
+        const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+        const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+#pragma unroll
+        for (int i = 0; i < 8; i++)
+#pragma unroll
+            for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+}
+
+// Row (0..63) of the tile held in acc[i][.], and column (0..127) held in acc[.][j].
+__device__ __forceinline__ int conv2d_bwd_row(int i, int tm) { return i < 4 ? tm * 4 + i : 32 + tm * 4 + (i - 4); }
+__device__ __forceinline__ int conv2d_bwd_col(int j, int tn) { return j < 4 ? tn * 4 + j : 64 + tn * 4 + (j - 4); }
+
+// dIn (N, C, H, W), dOut (N, K, P, Q), weight (K, C/groups, R, S).
+KERNEL void __launch_bounds__(conv2d_bwd_v1::THREADS)
+conv2d_backward_data(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ weight, int N,
+                     int C, int H, int W, int K, int R, int S, int P, int Q, int stride, int pad, int groups) {
+    using namespace conv2d_bwd_v1;
+    __shared__ __align__(16) float As[2][BK][APAD];  // weight slab: As[buf][reduction][c]
+    __shared__ __align__(16) float Bs[2][BK][BN];    // dOut slab:   Bs[buf][reduction][pixel]
+
+    const int phases = stride * stride;
+    const int g = blockIdx.z / phases;
+    const int ph = (blockIdx.z % phases) / stride, pw = blockIdx.z % stride;
+    const int Hph = ph < H ? (H - ph + stride - 1) / stride : 0;  // input rows h = ph + stride*hh of this phase
+    const int Wph = pw < W ? (W - pw + stride - 1) / stride : 0;
+    const int HWph = Hph * Wph;
+    const int cols = N * HWph;
+    const int j0 = blockIdx.x * BN;
+    if (j0 >= cols) return;  // the grid is sized for the largest phase; uniform across the block
+    const int Cg = C / groups, Kg = K / groups;
+    const int m0 = blockIdx.y * BM;
+    const int RS = R * S, PQ = P * Q, HW = H * W;
+    const int rph = (ph + pad) % stride, sph = (pw + pad) % stride;  // first tap of this phase
+    const int Rph = rph < R ? (R - rph + stride - 1) / stride : 0;   // taps of this phase
+    const int Sph = sph < S ? (S - sph + stride - 1) / stride : 0;
+    const int offH = (ph + pad - rph) / stride, offW = (pw + pad - sph) / stride;
+    const int RSph = Rph * Sph;
+    const int red = Kg * RSph;  // GEMM reduction length
+    const int tid = threadIdx.x;
+
+    // A (weights): reduction index ak of each slab, rows am + 16*i.
+    const int ak = tid % BK;
+    const int am = tid / BK;
+    const float* wGroup = weight + (long long)g * Kg * Cg * RS;
+    // B (dOut): column tid, all BK reduction indices; (kk, kr, ks) step through (k, rr, ss) as in the forward kernel.
+    const int bj = j0 + tid;
+    const bool colOk = bj < cols;
+    int bn = 0, bhh = 0, bww = 0;
+    if (colOk) {
+        bn = bj / HWph;
+        const int rem = bj - bn * HWph;
+        bhh = rem / Wph;
+        bww = rem - bhh * Wph;
+    }
+    const int pTop = bhh + offH, qTop = bww + offW;  // output position of tap (rr, ss) = (0, 0)
+    const float* img = dOut + ((long long)bn * K + (long long)g * Kg) * PQ;
+    int kc = 0, kr = 0, ks = 0, kk = 0;
+
+    float aReg[4], bReg[BK];
+    auto loadSlab = [&](int t) {
+        const int a = t * BK + ak;
+        int wOff = 0;
+        const bool aOk = a < red;
+        if (aOk) {
+            const int k = a / RSph;
+            const int rem = a - k * RSph;
+            const int rr = rem / Sph;
+            const int ss = rem - rr * Sph;
+            wOff = k * Cg * RS + (rph + stride * rr) * S + sph + stride * ss;
+        }
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int c = m0 + am + 16 * i;
+            aReg[i] = (aOk && c < Cg) ? wGroup[wOff + c * RS] : 0.0f;
+        }
+#pragma unroll
+        for (int i = 0; i < BK; i++) {
+            float v = 0.0f;
+            if (colOk && kk < red) {
+                const int p = pTop - kr, q = qTop - ks;
+                if (p >= 0 && p < P && q >= 0 && q < Q) v = img[kc * PQ + p * Q + q];
+            }
+            bReg[i] = v;
+            kk++;
+            if (++ks == Sph) {
+                ks = 0;
+                if (++kr == Rph) {
+                    kr = 0;
+                    kc++;
+                }
+            }
+        }
+    };
+    auto storeSlab = [&](int buf) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) As[buf][ak][am + 16 * i] = aReg[i];
+#pragma unroll
+        for (int i = 0; i < BK; i++) Bs[buf][i][tid] = bReg[i];
+    };
+
+    const int tn = tid % 16, tm = tid / 16;
+    float acc[8][8];
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
+
+    const int slabs = (red + BK - 1) / BK;  // 0 for a phase no tap reaches: it writes zeros
+    if (slabs > 0) {
+        loadSlab(0);
+        storeSlab(0);
+    }
+    __syncthreads();
+    for (int t = 0; t < slabs; t++) {
+        const int buf = t & 1;
+        if (t + 1 < slabs) loadSlab(t + 1);
+        conv2d_bwd_mma(As[buf], Bs[buf], acc, tm, tn);
+        // Buffer buf ^ 1 was last read in iteration t - 1, finished by every thread before that iteration's barrier.
+        if (t + 1 < slabs) storeSlab(buf ^ 1);
+        __syncthreads();
+    }
+
+    // --- Epilogue: scatter to the phase's pixels of dIn.
+    long long colBase[8];  // offset of dIn[n, 0, h, w] for each of this thread's columns, or -1 if out of range
+#pragma unroll
+    for (int j = 0; j < 8; j++) {
+        const int col = j0 + conv2d_bwd_col(j, tn);
+        if (col < cols) {
+            const int n = col / HWph;
+            const int rem = col - n * HWph;
+            const int hh = rem / Wph;
+            const int ww = rem - hh * Wph;
+            colBase[j] = (long long)n * C * HW + (ph + stride * hh) * W + pw + stride * ww;
+        } else {
+            colBase[j] = -1;
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        const int m = m0 + conv2d_bwd_row(i, tm);
+        if (m >= Cg) continue;
+        const long long cOff = (long long)(g * Cg + m) * HW;
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            if (colBase[j] >= 0) dIn[colBase[j] + cOff] = acc[i][j];
+        }
+    }
+}
+
+// With gridDim.z == groups: dWeight (K, C/groups, R, S) and dBias (K). With gridDim.z = groups*splits > groups:
+// dWeight is a (splits, K, Cg*R*S + 1) workspace of partial sums (column Cg*R*S: the bias) and dBias is unused.
+// dOut (N, K, P, Q), in (N, C, H, W). chunk: reduction indices (n, p, q) per split, read only when splitting.
+KERNEL void __launch_bounds__(conv2d_bwd_v1::THREADS)
+conv2d_backward_weight(float* __restrict__ dWeight, float* __restrict__ dBias, const float* __restrict__ dOut,
+                       const float* __restrict__ in, int N, int C, int H, int W, int K, int R, int S, int P, int Q,
+                       int stride, int pad, int groups, int chunk) {
+    using namespace conv2d_bwd_v1;
+    __shared__ __align__(16) float As[2][BK][APAD];  // dOut slab: As[buf][reduction][k]
+    __shared__ __align__(16) float Bs[2][BK][BN];    // im2col slab: Bs[buf][reduction][(c, r, s)]
+
+    const int Cg = C / groups, Kg = K / groups;
+    const int RS = R * S, CRS = Cg * RS, PQ = P * Q, HW = H * W;
+    const int NPQ = N * PQ;
+    const int g = blockIdx.z % groups, split = blockIdx.z / groups;
+    const bool direct = gridDim.z == (unsigned)groups;
+    const int jBegin = direct ? 0 : (int)min((long long)split * chunk, (long long)NPQ);
+    const int jEnd = direct ? NPQ : (int)min((long long)jBegin + chunk, (long long)NPQ);
+    const int m0 = blockIdx.y * BM;
+    const int i0 = blockIdx.x * BN;  // first GEMM column (c, r, s) of this tile
+    const int tid = threadIdx.x;
+
+    // A (dOut): reduction index jBegin + t*BK + ak of slab t, rows am + 16*i. (an, apq) is that index's (n, p*Q + q),
+    // advanced by BK per slab.
+    const int ak = tid % BK;
+    const int am = tid / BK;
+    int an = 0, apq = 0;
+    {
+        const int j = jBegin + ak;
+        an = j / PQ;
+        apq = j - an * PQ;
+    }
+    // B (input): column tid of the tile, all BK reduction indices; (c, r, s) fixed, (n, p, q) stepping.
+    const int bi = i0 + tid;
+    const bool colOk = bi < CRS;
+    const bool biasCol = bi == CRS;
+    int bc = 0, br = 0, bs = 0;
+    if (colOk) {
+        bc = bi / RS;
+        const int rs = bi - bc * RS;
+        br = rs / S;
+        bs = rs - br * S;
+    }
+    int jn, jp, jq;  // (n, p, q) of the next reduction index B loads; the same for every thread
+    {
+        jn = jBegin / PQ;
+        const int pq = jBegin - jn * PQ;
+        jp = pq / Q;
+        jq = pq - jp * Q;
+    }
+    int jb = jBegin;
+    const long long imgStride = (long long)C * HW;
+    const float* xImg = in + (long long)jn * imgStride + (long long)(g * Cg + bc) * HW;  // image jn, channel bc
+    const int rOff = br - pad, sOff = bs - pad;
+
+    float aReg[4], bReg[BK];
+    auto loadSlab = [&](int t) {
+        const bool aOk = jBegin + t * BK + ak < jEnd;
+        const float* aImg = dOut + ((long long)an * K + (long long)g * Kg) * PQ + apq;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int m = m0 + am + 16 * i;
+            aReg[i] = (aOk && m < Kg) ? aImg[(long long)m * PQ] : 0.0f;
+        }
+        apq += BK;
+        while (apq >= PQ) {
+            apq -= PQ;
+            an++;
+        }
+#pragma unroll
+        for (int i = 0; i < BK; i++) {
+            float v = 0.0f;
+            if (jb < jEnd) {
+                if (colOk) {
+                    const int h = jp * stride + rOff, w = jq * stride + sOff;
+                    if (h >= 0 && h < H && w >= 0 && w < W) v = xImg[h * W + w];
+                } else if (biasCol) {
+                    v = 1.0f;
+                }
+            }
+            bReg[i] = v;
+            jb++;
+            if (++jq == Q) {
+                jq = 0;
+                if (++jp == P) {
+                    jp = 0;
+                    xImg += imgStride;
+                }
+            }
+        }
+    };
+    auto storeSlab = [&](int buf) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) As[buf][ak][am + 16 * i] = aReg[i];
+#pragma unroll
+        for (int i = 0; i < BK; i++) Bs[buf][i][tid] = bReg[i];
+    };
+
+    const int tn = tid % 16, tm = tid / 16;
+    float acc[8][8];
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
+
+    const int slabs = (jEnd - jBegin + BK - 1) / BK;  // 0 for an empty split: it writes zeros
+    if (slabs > 0) {
+        loadSlab(0);
+        storeSlab(0);
+    }
+    __syncthreads();
+    for (int t = 0; t < slabs; t++) {
+        const int buf = t & 1;
+        if (t + 1 < slabs) loadSlab(t + 1);
+        conv2d_bwd_mma(As[buf], Bs[buf], acc, tm, tn);
+        if (t + 1 < slabs) storeSlab(buf ^ 1);
+        __syncthreads();
+    }
+
+    // --- Epilogue: dWeight and dBias, or one split's partials.
+    const int ld = direct ? CRS : CRS + 1;  // row length of the destination
+    float* dst = direct ? dWeight : dWeight + (long long)split * K * (CRS + 1);
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        const int m = m0 + conv2d_bwd_row(i, tm);
+        if (m >= Kg) continue;
+        const int k = g * Kg + m;
+        float* row = dst + (long long)k * ld;
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            const int col = i0 + conv2d_bwd_col(j, tn);
+            if (col < CRS) {
+                row[col] = acc[i][j];
+            } else if (col == CRS) {
+                if (direct) dBias[k] = acc[i][j];
+                else row[col] = acc[i][j];
+            }
+        }
+    }
+}
+
+// dWeight (K, CRS), dBias (K); partials (splits, K, CRS + 1) as conv2d_backward_weight wrote them.
+KERNEL void conv2d_backward_weight_reduce(float* __restrict__ dWeight, float* __restrict__ dBias,
+                                          const float* __restrict__ partials, int K, int CRS, int splits) {
+    const long long total = (long long)K * (CRS + 1);
+    GRID_STRIDE(i, total) {
+        float s = partials[i];
+        for (int z = 1; z < splits; z++) s += partials[(long long)z * total + i];
+        const int k = (int)(i / (CRS + 1));
+        const int col = (int)(i - (long long)k * (CRS + 1));
+        if (col < CRS) dWeight[(long long)k * CRS + col] = s;
+        else dBias[k] = s;
     }
 }

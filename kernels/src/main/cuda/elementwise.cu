@@ -1,4 +1,4 @@
-// Elementwise kernels: fill, ReLU, per-channel bias add. All memory-bound: one read and one write
+// Elementwise kernels: fill, ReLU and its gradient, per-channel bias add. All memory-bound: one read and one write
 // per element, so the only thing that matters is full-width coalesced access.
 //
 // Versions
@@ -8,6 +8,12 @@
 //                         ReLU on NaN in PyTorch it propagates, so we keep NaN: x > 0 || x != x.
 //   bias_add_forward  v1: out[n,c,i] = in[n,c,i] + bias[c] over NCHW (HW = 1 for a fully connected
 //                         layer's N x K output); in-place (out == in) is allowed.
+//   relu_backward     v1: dIn = out > 0 ? dOut : (out is NaN ? out : 0), from the ReLU's output rather than its
+//                         input (the same mask: out > 0 exactly where in > 0), so the forward input need not be
+//                         kept. A NaN that went through the forward pass stays NaN in the gradient instead of
+//                         being silently masked. Grid-stride, float4 when all three pointers are 16-byte
+//                         aligned; dIn == dOut is allowed (each element is read before it is written, by the same
+//                         thread).
 #include "common.cuh"
 
 __device__ __forceinline__ float relu(float x) { return (x > 0.0f || x != x) ? x : 0.0f; }
@@ -42,4 +48,22 @@ KERNEL void relu_forward(float* out, const float* in, long long n) {
 KERNEL void bias_add_forward(float* out, const float* in, const float* __restrict__ bias,
                              int C, int HW, long long total) {
     GRID_STRIDE(i, total) out[i] = in[i] + bias[(i / HW) % C];
+}
+
+__device__ __forceinline__ float relu_grad(float dy, float y) { return y > 0.0f ? dy : (y != y ? y : 0.0f); }
+
+// dIn[i] = relu_grad(dOut[i], out[i]) for i in [0, n); dIn may be dOut (or out).
+KERNEL void relu_backward(float* dIn, const float* dOut, const float* out, long long n) {
+    if (aligned16(dIn) && aligned16(dOut) && aligned16(out)) {
+        long long n4 = n / 4;
+        GRID_STRIDE(i, n4) {
+            const float4 d = reinterpret_cast<const float4*>(dOut)[i];
+            const float4 y = reinterpret_cast<const float4*>(out)[i];
+            reinterpret_cast<float4*>(dIn)[i] =
+                make_float4(relu_grad(d.x, y.x), relu_grad(d.y, y.y), relu_grad(d.z, y.z), relu_grad(d.w, y.w));
+        }
+        GRID_STRIDE(i, n - 4 * n4) dIn[4 * n4 + i] = relu_grad(dOut[4 * n4 + i], out[4 * n4 + i]);
+    } else {
+        GRID_STRIDE(i, n) dIn[i] = relu_grad(dOut[i], out[i]);
+    }
 }

@@ -19,6 +19,24 @@
 //                              fc6/fc7 have only 64 output tiles for 132 SMs.
 //   linear_forward_reduce  v1: out[n, k] = act(bias[k] + partial[0, n, k] + ... + partial[splits-1, n, k]), summed
 //                              in ascending split order; grid-stride over N*K.
+//
+//   Backward: two products of the same shape of kernel, C (M x Ncol) = sum_r A(m, r) * B(r, j), B(r, j) = B[r*ldb + j]
+//   (row-major, contiguous along j) and A either contiguous along r or along m:
+//     dIn (N, C)  = dOut (N, K) x weight (K, C):     M = N, Ncol = C, reduction K; A(n, k) = dOut[n*K + k]
+//     dW  (K, C)  = dOut^T (K, N) x in (N, C):       M = K, Ncol = C, reduction N; A(k, n) = dOut[n*K + k]
+//   linear_backward_data    v1: linear_forward's tile (64 x 128, slabs of 16, 128 threads, 8 x 8 micro-tiles, double
+//                               buffer, same product loop); A loaded as in linear_forward (float4 along r, stored
+//                               transposed), B as float4 rows of the slab along j, stored as they are.
+//                               Grid (ceil(N / 64), ceil(C / 128), splits); split-K exactly as linear_forward (block z
+//                               sums r in [z*chunk, min(K, (z+1)*chunk)) into a (splits, N, C) workspace), needed at
+//                               small batch where N / 64 x C / 128 tiles do not fill the GPU.
+//   linear_backward_weight  v1: the same with A = dOut^T, whose slab rows are contiguous along m: float4 loads along
+//                               m, stored without transposition. Grid (ceil(K / 64), ceil(C / 128), splits), split
+//                               over the batch when the tiles alone do not fill the GPU (e.g. fc8: 16 x 32 tiles).
+//   linear_backward_reduce  v1: out[i] = partial[0, i] + ... + partial[splits-1, i] in ascending split order,
+//                               grid-stride over M*Ncol.
+//   linear_backward_bias    v1: dBias[k] = dOut[0, k] + dOut[1, k] + ... in order of n, in float, one thread per k
+//                               (grid-stride; a warp reads 32 consecutive k of a row): the CPU reference's bits.
 #include "common.cuh"
 
 namespace linear_v1 {
@@ -183,5 +201,162 @@ KERNEL void linear_forward_reduce(float* __restrict__ out, const float* __restri
         float s = partials[i];
         for (int z = 1; z < splits; z++) s += partials[(long long)z * total + i];
         out[i] = linear_act(s + bias[i % K], relu);
+    }
+}
+
+// C (M x Ncol) = A . B as the header describes; A_ALONG_M: A(m, r) = A[r*lda + m], else A[m*lda + r]. out is C, or
+// a (gridDim.z, M, Ncol) workspace of partial sums when gridDim.z > 1 (block z summing r in [z*chunk, (z+1)*chunk)).
+template <bool A_ALONG_M>
+__device__ __forceinline__ void linear_backward_gemm(float* __restrict__ out, const float* __restrict__ A,
+                                                     const float* __restrict__ B, int M, int Ncol, int Red, int lda,
+                                                     int ldb, int chunk) {
+    using namespace linear_v1;
+    __shared__ __align__(16) float As[2][BK][BM];  // As[buf][r][m]
+    __shared__ __align__(16) float Bs[2][BK][BN];  // Bs[buf][r][j]
+
+    const int m0 = blockIdx.x * BM;
+    const int j0 = blockIdx.y * BN;
+    const int split = blockIdx.z;
+    const bool direct = gridDim.z == 1;
+    const int rBegin = direct ? 0 : (int)min((long long)split * chunk, (long long)Red);
+    const int rEnd = direct ? Red : (int)min((long long)rBegin + chunk, (long long)Red);
+    const int slabs = (rEnd - rBegin + BK - 1) / BK;  // 0 if this split is empty: it then writes zeros
+    const int tid = threadIdx.x;
+
+    // A. Along r: rows lr + 32*i of the tile, slab columns lq*4 .. lq*4+3 (as linear_forward). Along m: slab rows
+    // ar + 8*i, tile columns am4 .. am4+3.
+    const bool aVec = A_ALONG_M ? (lda % 4 == 0 && aligned16(A))
+                                : (lda % 4 == 0 && rBegin % 4 == 0 && aligned16(A));
+    const int lr = tid % 32, lq = tid / 32;
+    const int ar = tid / 16, am4 = (tid % 16) * 4;
+    // B: slab rows br + 4*i, tile columns bj4 .. bj4+3.
+    const bool bVec = ldb % 4 == 0 && aligned16(B);
+    const int br = tid / 32, bj4 = (tid % 32) * 4;
+
+    float4 aReg[2], bReg[4];
+    auto loadSlab = [&](int t) {
+        const int r0 = rBegin + t * BK;
+        if (A_ALONG_M) {
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                const int r = r0 + ar + 8 * i;
+                aReg[i] = linear_load4(A + (long long)(r < rEnd ? r : 0) * lda, r < rEnd, m0 + am4, M, aVec);
+            }
+        } else {
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                const int m = m0 + lr + 32 * i;
+                aReg[i] = linear_load4(A + (long long)(m < M ? m : 0) * lda, m < M, r0 + lq * 4, rEnd, aVec);
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int r = r0 + br + 4 * i;
+            bReg[i] = linear_load4(B + (long long)(r < rEnd ? r : 0) * ldb, r < rEnd, j0 + bj4, Ncol, bVec);
+        }
+    };
+    auto storeSlab = [&](int buf) {
+        if (A_ALONG_M) {
+#pragma unroll
+            for (int i = 0; i < 2; i++) *reinterpret_cast<float4*>(&As[buf][ar + 8 * i][am4]) = aReg[i];
+        } else {
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                As[buf][lq * 4 + 0][lr + 32 * i] = aReg[i].x;
+                As[buf][lq * 4 + 1][lr + 32 * i] = aReg[i].y;
+                As[buf][lq * 4 + 2][lr + 32 * i] = aReg[i].z;
+                As[buf][lq * 4 + 3][lr + 32 * i] = aReg[i].w;
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < 4; i++) *reinterpret_cast<float4*>(&Bs[buf][br + 4 * i][bj4]) = bReg[i];
+    };
+
+    const int tn = tid % 16;
+    const int tm = tid / 16;
+    float acc[8][8];
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
+
+    if (slabs > 0) {
+        loadSlab(0);
+        storeSlab(0);
+    }
+    __syncthreads();
+    for (int t = 0; t < slabs; t++) {
+        const int buf = t & 1;
+        if (t + 1 < slabs) loadSlab(t + 1);
+#pragma unroll
+        for (int k = 0; k < BK; k++) {
+            const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][k][tm * 4]);
+            const float4 a1 = *reinterpret_cast<const float4*>(&As[buf][k][32 + tm * 4]);
+            const float4 b0 = *reinterpret_cast<const float4*>(&Bs[buf][k][tn * 4]);
+            const float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][k][64 + tn * 4]);
+            const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+            const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+#pragma unroll
+            for (int i = 0; i < 8; i++)
+#pragma unroll
+                for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+        }
+        // Buffer buf ^ 1 was last read in iteration t - 1, finished by every thread before that iteration's barrier.
+        if (t + 1 < slabs) storeSlab(buf ^ 1);
+        __syncthreads();
+    }
+
+    float* dst = direct ? out : out + (long long)split * M * Ncol;
+    const bool vecOut = Ncol % 4 == 0 && aligned16(dst);
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        const int m = m0 + (i < 4 ? tm * 4 + i : 32 + tm * 4 + (i - 4));
+        if (m >= M) continue;
+        float* o = dst + (long long)m * Ncol;
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            const int jb = j0 + h * 64 + tn * 4;
+            if (vecOut && jb + 3 < Ncol) {
+                *reinterpret_cast<float4*>(o + jb) =
+                    make_float4(acc[i][h * 4], acc[i][h * 4 + 1], acc[i][h * 4 + 2], acc[i][h * 4 + 3]);
+            } else {
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                    if (jb + e < Ncol) o[jb + e] = acc[i][h * 4 + e];
+            }
+        }
+    }
+}
+
+// dIn (N, C), or a (gridDim.z, N, C) workspace; dOut (N, K), weight (K, C). chunk: reduction indices (k) per split.
+KERNEL void __launch_bounds__(linear_v1::THREADS)
+linear_backward_data(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ weight, int N,
+                     int C, int K, int chunk) {
+    linear_backward_gemm<false>(dIn, dOut, weight, N, C, K, K, C, chunk);
+}
+
+// dWeight (K, C), or a (gridDim.z, K, C) workspace; dOut (N, K), in (N, C). chunk: reduction indices (n) per split.
+KERNEL void __launch_bounds__(linear_v1::THREADS)
+linear_backward_weight(float* __restrict__ dWeight, const float* __restrict__ dOut, const float* __restrict__ in, int N,
+                       int C, int K, int chunk) {
+    linear_backward_gemm<true>(dWeight, dOut, in, K, C, N, K, C, chunk);
+}
+
+// out (total), partials (splits, total).
+KERNEL void linear_backward_reduce(float* __restrict__ out, const float* __restrict__ partials, long long total,
+                                   int splits) {
+    GRID_STRIDE(i, total) {
+        float s = partials[i];
+        for (int z = 1; z < splits; z++) s += partials[(long long)z * total + i];
+        out[i] = s;
+    }
+}
+
+// dBias (K), dOut (N, K).
+KERNEL void linear_backward_bias(float* __restrict__ dBias, const float* __restrict__ dOut, int N, int K) {
+    GRID_STRIDE(k, K) {
+        float s = 0.0f;
+        for (int n = 0; n < N; n++) s += dOut[(long long)n * K + k];
+        dBias[k] = s;
     }
 }

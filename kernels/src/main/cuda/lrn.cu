@@ -16,6 +16,23 @@
 //                    the same warp read them a few channels earlier, so they come from L1 and DRAM traffic stays
 //                    one read and one write per element (the op is memory-bound).
 //                    Grid-stride over N * groups * H * W threads.
+//   lrn_backward v1: the gradient, from the forward input a and output b (no saved intermediate):
+//                      scale_j = k + alpha * sum_{i in window(j)} a_i^2          (exactly as lrn_forward rounds it)
+//                      t_j     = (dB_j * b_j) / scale_j
+//                      dA_c    = dB_c * scale_c^-beta - ((2 * alpha * beta) * a_c) * sum_{j : c in window(j)} t_j
+//                    where {j : c in window(j)} = c - (size-1)/2 .. c + size/2 clipped to the group, summed in
+//                    ascending j; every operation rounded on its own (__fmul_rn/__fadd_rn/__fsub_rn/__fdiv_rn),
+//                    the order the CPU reference writes, powf as in the forward pass.
+//                    Same threads as the forward pass: one per (n, group, h, w) column, adjacent threads on adjacent
+//                    w, walking the group's channels j in order. Each t_j and scale_j^-beta is computed once and
+//                    kept in register shift rings (t for the last 2*(size/2) + 1 channels, the power for the last
+//                    size/2 + 1); channel c is finished as soon as t_{c + size/2} exists, size/2 channels behind
+//                    (the walk runs size/2 steps past the group's end to finish the last ones). size/2 is a template
+//                    parameter (0..8, sizes up to 17) so that every ring index is a compile-time constant and the
+//                    rings stay in registers. DRAM traffic is the floor: a, b and dB read once, dA written once
+//                    (window values are re-read from L1). Larger sizes take a plain path that recomputes each t_j
+//                    for every c that needs it (the same arithmetic, so the same bits, O(size^2) per element).
+//                    dIn must not alias any input.
 #include "common.cuh"
 
 // Index type I: int when N * groups * H * W (plus one grid stride) fits in an int, where division is several times
@@ -58,5 +75,129 @@ KERNEL void lrn_forward(float* __restrict__ out, const float* __restrict__ in, i
         lrn_forward_body<int>(out, in, C, HW, size, alpha, beta, k, groups, (int)columns);
     } else {
         lrn_forward_body<long long>(out, in, C, HW, size, alpha, beta, k, groups, columns);
+    }
+}
+
+namespace lrn_backward_v1 {
+constexpr int MAX_BEFORE = 8;  // size / 2 for the largest size served by the register rings (17)
+}  // namespace lrn_backward_v1
+
+// k + alpha * (sum of a_i^2 over window(j), ascending), rounded as lrn_forward does. a: the column (stride HW).
+__device__ __forceinline__ float lrn_scale(const float* a, int HW, int j, int before, int after, int cFirst, int cLast,
+                                           float alpha, float k) {
+    const int lo = max(j - before, cFirst), hi = min(j + after, cLast);
+    float sum = 0.0f;
+    for (int i = lo; i <= hi; i++) {
+        const float v = a[(long long)i * HW];
+        sum = __fadd_rn(sum, __fmul_rn(v, v));
+    }
+    return __fadd_rn(k, __fmul_rn(alpha, sum));
+}
+
+// dA_c from its inputs and the sum of t_j over the j whose window holds c.
+__device__ __forceinline__ float lrn_grad(float dy, float pw, float coef, float a, float sum) {
+    return __fsub_rn(__fmul_rn(dy, pw), __fmul_rn(__fmul_rn(coef, a), sum));
+}
+
+// One column (n, group, h, w): a, b, dy, dx point at its element of channel 0; channels [cFirst, cLast].
+// BEFORE = size / 2 (compile-time, >= 0); AFTER = (size - 1) / 2 is BEFORE or BEFORE - 1.
+template <int BEFORE>
+__device__ __forceinline__ void lrn_backward_column(float* __restrict__ dx, const float* __restrict__ dy,
+                                                    const float* __restrict__ a, const float* __restrict__ b, int HW,
+                                                    int after, int cFirst, int cLast, float alpha, float beta, float k,
+                                                    float coef) {
+    constexpr int T_RING = 2 * BEFORE + 1;  // c needs t_j for j in [c - after, c + BEFORE]: at most size <= T_RING
+    float tr[T_RING];                       // tr[d] = t_{j - d}
+    float pr[BEFORE + 1];                   // pr[d] = scale_{j - d}^-beta
+#pragma unroll
+    for (int d = 0; d < T_RING; d++) tr[d] = 0.0f;
+#pragma unroll
+    for (int d = 0; d <= BEFORE; d++) pr[d] = 0.0f;
+    for (int j = cFirst; j <= cLast + BEFORE; j++) {
+#pragma unroll
+        for (int d = T_RING - 1; d > 0; d--) tr[d] = tr[d - 1];
+#pragma unroll
+        for (int d = BEFORE; d > 0; d--) pr[d] = pr[d - 1];
+        if (j <= cLast) {
+            const float scale = lrn_scale(a, HW, j, BEFORE, after, cFirst, cLast, alpha, k);
+            const long long off = (long long)j * HW;
+            pr[0] = powf(scale, -beta);
+            tr[0] = __fdiv_rn(__fmul_rn(dy[off], b[off]), scale);
+        }  // past the group's end the new entries are never read: j > hi for every channel still to finish
+        const int c = j - BEFORE;
+        if (c >= cFirst) {
+            const int lo = max(c - after, cFirst), hi = min(j, cLast);
+            float sum = 0.0f;
+#pragma unroll
+            for (int d = T_RING - 1; d >= 0; d--) {  // ascending channel j - d
+                if (j - d >= lo && j - d <= hi) sum = __fadd_rn(sum, tr[d]);
+            }
+            const long long off = (long long)c * HW;
+            dx[off] = lrn_grad(dy[off], pr[BEFORE], coef, a[off], sum);
+        }
+    }
+}
+
+template <typename I>
+__device__ __forceinline__ void lrn_backward_body(float* __restrict__ dIn, const float* __restrict__ dOut,
+                                                  const float* __restrict__ in, const float* __restrict__ out, int C,
+                                                  int HW, int size, float alpha, float beta, float k, int groups,
+                                                  I columns) {
+    const int Cg = C / groups;
+    const int before = size / 2;       // window(c) reaches this many channels below c ...
+    const int after = (size - 1) / 2;  // ... and this many above; c is in window(j) for j in [c - after, c + before]
+    const float coef = __fmul_rn(__fmul_rn(2.0f, alpha), beta);
+    for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < columns; i += (I)blockDim.x * gridDim.x) {
+        const int hw = (int)(i % HW);
+        const I ng = i / HW;
+        const int gi = (int)(ng % groups);
+        const I n = ng / groups;
+        const int cFirst = gi * Cg, cLast = cFirst + Cg - 1;
+        const long long base = (long long)n * C * HW + hw;
+        const float* a = in + base;
+        const float* b = out + base;
+        const float* dy = dOut + base;
+        float* dx = dIn + base;
+        switch (before) {  // uniform across the grid
+#define LRN_BACKWARD_CASE(B) \
+    case B: lrn_backward_column<B>(dx, dy, a, b, HW, after, cFirst, cLast, alpha, beta, k, coef); continue;
+            LRN_BACKWARD_CASE(0)
+            LRN_BACKWARD_CASE(1)
+            LRN_BACKWARD_CASE(2)
+            LRN_BACKWARD_CASE(3)
+            LRN_BACKWARD_CASE(4)
+            LRN_BACKWARD_CASE(5)
+            LRN_BACKWARD_CASE(6)
+            LRN_BACKWARD_CASE(7)
+            LRN_BACKWARD_CASE(8)
+#undef LRN_BACKWARD_CASE
+            default: break;
+        }
+        static_assert(lrn_backward_v1::MAX_BEFORE == 8, "the cases above go up to MAX_BEFORE");
+        for (int c = cFirst; c <= cLast; c++) {
+            const int lo = max(c - after, cFirst), hi = min(c + before, cLast);
+            float sum = 0.0f;
+            for (int j = lo; j <= hi; j++) {
+                const float scale = lrn_scale(a, HW, j, before, after, cFirst, cLast, alpha, k);
+                const long long off = (long long)j * HW;
+                sum = __fadd_rn(sum, __fdiv_rn(__fmul_rn(dy[off], b[off]), scale));
+            }
+            const float pw = powf(lrn_scale(a, HW, c, before, after, cFirst, cLast, alpha, k), -beta);
+            const long long off = (long long)c * HW;
+            dx[off] = lrn_grad(dy[off], pw, coef, a[off], sum);
+        }
+    }
+}
+
+// dIn, dOut, in (the forward input), out (the forward output): (N, C, H, W). dIn must not alias the others.
+KERNEL void lrn_backward(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ in,
+                         const float* __restrict__ out, int N, int C, int H, int W, int size, float alpha, float beta,
+                         float k, int groups) {
+    const int HW = H * W;
+    const long long columns = (long long)N * groups * HW;
+    if (columns + (long long)blockDim.x * gridDim.x <= 0x7fffffffLL) {
+        lrn_backward_body<int>(dIn, dOut, in, out, C, HW, size, alpha, beta, k, groups, (int)columns);
+    } else {
+        lrn_backward_body<long long>(dIn, dOut, in, out, C, HW, size, alpha, beta, k, groups, columns);
     }
 }

@@ -10,6 +10,16 @@
 //                        the overlapping windows of neighbours are served by L1. Memory-bound: each input is read
 //                        from DRAM about once. The window is clipped to the input (it never needs to be when P and Q
 //                        are computed as above, but the kernel does not rely on its caller for memory safety).
+//   maxpool_backward v1: gather, so that no two threads add into one element and the bits never depend on timing:
+//                        one thread per input element (n, c, h, w), grid-stride over N*C*H*W, adjacent threads on
+//                        adjacent w. The thread visits the windows that contain its element, p ascending then
+//                        q ascending (ceil(window / stride)^2 of them at most: 4 for AlexNet's 3x3 stride 2), finds
+//                        each window's choice again, the FIRST maximum in row-major (r, s) order, a NaN counting
+//                        as a maximum and the first NaN winning (the element whose value the forward pass output),
+//                        and adds that window's gradient if the choice is its element: dIn = 0 + g1 + g2 + ... in
+//                        that order, exactly as the CPU reference. No argmax is stored, so the backward pass needs
+//                        only the forward input. Re-reading a window costs window^2 loads, mostly L1 hits (the
+//                        same windows are scanned by neighbouring threads).
 #include "common.cuh"
 
 // Index type I: int when the output has fewer than 2^31 elements (32-bit division is several times cheaper), else
@@ -47,5 +57,59 @@ KERNEL void maxpool_forward(float* __restrict__ out, const float* __restrict__ i
         maxpool_forward_body<int>(out, in, H, W, P, Q, window, stride, (int)total);
     } else {
         maxpool_forward_body<long long>(out, in, H, W, P, Q, window, stride, total);
+    }
+}
+
+// Offset (h * W + w in the plane) of the first maximum of the window at (h0, w0); a NaN is a maximum, the first wins.
+__device__ __forceinline__ int maxpool_argmax(const float* plane, int H, int W, int h0, int w0, int window) {
+    const int h1 = min(h0 + window, H), w1 = min(w0 + window, W);
+    int best = h0 * W + w0;
+    float m = plane[best];
+    for (int h = h0; h < h1 && m == m; h++) {
+        for (int w = w0; w < w1; w++) {
+            const float v = plane[h * W + w];
+            if (v > m || v != v) {
+                m = v;
+                best = h * W + w;
+                if (v != v) break;  // the first NaN wins; the outer condition ends the scan
+            }
+        }
+    }
+    return best;
+}
+
+template <typename I>
+__device__ __forceinline__ void maxpool_backward_body(float* __restrict__ dIn, const float* __restrict__ dOut,
+                                                      const float* __restrict__ in, int H, int W, int P, int Q,
+                                                      int window, int stride, I total) {
+    for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (I)blockDim.x * gridDim.x) {
+        const int w = (int)(i % W);
+        const I t = i / W;
+        const int h = (int)(t % H);
+        const I nc = t / H;  // n * C + c
+        const float* plane = in + (long long)nc * H * W;
+        const float* grad = dOut + (long long)nc * P * Q;
+        // Windows p with p*stride <= h < p*stride + window, likewise q.
+        const int pLo = h < window ? 0 : (h - window) / stride + 1, pHi = min(h / stride, P - 1);
+        const int qLo = w < window ? 0 : (w - window) / stride + 1, qHi = min(w / stride, Q - 1);
+        const int self = h * W + w;
+        float sum = 0.0f;
+        for (int p = pLo; p <= pHi; p++) {
+            for (int q = qLo; q <= qHi; q++) {
+                if (maxpool_argmax(plane, H, W, p * stride, q * stride, window) == self) sum += grad[p * Q + q];
+            }
+        }
+        dIn[i] = sum;
+    }
+}
+
+// dIn (N, C, H, W), dOut (N, C, P, Q), in (N, C, H, W): the forward pass's input.
+KERNEL void maxpool_backward(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ in,
+                             int N, int C, int H, int W, int P, int Q, int window, int stride) {
+    const long long total = (long long)N * C * H * W;
+    if (total + (long long)blockDim.x * gridDim.x <= 0x7fffffffLL) {
+        maxpool_backward_body<int>(dIn, dOut, in, H, W, P, Q, window, stride, (int)total);
+    } else {
+        maxpool_backward_body<long long>(dIn, dOut, in, H, W, P, Q, window, stride, total);
     }
 }

@@ -20,6 +20,8 @@ inline std::vector<double> g_shfl;
 inline void __syncthreads() { g_bar->arrive_and_wait(); }
 inline float __fmul_rn(float a, float b) { volatile float r = a * b; return r; }
 inline float __fadd_rn(float a, float b) { volatile float r = a + b; return r; }
+inline float __fsub_rn(float a, float b) { volatile float r = a - b; return r; }
+inline float __fdiv_rn(float a, float b) { volatile float r = a / b; return r; }
 template <class T> inline T __shfl_xor_sync(unsigned, T v, int m) {
     int t = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
     g_shfl[t] = v; __syncthreads(); T r = (T)g_shfl[t ^ m]; __syncthreads(); return r;

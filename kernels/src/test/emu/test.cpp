@@ -1,7 +1,9 @@
 // Kernel logic against float64 references, on the CPU, through emu.h: random shapes over every tile edge,
 // misaligned pointers, NaN-poisoned outputs; run under AddressSanitizer and UBSan by run.sh. Not a substitute
 // for the GPU tests (no real memory model, host pow instead of powf), but it catches indexing, bounds and
-// barrier mistakes where no GPU is at hand.
+// barrier mistakes where no GPU is at hand. The training ops are checked the same way, and bit for bit where their
+// contract is exact: ReLU and max-pooling gradients, dropout (after Random123's Philox known-answer tests), SGD, the
+// linear bias gradient, and the LRN gradient against a float mirror of its documented operation order.
 #include "emu.h"
 #include <random>
 #include <cstring>
@@ -13,6 +15,8 @@
 #include "pool.cu"
 #include "softmax.cu"
 #include "elementwise.cu"
+#include "dropout.cu"
+#include "sgd.cu"
 
 static std::mt19937_64 rng(12345);
 static int ri(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
@@ -42,6 +46,19 @@ static void compare(const char* what, const std::string& shape, const float* got
 }
 
 static int blocksFor(long long n, int per) { return (int)std::max(1LL, (n + per - 1) / per); }
+
+// Bit-for-bit equality, any NaN matching any NaN.
+static void compareBits(const char* what, const std::string& shape, const float* got, const float* want, size_t n) {
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool same = (got[i] != got[i] && want[i] != want[i]) || memcmp(&got[i], &want[i], 4) == 0;
+        if (!same && !bad++) first = i;
+    }
+    if (bad) {
+        failures++;
+        printf("FAIL %s %s: %zu elements differ, first at %zu got %a want %a\n", what, shape.c_str(), bad, first, got[first], want[first]);
+    }
+}
 
 static void testConv(int N, int C, int H, int W, int K, int R, int S, int stride, int pad, int groups, int relu, bool mis) {
     int P = (H + 2 * pad - R) / stride + 1, Q = (W + 2 * pad - S) / stride + 1;
@@ -175,6 +192,275 @@ static void testElementwise(long long n, int C, int HW, bool mis) {
     }
 }
 
+
+// ---- training ops ------------------------------------------------------------------------------------------------
+
+static void testReluBackward(long long n, bool mis, bool inPlace) {
+    Buf y(n, mis), dy(n, mis), dx(n, mis);
+    y.randn(); dy.randn();
+    for (long long i = 0; i < n; i += 7) y.p[i] = 0.0f;
+    if (n > 2) { y.p[2] = NAN; dy.p[n - 1] = NAN; }
+    if (n > 5) y.p[5] = -0.0f;
+    std::vector<float> want(n);
+    for (long long i = 0; i < n; i++) want[i] = y.p[i] > 0 ? dy.p[i] : (y.p[i] != y.p[i] ? y.p[i] : 0.0f);
+    float* out = inPlace ? dy.p : dx.p;
+    if (!inPlace) dx.fill(NAN);
+    dim3 grid{(unsigned)std::max<long long>(1, std::min<long long>(5, (n + 255) / 256))};
+    launch(grid, {64}, [&] { relu_backward(out, dy.p, y.p, n); });
+    std::string sh = "n=" + std::to_string(n) + (mis ? " misaligned" : "") + (inPlace ? " in place" : "");
+    compareBits("relu_backward", sh, out, want.data(), n);
+}
+
+static void testConvBackward(int N, int C, int H, int W, int K, int R, int S, int stride, int pad, int groups, int chunk, bool mis) {
+    int P = (H + 2 * pad - R) / stride + 1, Q = (W + 2 * pad - S) / stride + 1;
+    int Cg = C / groups, Kg = K / groups, CRS = Cg * R * S, NPQ = N * P * Q;
+    Buf x((size_t)N * C * H * W, mis), w((size_t)K * CRS, mis), dy((size_t)N * K * P * Q, mis);
+    Buf dx(x.n, mis), dw(w.n, mis), db(K);
+    x.randn(); w.randn(); dy.randn(); dx.fill(NAN); dw.fill(NAN); db.fill(NAN);
+    char sh[256];
+    snprintf(sh, sizeof sh, "N%d C%d H%d W%d K%d R%d S%d st%d pad%d g%d chunk%d mis%d", N, C, H, W, K, R, S, stride, pad, groups, chunk, mis);
+    // Data gradient: the forward's sum scattered back, in float64.
+    dim3 gridD{(unsigned)blocksFor((long long)N * ((H + stride - 1) / stride) * ((W + stride - 1) / stride), 128), (unsigned)blocksFor(Cg, 64),
+               (unsigned)(groups * stride * stride)};
+    launch(gridD, {128}, [&] { conv2d_backward_data(dx.p, dy.p, w.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups); });
+    std::vector<double> refX(x.n, 0.0), refW(w.n, 0.0), refB(K, 0.0);
+    for (int n = 0; n < N; n++) for (int k = 0; k < K; k++) for (int p = 0; p < P; p++) for (int q = 0; q < Q; q++) {
+        int g = k / Kg; double d = dy.p[(((size_t)n * K + k) * P + p) * Q + q];
+        refB[k] += d;
+        for (int c = 0; c < Cg; c++) for (int r = 0; r < R; r++) for (int t = 0; t < S; t++) {
+            int h = p * stride - pad + r, ww = q * stride - pad + t;
+            if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
+            size_t xi = (((size_t)n * C + g * Cg + c) * H + h) * W + ww, wi = ((size_t)(k * Cg + c) * R + r) * S + t;
+            refX[xi] += (double)w.p[wi] * d;
+            refW[wi] += (double)x.p[xi] * d;
+        }
+    }
+    compare("conv2d_backward_data", sh, dx.p, refX);
+    // Weight and bias gradients: direct when chunk covers everything, else split (one extra, empty split when chunk
+    // divides the reduction exactly, to check that an empty split writes zeros).
+    int splits = (NPQ + chunk - 1) / chunk;
+    if (splits == 1) {
+        dim3 grid{(unsigned)blocksFor(CRS + 1, 128), (unsigned)blocksFor(Kg, 64), (unsigned)groups};
+        launch(grid, {128}, [&] { conv2d_backward_weight(dw.p, db.p, dy.p, x.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups, chunk); });
+    } else {
+        if (NPQ % chunk == 0) splits++;
+        Buf ws((size_t)splits * K * (CRS + 1)); ws.fill(NAN);
+        dim3 grid{(unsigned)blocksFor(CRS + 1, 128), (unsigned)blocksFor(Kg, 64), (unsigned)(groups * splits)};
+        launch(grid, {128}, [&] { conv2d_backward_weight(ws.p, db.p, dy.p, x.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups, chunk); });
+        launch({3}, {64}, [&] { conv2d_backward_weight_reduce(dw.p, db.p, ws.p, K, CRS, splits); });
+    }
+    compare("conv2d_backward_weight", sh, dw.p, refW);
+    compare("conv2d_backward_bias", sh, db.p, refB);
+}
+
+// The LRN gradient: bit for bit against a float mirror of the kernel's documented arithmetic (host powf on both sides
+// here), and against the float64 derivative computed independently (window membership tested directly).
+static void testLrnBackward(int N, int C, int H, int W, int size, float alpha, float beta, float k, int groups) {
+    int HW = H * W, Cg = C / groups;
+    Buf x((size_t)N * C * HW), y(x.n), dy(x.n), dx(x.n);
+    x.randn(); dy.randn(); dx.fill(NAN);
+    launch({3}, {32}, [&] { lrn_forward(y.p, x.p, N, C, H, W, size, alpha, beta, k, groups); });
+    launch({(unsigned)std::min(blocksFor((long long)N * groups * HW, 64), 5)}, {64},
+           [&] { lrn_backward(dx.p, dy.p, x.p, y.p, N, C, H, W, size, alpha, beta, k, groups); });
+    int before = size / 2, after = (size - 1) / 2;
+    auto at = [&](const Buf& b, int n, int c, int i) { return b.p[((size_t)n * C + c) * HW + i]; };
+    std::vector<float> mirror(x.n);
+    std::vector<double> ref(x.n);
+    volatile float coef = 2.0f * alpha; coef = coef * beta;
+    for (int n = 0; n < N; n++) for (int i = 0; i < HW; i++) for (int c = 0; c < C; c++) {
+        int g0 = c / Cg * Cg, g1 = g0 + Cg - 1;
+        auto scaleF = [&](int j) {
+            volatile float s = 0;
+            for (int t = std::max(j - before, g0); t <= std::min(j + after, g1); t++) { volatile float sq = at(x, n, t, i) * at(x, n, t, i); s = s + sq; }
+            volatile float as = alpha * s; volatile float r = k + as; return (float)r;
+        };
+        auto scaleD = [&](int j) {
+            double s = 0;
+            for (int t = std::max(j - before, g0); t <= std::min(j + after, g1); t++) s += (double)at(x, n, t, i) * at(x, n, t, i);
+            return (double)k + (double)alpha * s;
+        };
+        volatile float sum = 0;
+        for (int j = std::max(c - after, g0); j <= std::min(c + before, g1); j++) {
+            volatile float num = at(dy, n, j, i) * at(y, n, j, i); volatile float t = num / scaleF(j); sum = sum + t;
+        }
+        volatile float pw = powf(scaleF(c), -beta);
+        volatile float t1 = at(dy, n, c, i) * pw; volatile float t2 = coef * at(x, n, c, i); volatile float t3 = t2 * sum;
+        volatile float r = t1 - t3;
+        mirror[((size_t)n * C + c) * HW + i] = r;
+        double d = at(dy, n, c, i) * std::pow(scaleD(c), -(double)beta), s2 = 0;
+        for (int j = g0; j <= g1; j++) {
+            if (c < std::max(j - before, g0) || c > std::min(j + after, g1)) continue;  // c not in window(j)
+            s2 += (double)at(dy, n, j, i) * at(y, n, j, i) / scaleD(j);
+        }
+        ref[((size_t)n * C + c) * HW + i] = d - 2.0 * alpha * beta * at(x, n, c, i) * s2;
+    }
+    char sh[256]; snprintf(sh, sizeof sh, "N%d C%d H%d W%d size%d alpha%g beta%g k%g g%d", N, C, H, W, size, alpha, beta, k, groups);
+    compareBits("lrn_backward (float mirror)", sh, dx.p, mirror.data(), x.n);
+    compare("lrn_backward", sh, dx.p, ref, 1e-5);
+}
+
+// Bit for bit: each output's gradient to the first maximum of its window (row-major; NaN is a maximum, the first NaN
+// wins), added per input in output order, starting from 0. ties: small integers, so that windows hold equal maxima.
+static void testPoolBackward(int N, int C, int H, int W, int win, int stride, bool ties) {
+    int P = (H - win) / stride + 1, Q = (W - win) / stride + 1;
+    Buf x((size_t)N * C * H * W), dy((size_t)N * C * P * Q), dx(x.n);
+    x.randn(); dy.randn(); dx.fill(NAN);
+    if (ties) for (size_t i = 0; i < x.n; i++) x.p[i] = (float)ri(-2, 2);
+    for (int i = 0; i < 3; i++) x.p[ri(0, (int)x.n - 1)] = NAN;
+    for (int i = 0; i < 2; i++) {  // NaN next to NaN, across and down: the first one must win
+        size_t at = ri(0, (int)x.n - 1);
+        x.p[at] = NAN;
+        if (at + 1 < x.n) x.p[at + 1] = NAN;
+        if (at + W < x.n) x.p[at + W] = NAN;
+    }
+    x.p[ri(0, (int)x.n - 1)] = -INFINITY_;
+    if (ri(0, 1)) for (int i = 0; i < std::min<int>(x.n, 9); i++) x.p[i] = -INFINITY_;  // a window of -inf only
+    launch({(unsigned)std::min(blocksFor((long long)x.n, 32), 5)}, {32}, [&] { maxpool_backward(dx.p, dy.p, x.p, N, C, H, W, P, Q, win, stride); });
+    std::vector<float> want(x.n, 0.0f);
+    for (int nc = 0; nc < N * C; nc++) for (int p = 0; p < P; p++) for (int q = 0; q < Q; q++) {
+        const float* plane = x.p + (size_t)nc * H * W;
+        int best = -1; float m = 0;
+        for (int r = 0; r < win; r++) for (int s = 0; s < win; s++) {
+            float v = plane[(p * stride + r) * W + q * stride + s];
+            if (best < 0 || (m == m && (v > m || v != v))) { best = (p * stride + r) * W + q * stride + s; m = v; }
+        }
+        volatile float acc = want[(size_t)nc * H * W + best] + dy.p[((size_t)nc * P + p) * Q + q];
+        want[(size_t)nc * H * W + best] = acc;
+    }
+    char sh[256]; snprintf(sh, sizeof sh, "N%d C%d H%d W%d win%d st%d ties%d", N, C, H, W, win, stride, ties);
+    compareBits("maxpool_backward", sh, dx.p, want.data(), x.n);
+}
+
+static int pickChunk(int red, int splits, int slab) {
+    if (splits <= 1) return red;
+    int chunk = (red + splits - 1) / splits;
+    return ri(0, 1) ? (chunk + slab - 1) / slab * slab : ri(1, std::max(1, std::min(red, 40)));
+}
+
+static void testLinearBackward(int N, int C, int K, int splitsD, int splitsW, bool mis) {
+    Buf x((size_t)N * C, mis), w((size_t)K * C, mis), dy((size_t)N * K, mis), dx(x.n, mis), dw(w.n, mis), db(K);
+    x.randn(); w.randn(); dy.randn(); dx.fill(NAN); dw.fill(NAN); db.fill(NAN);
+    int chunkD = pickChunk(K, splitsD, 16), chunkW = pickChunk(N, splitsW, 16);
+    splitsD = (K + chunkD - 1) / chunkD; splitsW = (N + chunkW - 1) / chunkW;
+    char sh[256]; snprintf(sh, sizeof sh, "N%d C%d K%d chunkD%d chunkW%d mis%d", N, C, K, chunkD, chunkW, mis);
+    auto run = [&](float* out, int M, int splits, auto kernel) {
+        dim3 grid{(unsigned)blocksFor(M, 64), (unsigned)blocksFor(C, 128), (unsigned)splits};
+        if (splits == 1) { launch(grid, {128}, [&] { kernel(out); }); return; }
+        Buf ws((size_t)splits * M * C); ws.fill(NAN);
+        launch(grid, {128}, [&] { kernel(ws.p); });
+        launch({3}, {64}, [&] { linear_backward_reduce(out, ws.p, (long long)M * C, splits); });
+    };
+    run(dx.p, N, splitsD, [&](float* o) { linear_backward_data(o, dy.p, w.p, N, C, K, chunkD); });
+    run(dw.p, K, splitsW, [&](float* o) { linear_backward_weight(o, dy.p, x.p, N, C, K, chunkW); });
+    launch({2}, {32}, [&] { linear_backward_bias(db.p, dy.p, N, K); });
+    std::vector<double> refX(x.n, 0.0), refW(w.n, 0.0);
+    std::vector<float> refB(K, 0.0f);
+    for (int n = 0; n < N; n++) for (int k = 0; k < K; k++) {
+        double d = dy.p[(size_t)n * K + k];
+        volatile float b = refB[k] + dy.p[(size_t)n * K + k]; refB[k] = b;
+        for (int c = 0; c < C; c++) {
+            refX[(size_t)n * C + c] += d * w.p[(size_t)k * C + c];
+            refW[(size_t)k * C + c] += d * x.p[(size_t)n * C + c];
+        }
+    }
+    compare("linear_backward_data", sh, dx.p, refX);
+    compare("linear_backward_weight", sh, dw.p, refW);
+    compareBits("linear_backward_bias", sh, db.p, refB.data(), K);
+}
+
+// Random123's known-answer tests for Philox4x32-10.
+static void testPhiloxKat() {
+    struct Kat { uint32_t c[4], k[2], want[4]; } kats[] = {
+        {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}},
+        {{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {0xffffffffu, 0xffffffffu}, {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}},
+        {{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}, {0xa4093822u, 0x299f31d0u}, {0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}},
+    };
+    for (auto& t : kats) {
+        Philox4x32 r = philox4x32_10(t.c[0], t.c[1], t.c[2], t.c[3], t.k[0], t.k[1]);
+        for (int i = 0; i < 4; i++) {
+            if (r.v[i] != t.want[i]) {
+                failures++;
+                printf("FAIL philox KAT ctr %08x...: word %d is %08x, want %08x\n", t.c[0], i, r.v[i], t.want[i]);
+            }
+        }
+    }
+}
+
+static void testDropout(long long n, float p, unsigned long long seed, int layer, unsigned long long step, bool mis, bool inPlace) {
+    Buf x(n, mis), o(n, mis);
+    x.randn(); o.fill(NAN);
+    if (n > 3) x.p[3] = NAN;
+    float scale = (float)(1.0 / (1.0 - (double)p));
+    std::vector<float> want(n);
+    long long kept = 0;
+    for (long long i = 0; i < n; i++) {
+        Philox4x32 r = philox4x32_10((uint32_t)(i >> 2), (uint32_t)layer, (uint32_t)step, (uint32_t)(step >> 32), (uint32_t)seed, (uint32_t)(seed >> 32));
+        float u = (float)(r.v[i & 3] >> 8) * 0x1p-24f;
+        bool keep = u >= p;
+        kept += keep;
+        volatile float v = x.p[i] * scale;
+        want[i] = keep ? (float)v : 0.0f;
+    }
+    std::vector<float> orig(x.p, x.p + n);
+    float* out = inPlace ? x.p : o.p;
+    dim3 grid{(unsigned)std::max<long long>(1, std::min<long long>(5, (n + 1023) / 1024))};
+    launch(grid, {64}, [&] { dropout_forward(out, x.p, n, p, scale, seed, layer, step); });
+    char sh[160]; snprintf(sh, sizeof sh, "n%lld p%g seed%llx layer%d step%llx mis%d inplace%d", n, p, seed, layer, step, mis, inPlace);
+    compareBits("dropout_forward", sh, out, want.data(), n);
+    // Backward redraws the same mask.
+    memcpy(x.p, orig.data(), n * sizeof(float));
+    if (!inPlace) o.fill(NAN);
+    launch(grid, {64}, [&] { dropout_backward(out, x.p, n, p, scale, seed, layer, step); });
+    compareBits("dropout_backward", sh, out, want.data(), n);
+    if (n >= 100000) {  // the keep rate is 1 - p (binomial: 5 sigma)
+        double rate = (double)kept / n, sigma = std::sqrt(p * (1 - p) / n);
+        if (std::fabs(rate - (1 - p)) > 5 * sigma + 1e-9) { failures++; printf("FAIL dropout keep rate %g for p %g (n %lld)\n", rate, p, n); }
+    }
+}
+
+static void testSoftmaxXent(int N, int K, int threads, bool inPlace) {
+    Buf x((size_t)N * K), o((size_t)N * K);
+    std::vector<double> losses(N, NAN);
+    std::vector<int> labels(N);
+    x.randn(); for (size_t i = 0; i < x.n; i++) x.p[i] *= 5; o.fill(NAN);
+    for (int n = 0; n < N; n++) labels[n] = ri(0, K - 1);
+    std::vector<float> in(x.p, x.p + x.n);
+    float* out = inPlace ? x.p : o.p;
+    launch({(unsigned)std::min(N, 3)}, {(unsigned)threads}, [&] { softmax_xent(out, losses.data(), x.p, labels.data(), N, K); });
+    std::vector<double> ref(x.n);
+    char sh[64]; snprintf(sh, sizeof sh, "N%d K%d threads%d inplace%d", N, K, threads, inPlace);
+    for (int n = 0; n < N; n++) {
+        const float* r = in.data() + (size_t)n * K;
+        float m = -INFINITY_; for (int k = 0; k < K; k++) m = std::max(m, r[k]);
+        double s = 0; for (int k = 0; k < K; k++) s += std::exp((double)r[k] - m);
+        double loss = std::log(s) + m - r[labels[n]];
+        if (!(std::fabs(losses[n] - loss) <= 1e-12 * std::max(1.0, std::fabs(loss)))) { failures++; printf("FAIL softmax_xent %s: loss %d is %.17g, want %.17g\n", sh, n, losses[n], loss); }
+        for (int k = 0; k < K; k++) {
+            volatile float pr = (float)(std::exp((double)r[k] - m) / s); volatile float d = pr - (k == labels[n] ? 1.0f : 0.0f); volatile float q = d / (float)N;
+            ref[(size_t)n * K + k] = q;
+        }
+    }
+    compare("softmax_xent", sh, out, ref, 1e-6);
+}
+
+static void testSgd(long long n, bool mis) {
+    Buf w(n, mis), v(n, mis), g(n, mis);
+    w.randn(); v.randn(); g.randn();
+    float lr = 0.01f * ri(1, 100), momentum = 0.9f, wd = 0.0005f;
+    float decay = wd * lr;
+    std::vector<float> wantW(n), wantV(n);
+    for (long long i = 0; i < n; i++) {
+        volatile float a = momentum * v.p[i]; volatile float b = decay * w.p[i]; volatile float c = lr * g.p[i];
+        volatile float t = a - b; volatile float vn = t - c; volatile float wn = w.p[i] + vn;
+        wantV[i] = vn; wantW[i] = wn;
+    }
+    dim3 grid{(unsigned)std::max<long long>(1, std::min<long long>(5, (n + 1023) / 1024))};
+    launch(grid, {64}, [&] { sgd_update(w.p, v.p, g.p, lr, momentum, decay, n); });
+    std::string sh = "n=" + std::to_string(n) + (mis ? " misaligned" : "");
+    compareBits("sgd_update weight", sh, w.p, wantW.data(), n);
+    compareBits("sgd_update velocity", sh, v.p, wantV.data(), n);
+}
+
 int main(int argc, char** argv) {
     std::string which = argc > 1 ? argv[1] : "all";
     int iters = argc > 2 ? atoi(argv[2]) : 30;
@@ -227,6 +513,77 @@ int main(int argc, char** argv) {
             testElementwise(ri(1, 5000), 1, 1, ri(0, 1));
         }
         printf("elementwise done\n");
+    }
+    if (which == "all" || which == "convbwd") {
+        for (int it = 0; it < iters; it++) {
+            int groups = ri(1, 2), Cg = ri(1, it % 3 == 0 ? 20 : 5), Kg = ri(1, it % 4 == 0 ? 70 : 12), stride = ri(1, 4), pad = ri(0, 2);
+            int H = ri(1, 11), W = ri(1, 11);
+            int R = ri(1, std::min(5, H + 2 * pad)), S = ri(1, std::min(5, W + 2 * pad));
+            int N = ri(1, 3), P = (H + 2 * pad - R) / stride + 1, Q = (W + 2 * pad - S) / stride + 1;
+            int chunk = it % 2 ? N * P * Q : ri(1, std::max(1, N * P * Q / 2));
+            testConvBackward(N, Cg * groups, H, W, Kg * groups, R, S, stride, pad, groups, chunk, ri(0, 1));
+        }
+        testConvBackward(1, 3, 5, 5, 2, 1, 1, 2, 0, 1, 25, false);      // 1x1 stride 2: three phases get no taps
+        testConvBackward(2, 4, 9, 9, 6, 3, 3, 4, 2, 2, 7, false);       // stride > filter, pad 2, split
+        testConvBackward(1, 2, 17, 13, 65, 2, 3, 1, 1, 1, 37, true);   // 65 filters: K tile edge
+        testConvBackward(1, 3, 23, 23, 8, 11, 11, 4, 0, 1, 10, false);  // conv1's filter and stride
+        if (full) {
+            testConvBackward(1, 3, 227, 227, 96, 11, 11, 4, 0, 1, 512, false);  // conv1
+            testConvBackward(2, 96, 27, 27, 256, 5, 5, 1, 2, 2, 256, false);    // conv2
+            testConvBackward(2, 256, 13, 13, 384, 3, 3, 1, 1, 1, 128, false);   // conv3
+            testConvBackward(2, 384, 13, 13, 256, 3, 3, 1, 1, 2, 338, false);   // conv5
+        } else {
+            testConvBackward(1, 96, 9, 9, 128, 5, 5, 1, 2, 2, 40, false);       // conv2's channels, small image
+        }
+        printf("conv backward done\n");
+    }
+    if (which == "all" || which == "lrnbwd") {
+        for (int it = 0; it < iters; it++) {
+            int groups = ri(1, 3);
+            testLrnBackward(ri(1, 2), groups * ri(1, 12), ri(1, 6), ri(1, 6), ri(1, 20), 1e-4f * ri(1, 5000), 0.25f * ri(0, 6), 0.5f * ri(1, 4), groups);
+        }
+        testLrnBackward(2, 96, 7, 9, 5, 1e-4f, 0.75f, 2.f, 2);      // the paper's LRN
+        testLrnBackward(1, 20, 3, 3, 4, 0.3f, 0.75f, 1.f, 1);       // even size
+        testLrnBackward(1, 12, 2, 3, 17, 0.3f, 0.75f, 1.f, 1);      // largest ring size, wider than the channels
+        testLrnBackward(1, 40, 2, 3, 18, 0.01f, 0.75f, 1.f, 2);     // the plain path
+        testLrnBackward(1, 40, 2, 2, 35, 0.01f, 0.75f, 1.f, 1);     // the plain path, odd size
+        if (full) testLrnBackward(2, 96, 55, 55, 5, 1e-4f, 0.75f, 2.f, 2);
+        printf("lrn backward done\n");
+    }
+    if (which == "all" || which == "poolbwd") {
+        for (int it = 0; it < iters * 2; it++) { int H = ri(1, 15), W = ri(1, 15), win = ri(1, std::min(H, W)); testPoolBackward(ri(1, 3), ri(1, 4), H, W, win, ri(1, 4), ri(0, 1)); }
+        testPoolBackward(1, 8, 27, 27, 3, 2, true);
+        testPoolBackward(1, 8, 13, 13, 3, 2, false);
+        if (full) testPoolBackward(2, 96, 55, 55, 3, 2, true);
+        printf("pool backward done\n");
+    }
+    if (which == "all" || which == "linearbwd") {
+        for (int it = 0; it < iters; it++) testLinearBackward(ri(1, it % 2 ? 10 : 140), ri(1, 260), ri(1, it % 2 ? 260 : 70), ri(1, 3), ri(1, 3), ri(0, 1));
+        testLinearBackward(3, 1001, 50, 4, 1, false);
+        testLinearBackward(130, 20, 33, 1, 3, false);
+        if (full) testLinearBackward(2, 9216, 4096, 16, 1, false);
+        printf("linear backward done\n");
+    }
+    if (which == "all" || which == "dropout") {
+        testPhiloxKat();
+        for (int it = 0; it < iters * 2; it++)
+            testDropout(ri(1, 3000), 0.1f * ri(0, 9), rng(), ri(0, 7), ri(0, 1) ? rng() : (unsigned long long)ri(0, 100000), ri(0, 1), ri(0, 1));
+        testDropout(100003, 0.5f, 0x0123456789abcdefULL, 6, 0x100000002ULL, false, false);
+        testDropout(4, 0.0f, 42, 7, 1, false, false);  // p = 0 keeps everything, scale 1
+        printf("dropout done\n");
+    }
+    if (which == "all" || which == "xent") {
+        for (int it = 0; it < iters; it++) testSoftmaxXent(ri(1, 5), ri(1, 1500), 32 * ri(1, 8), ri(0, 1));
+        testSoftmaxXent(4, 1000, 256, false);
+        testSoftmaxXent(3, 1000, 256, true);
+        printf("softmax xent done\n");
+    }
+    if (which == "all" || which == "train_elementwise") {
+        for (int it = 0; it < iters * 4; it++) {
+            testReluBackward(ri(1, 5000), ri(0, 1), ri(0, 1));
+            testSgd(ri(1, 5000), ri(0, 1));
+        }
+        printf("relu backward, sgd done\n");
     }
     printf("%s\n", failures ? "FAILURES" : "ALL OK");
     return failures != 0;

@@ -9,6 +9,7 @@ import dev.alexnetffm.cuda.DeviceBuffer;
 import dev.alexnetffm.cuda.Dim3;
 import dev.alexnetffm.cuda.Kernel;
 import dev.alexnetffm.cuda.KernelSignature;
+import dev.alexnetffm.cuda.PinnedBuffer;
 import dev.alexnetffm.engine.backend.Backend;
 import dev.alexnetffm.engine.backend.ConvSpec;
 import dev.alexnetffm.engine.backend.LrnSpec;
@@ -18,6 +19,8 @@ import dev.alexnetffm.engine.tensor.DeviceTensor;
 import dev.alexnetffm.engine.tensor.Shape;
 import dev.alexnetffm.engine.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -306,60 +309,250 @@ public final class CudaBackend implements Backend {
         if (o0 < i1 && i0 < o1) throw new IllegalArgumentException(op + ": the CUDA kernel cannot write its output over its input");
     }
 
-    // Training ops: being written (CPU reference and CUDA kernels in progress).
+    // --- Training ops. Every one is deterministic: reductions run in fixed orders, split reductions are added by a
+    // second kernel in split order, and split counts depend only on the shapes and the GPU's SM count. ---
+
     @Override
     public void reluBackward(Tensor dIn, Tensor dOut, Tensor out) {
-        throw new UnsupportedOperationException("reluBackward");
+        ShapeChecks.reluBackward(dIn, dOut, out);
+        DeviceTensor dx = own(dIn), dy = own(dOut), y = own(out); // elementwise: any of them may be the same tensor
+        long n = dx.shape().size();
+        launch(Kernels.RELU_BACKWARD, elementwiseGrid(n, 4), Dim3.of(ELEMENTWISE_THREADS), dx.address(), dy.address(), y.address(), n);
     }
+
+    /** Resident blocks per SM of the backward convolution kernels: 128 threads at 143 registers (ptxas, sm_90). */
+    private static final int CONV_BWD_BLOCKS_PER_SM = 3;
+    /** Shortest reduction range (output pixels) worth a split of its own in the weight gradient. */
+    private static final int CONV_BWD_MIN_CHUNK = 256;
+    /** conv2d.cu backward kernels: reduction slab of 8. */
+    private static final int CONV_SLAB = 8;
 
     @Override
     public void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec) {
-        throw new UnsupportedOperationException("conv2dBackwardData");
+        ShapeChecks.conv2dBackwardData(dIn, dOut, weight, spec);
+        DeviceTensor dx = own(dIn), dy = own(dOut), w = own(weight);
+        requireDistinct("conv2dBackwardData", dx, dy);
+        requireDistinct("conv2dBackwardData", dx, w);
+        Shape xs = dx.shape(), ys = dy.shape(), ws = w.shape();
+        int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3);
+        int k = ws.dim(0), r = ws.dim(2), s = ws.dim(3), p = ys.dim(2), q = ys.dim(3);
+        requireInt("conv2dBackwardData", "N*H*W", (long) n * h * wd);
+        requireInt("conv2dBackwardData", "C*H*W", (long) c * h * wd);
+        requireInt("conv2dBackwardData", "K*P*Q", (long) k * p * q);
+        requireInt("conv2dBackwardData", "the weight's size", ws.size());
+        int groups = spec.groups(), stride = spec.stride();
+        // One grid z-slice per (group, stride phase); x sized for the largest phase, ceil(H/stride) x ceil(W/stride).
+        long phasePixels = (long) n * ((h + stride - 1) / stride) * ((wd + stride - 1) / stride);
+        Dim3 grid = Dim3.of(Dim3.blocksFor(phasePixels, CONV_TILE_PIXELS), Dim3.blocksFor(c / groups, CONV_TILE_K),
+                Math.multiplyExact(groups, stride * stride));
+        requireGridYZ("conv2dBackwardData", grid);
+        launch(Kernels.CONV2D_BACKWARD_DATA, grid, Dim3.of(CONV_THREADS), dx.address(), dy.address(), w.address(),
+                n, c, h, wd, k, r, s, p, q, stride, spec.pad(), groups);
     }
 
     @Override
     public void conv2dBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in, ConvSpec spec) {
-        throw new UnsupportedOperationException("conv2dBackwardWeight");
+        ShapeChecks.conv2dBackwardWeight(dWeight, dBias, dOut, in, spec);
+        DeviceTensor dw = own(dWeight), db = own(dBias), dy = own(dOut), x = own(in);
+        requireDistinct("conv2dBackwardWeight", dw, db);
+        for (DeviceTensor input : new DeviceTensor[] {dy, x}) {
+            requireDistinct("conv2dBackwardWeight", dw, input);
+            requireDistinct("conv2dBackwardWeight", db, input);
+        }
+        Shape xs = x.shape(), ys = dy.shape(), ws = dw.shape();
+        int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3);
+        int k = ws.dim(0), r = ws.dim(2), s = ws.dim(3), p = ys.dim(2), q = ys.dim(3);
+        int groups = spec.groups();
+        int crs = ws.dim(1) * r * s;
+        requireInt("conv2dBackwardWeight", "N*P*Q", (long) n * p * q);
+        requireInt("conv2dBackwardWeight", "C*H*W", (long) c * h * wd);
+        requireInt("conv2dBackwardWeight", "K*P*Q", (long) k * p * q);
+        requireInt("conv2dBackwardWeight", "K*(C/groups*R*S + 1)", (long) k * (crs + 1));
+        int npq = n * p * q;
+        // GEMM columns: (c, r, s) plus one for the bias; rows: the group's filters.
+        int tilesX = Dim3.blocksFor(crs + 1, CONV_TILE_PIXELS), tilesY = Dim3.blocksFor(k / groups, CONV_TILE_K);
+        int chunk = convWeightChunk((long) tilesX * tilesY * groups, npq, multiprocessors);
+        int splits = Dim3.blocksFor(npq, chunk);
+        Dim3 grid = Dim3.of(tilesX, tilesY, Math.multiplyExact(groups, splits));
+        requireGridYZ("conv2dBackwardWeight", grid);
+        Object[] sizes = {n, c, h, wd, k, r, s, p, q, spec.stride(), spec.pad(), groups, chunk};
+        if (splits == 1) {
+            launch(Kernels.CONV2D_BACKWARD_WEIGHT, grid, Dim3.of(CONV_THREADS), concat(new Object[] {dw.address(), db.address(),
+                    dy.address(), x.address()}, sizes));
+            return;
+        }
+        long partials = (long) splits * k * (crs + 1);
+        DeviceBuffer partialSums = workspace(partials * Float.BYTES);
+        launch(Kernels.CONV2D_BACKWARD_WEIGHT, grid, Dim3.of(CONV_THREADS), concat(new Object[] {partialSums.address(), db.address(),
+                dy.address(), x.address()}, sizes));
+        launch(Kernels.CONV2D_BACKWARD_WEIGHT_REDUCE, elementwiseGrid((long) k * (crs + 1), 1), Dim3.of(ELEMENTWISE_THREADS),
+                dw.address(), db.address(), partialSums.address(), k, crs, splits);
+    }
+
+    /**
+     * The reduction length (output pixels N*P*Q) each split of a weight gradient sums: all of it when the output
+     * tiles fill the GPU, else short enough that tiles x splits is about one wave of resident blocks, but never below
+     * {@link #CONV_BWD_MIN_CHUNK}, rounded to whole slabs. Depends only on the shapes and the SM count.
+     */
+    static int convWeightChunk(long tiles, int npq, int multiprocessors) {
+        long wave = (long) CONV_BWD_BLOCKS_PER_SM * multiprocessors;
+        long splits = Math.max(1, wave / tiles);
+        if (splits == 1) return npq;
+        long chunk = (npq + splits - 1) / splits;
+        chunk = Math.max(CONV_BWD_MIN_CHUNK, (chunk + CONV_SLAB - 1) / CONV_SLAB * CONV_SLAB);
+        return chunk >= npq ? npq : (int) chunk;
+    }
+
+    private static Object[] concat(Object[] a, Object[] b) {
+        Object[] all = new Object[a.length + b.length];
+        System.arraycopy(a, 0, all, 0, a.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
     }
 
     @Override
     public void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec) {
-        throw new UnsupportedOperationException("lrnBackward");
+        ShapeChecks.lrnBackward(dIn, dOut, in, out, spec);
+        DeviceTensor dx = own(dIn), dy = own(dOut), x = own(in), y = own(out);
+        requireDistinct("lrnBackward", dx, dy);
+        requireDistinct("lrnBackward", dx, x);
+        requireDistinct("lrnBackward", dx, y);
+        Shape xs = x.shape();
+        int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), w = xs.dim(3);
+        requireInt("lrnBackward", "H*W", (long) h * w);
+        long columns = (long) n * spec.groups() * h * w; // one thread per (n, group, h, w), as the forward pass
+        launch(Kernels.LRN_BACKWARD, elementwiseGrid(columns, 1), Dim3.of(ELEMENTWISE_THREADS), dx.address(), dy.address(),
+                x.address(), y.address(), n, c, h, w, spec.size(), spec.effectiveAlpha(), spec.beta(), spec.k(), spec.groups());
     }
 
     @Override
     public void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec) {
-        throw new UnsupportedOperationException("maxPoolBackward");
+        ShapeChecks.maxPoolBackward(dIn, dOut, in, spec);
+        DeviceTensor dx = own(dIn), dy = own(dOut), x = own(in);
+        requireDistinct("maxPoolBackward", dx, dy);
+        requireDistinct("maxPoolBackward", dx, x);
+        Shape xs = x.shape(), ys = dy.shape();
+        requireInt("maxPoolBackward", "H*W", (long) xs.dim(2) * xs.dim(3));
+        long total = xs.size(); // one thread per input element (gather)
+        launch(Kernels.MAXPOOL_BACKWARD, elementwiseGrid(total, 1), Dim3.of(ELEMENTWISE_THREADS), dx.address(), dy.address(),
+                x.address(), xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ys.dim(2), ys.dim(3), spec.window(), spec.stride());
     }
 
     @Override
     public void linearBackwardData(Tensor dIn, Tensor dOut, Tensor weight) {
-        throw new UnsupportedOperationException("linearBackwardData");
+        int[] nck = ShapeChecks.linearBackwardData(dIn, dOut, weight);
+        int n = nck[0], c = nck[1], k = nck[2];
+        DeviceTensor dx = own(dIn), dy = own(dOut), w = own(weight);
+        requireDistinct("linearBackwardData", dx, dy);
+        requireDistinct("linearBackwardData", dx, w);
+        // dIn (N, C) = dOut (N, K) x weight (K, C): rows N, columns C, reduction K.
+        linearBackwardGemm(Kernels.LINEAR_BACKWARD_DATA, dx, dy, w, n, c, k, n, k);
     }
 
     @Override
     public void linearBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in) {
-        throw new UnsupportedOperationException("linearBackwardWeight");
+        int[] nck = ShapeChecks.linearBackwardWeight(dWeight, dBias, dOut, in);
+        int n = nck[0], c = nck[1], k = nck[2];
+        DeviceTensor dw = own(dWeight), db = own(dBias), dy = own(dOut), x = own(in);
+        requireDistinct("linearBackwardWeight", dw, db);
+        for (DeviceTensor input : new DeviceTensor[] {dy, x}) {
+            requireDistinct("linearBackwardWeight", dw, input);
+            requireDistinct("linearBackwardWeight", db, input);
+        }
+        // dWeight (K, C) = dOut^T (K, N) x in (N, C): rows K, columns C, reduction N.
+        linearBackwardGemm(Kernels.LINEAR_BACKWARD_WEIGHT, dw, dy, x, n, c, k, k, n);
+        launch(Kernels.LINEAR_BACKWARD_BIAS, elementwiseGrid(k, 1), Dim3.of(ELEMENTWISE_THREADS), db.address(), dy.address(), n, k);
+    }
+
+    /** gemm.cu backward: rows (M) in tiles of 64, columns (C) in tiles of 128, split-K as the forward pass. */
+    private void linearBackwardGemm(KernelSignature kernel, DeviceTensor out, DeviceTensor a, DeviceTensor b, int n, int c, int k,
+            int rows, int reduction) {
+        int tilesM = Dim3.blocksFor(rows, LINEAR_TILE_N), tilesC = Dim3.blocksFor(c, LINEAR_TILE_K);
+        int chunk = linearChunk(tilesM, tilesC, reduction, multiprocessors);
+        int splits = Dim3.blocksFor(reduction, chunk);
+        Dim3 grid = Dim3.of(tilesM, tilesC, splits);
+        requireGridYZ(kernel.name(), grid);
+        if (splits == 1) {
+            launch(kernel, grid, Dim3.of(LINEAR_THREADS), out.address(), a.address(), b.address(), n, c, k, chunk);
+            return;
+        }
+        long total = (long) rows * c;
+        DeviceBuffer ws = workspace((long) splits * total * Float.BYTES);
+        launch(kernel, grid, Dim3.of(LINEAR_THREADS), ws.address(), a.address(), b.address(), n, c, k, chunk);
+        launch(Kernels.LINEAR_BACKWARD_REDUCE, elementwiseGrid(total, 1), Dim3.of(ELEMENTWISE_THREADS), out.address(), ws.address(),
+                total, splits);
     }
 
     @Override
     public void dropoutForward(Tensor out, Tensor in, float p, long seed, int layer, long step) {
-        throw new UnsupportedOperationException("dropoutForward");
+        ShapeChecks.dropout("dropoutForward", out, in, p);
+        dropout(Kernels.DROPOUT_FORWARD, own(out), own(in), p, seed, layer, step);
     }
 
     @Override
     public void dropoutBackward(Tensor dIn, Tensor dOut, float p, long seed, int layer, long step) {
-        throw new UnsupportedOperationException("dropoutBackward");
+        ShapeChecks.dropout("dropoutBackward", dIn, dOut, p);
+        dropout(Kernels.DROPOUT_BACKWARD, own(dIn), own(dOut), p, seed, layer, step);
     }
+
+    /** dropout.cu: one Philox call per 4 elements. out may be in (each thread reads its 4 elements, then writes them). */
+    private void dropout(KernelSignature kernel, DeviceTensor out, DeviceTensor in, float p, long seed, int layer, long step) {
+        long n = out.shape().size();
+        float scale = (float) (1.0 / (1.0 - p)); // once, in double, so that every backend multiplies by the same float
+        launch(kernel, elementwiseGrid(n, 4), Dim3.of(ELEMENTWISE_THREADS), out.address(), in.address(), n, p, scale, seed, layer, step);
+    }
+
+    /** softmax_xent: per-row losses (N doubles) then the labels (N ints), on the device and in pinned host memory. */
+    private DeviceBuffer xentDevice;
+    private PinnedBuffer xentHost;
 
     @Override
     public float softmaxCrossEntropy(Tensor dLogits, Tensor logits, int[] labels) {
-        throw new UnsupportedOperationException("softmaxCrossEntropy");
+        int k = ShapeChecks.softmaxCrossEntropy(dLogits, logits, labels);
+        DeviceTensor d = own(dLogits), x = own(logits); // dLogits may be logits: see softmax.cu
+        int n = labels.length;
+        long lossBytes = (long) n * Double.BYTES, labelBytes = (long) n * Integer.BYTES;
+        ensureXentBuffers(lossBytes + labelBytes);
+        context.ensureCurrent();
+        MemorySegment host = xentHost.segment();
+        MemorySegment.copy(labels, 0, host, ValueLayout.JAVA_INT, lossBytes, n);
+        // Queued on the stream, so ordered after earlier ops and before the kernel; the host buffers are not touched
+        // again until the stream has drained below.
+        xentDevice.copyFromHostAsync(host, lossBytes, lossBytes, labelBytes, stream);
+        int threads = Math.min(SOFTMAX_MAX_THREADS, (k + 31) / 32 * 32);
+        int blocks = Math.min(n, multiprocessors * 32);
+        launch(Kernels.SOFTMAX_XENT, Dim3.of(blocks), Dim3.of(threads), d.address(), xentDevice.address(), x.address(),
+                xentDevice.address(lossBytes), n, k);
+        xentDevice.copyToHostAsync(0, host, 0, lossBytes, stream);
+        stream.synchronize();
+        double sum = 0; // in row order: the same bits every run
+        for (int i = 0; i < n; i++) sum += host.getAtIndex(ValueLayout.JAVA_DOUBLE, i);
+        return (float) (sum / n);
+    }
+
+    private synchronized void ensureXentBuffers(long bytes) {
+        if (xentDevice != null && xentDevice.byteSize() >= bytes) return;
+        // Every earlier softmaxCrossEntropy waited for its stream work, so the old buffers are idle.
+        if (xentDevice != null) xentDevice.close();
+        if (xentHost != null) xentHost.close();
+        xentDevice = null;
+        xentHost = null;
+        long size = Math.max(bytes, 4096);
+        xentDevice = context.allocate(size);
+        xentHost = context.allocatePinned(size);
     }
 
     @Override
     public void sgdUpdate(Tensor weight, Tensor velocity, Tensor grad, float lr, float momentum, float weightDecay) {
-        throw new UnsupportedOperationException("sgdUpdate");
+        ShapeChecks.sgdUpdate(weight, velocity, grad);
+        DeviceTensor w = own(weight), v = own(velocity), g = own(grad);
+        requireDistinct("sgdUpdate", w, v);
+        requireDistinct("sgdUpdate", w, g);
+        requireDistinct("sgdUpdate", v, g);
+        float decay = weightDecay * lr; // in float, as the CPU reference: both sides multiply w by this same float
+        long n = w.shape().size();
+        launch(Kernels.SGD_UPDATE, elementwiseGrid(n, 4), Dim3.of(ELEMENTWISE_THREADS), w.address(), v.address(), g.address(),
+                lr, momentum, decay, n);
     }
 
     @Override
@@ -376,6 +569,14 @@ public final class CudaBackend implements Backend {
             if (workspace != null) {
                 workspace.close();
                 workspace = null;
+            }
+            if (xentDevice != null) {
+                xentDevice.close();
+                xentDevice = null;
+            }
+            if (xentHost != null) {
+                xentHost.close();
+                xentHost = null;
             }
             kernels.clear();
             modules.values().forEach(CuModule::close);

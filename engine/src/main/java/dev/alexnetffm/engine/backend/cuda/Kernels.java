@@ -51,6 +51,53 @@ public final class Kernels {
     // softmax.cu
     public static final KernelSignature SOFTMAX_FORWARD = of("softmax", "softmax_forward", ptr("out"), ptr("in"), i32("N"), i32("K"));
 
+    // ---- training ----
+
+    // elementwise.cu
+    public static final KernelSignature RELU_BACKWARD = of("elementwise", "relu_backward", ptr("dIn"), ptr("dOut"), ptr("out"), i64("n"));
+
+    // conv2d.cu
+    public static final KernelSignature CONV2D_BACKWARD_DATA = of("conv2d", "conv2d_backward_data",
+            ptr("dIn"), ptr("dOut"), ptr("weight"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"), i32("R"), i32("S"),
+            i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"));
+    public static final KernelSignature CONV2D_BACKWARD_WEIGHT = of("conv2d", "conv2d_backward_weight",
+            ptr("dWeight"), ptr("dBias"), ptr("dOut"), ptr("in"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"), i32("R"), i32("S"),
+            i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"), i32("chunk"));
+    public static final KernelSignature CONV2D_BACKWARD_WEIGHT_REDUCE = of("conv2d", "conv2d_backward_weight_reduce",
+            ptr("dWeight"), ptr("dBias"), ptr("partials"), i32("K"), i32("CRS"), i32("splits"));
+
+    // lrn.cu
+    public static final KernelSignature LRN_BACKWARD = of("lrn", "lrn_backward",
+            ptr("dIn"), ptr("dOut"), ptr("in"), ptr("out"), i32("N"), i32("C"), i32("H"), i32("W"), i32("size"), f32("alpha"), f32("beta"),
+            f32("k"), i32("groups"));
+
+    // pool.cu
+    public static final KernelSignature MAXPOOL_BACKWARD = of("pool", "maxpool_backward",
+            ptr("dIn"), ptr("dOut"), ptr("in"), i32("N"), i32("C"), i32("H"), i32("W"), i32("P"), i32("Q"), i32("window"), i32("stride"));
+
+    // gemm.cu
+    public static final KernelSignature LINEAR_BACKWARD_DATA = of("gemm", "linear_backward_data",
+            ptr("dIn"), ptr("dOut"), ptr("weight"), i32("N"), i32("C"), i32("K"), i32("chunk"));
+    public static final KernelSignature LINEAR_BACKWARD_WEIGHT = of("gemm", "linear_backward_weight",
+            ptr("dWeight"), ptr("dOut"), ptr("in"), i32("N"), i32("C"), i32("K"), i32("chunk"));
+    public static final KernelSignature LINEAR_BACKWARD_REDUCE = of("gemm", "linear_backward_reduce",
+            ptr("out"), ptr("partials"), i64("total"), i32("splits"));
+    public static final KernelSignature LINEAR_BACKWARD_BIAS = of("gemm", "linear_backward_bias", ptr("dBias"), ptr("dOut"), i32("N"), i32("K"));
+
+    // dropout.cu
+    public static final KernelSignature DROPOUT_FORWARD = of("dropout", "dropout_forward",
+            ptr("out"), ptr("in"), i64("n"), f32("p"), f32("scale"), i64("seed"), i32("layer"), i64("step"));
+    public static final KernelSignature DROPOUT_BACKWARD = of("dropout", "dropout_backward",
+            ptr("dIn"), ptr("dOut"), i64("n"), f32("p"), f32("scale"), i64("seed"), i32("layer"), i64("step"));
+
+    // softmax.cu
+    public static final KernelSignature SOFTMAX_XENT = of("softmax", "softmax_xent",
+            ptr("dLogits"), ptr("losses"), ptr("logits"), ptr("labels"), i32("N"), i32("K"));
+
+    // sgd.cu
+    public static final KernelSignature SGD_UPDATE = of("sgd", "sgd_update",
+            ptr("weight"), ptr("velocity"), ptr("grad"), f32("lr"), f32("momentum"), f32("decay"), i64("n"));
+
     /** All of the above, found by reflection so that a new constant cannot be left out of the check. */
     public static List<KernelSignature> all() {
         List<KernelSignature> list = new ArrayList<>();
