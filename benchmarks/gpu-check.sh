@@ -2,7 +2,8 @@
 # The GPU session's one prepared script: run on a CUDA machine from the repository root, with the bundle built
 # here by make-bundle (a jlinked Java 25, every jar, test classes). Logs and JSON go to a work folder, packed at
 # the end as $OUT/gpu-results.tgz beside $OUT/summary.txt ($OUT defaults to ./gpu-out).
-#   bash benchmarks/gpu-check.sh [tests|bench|all]     (default: all)
+#   bash benchmarks/gpu-check.sh [tests|bench|all|fmnist]     (default: all; fmnist: 10 epochs of Fashion-MNIST,
+#                                                         needs make-bundle --with-fashion-mnist; EPOCHS=N to change)
 # Prints a short summary last. Each step's time is bounded so one hang cannot eat the session.
 set -uo pipefail
 dest=${OUT:-gpu-out}; mkdir -p "$dest"
@@ -32,7 +33,8 @@ if [ "$what" = all ] || [ "$what" = bench ]; then
   step torch-copy 120 python3 benchmarks/pytorch/copy_bandwidth.py --json "$out/torch-copy.json"
   step jmh-layers 240 bash $run java -jar "$bench_jar" LayerBench -p batch=128 -wi 2 -w 1 -i 3 -r 1 -rf json -rff "$out/layers.json"
   step jmh-forward 180 bash $run java -jar "$bench_jar" ForwardBench -wi 2 -i 3 -rf json -rff "$out/forward.json"
-  python3 - "$out/ours.json" "$out/layers.json" "$out/forward.json" <<'PY'
+  step jmh-train 120 bash $run java -jar "$bench_jar" TrainStepBench -wi 2 -i 3 -rf json -rff "$out/train.json"
+  python3 - "$out/ours.json" "$out/layers.json" "$out/forward.json" "$out/train.json" <<'PY'
 import json, os, sys
 rows = []
 for f in sys.argv[2:]:
@@ -43,10 +45,16 @@ PY
   step torch-alexnet 300 env PYTHONUNBUFFERED=1 python3 benchmarks/pytorch/alexnet_torch_bench.py --train --json "$out/torch.json" --ours "$out/ours.json"
   python3 benchmarks/scripts/jmh_table.py "$out/launch.json" "$out/copy.json" > "$out/jmh-tables.md" 2>&1
 fi
+if [ "$what" = fmnist ]; then
+  step fmnist 590 bash $run java -jar .gpu-bundle/lib/alexnet-ffm.jar train --data fashion-mnist --device cuda \
+      --epochs "${EPOCHS:-10}" --run "$out/fmnist" ${TRAIN_ARGS:-}
+  grep -E "^epoch [0-9]+:|^done|rate now" "$out/fmnist.log" > "$out/fmnist-summary.txt"
+fi
 {
 echo "== $(date -u +%F) $(head -2 "$out/gpu.csv" | tail -1)"
 printf '%s\n' "${summary[@]}"
 [ -f "$out/gpu-tests-summary.txt" ] && cat "$out/gpu-tests-summary.txt"
+[ -f "$out/fmnist-summary.txt" ] && cat "$out/fmnist-summary.txt"
 [ -f "$out/jmh-tables.md" ] && cat "$out/jmh-tables.md"
 [ -f "$out/torch-copy.json" ] && grep -E "deviceToDevice|Pinned" "$out/torch-copy.log" 2>/dev/null | head -12
 [ -f "$out/torch-alexnet.log" ] && grep -A40 "ours ms" "$out/torch-alexnet.log" | head -40
