@@ -158,19 +158,7 @@ conv2d_forward(float* __restrict__ out, const float* __restrict__ in, const floa
     for (int t = 0; t < slabs; t++) {
         const int buf = t & 1;
         if (t + 1 < slabs) loadSlab(t + 1);  // global loads in flight while we multiply
-#pragma unroll
-        for (int k = 0; k < BK; k++) {
-            const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][k][tm * 4]);
-            const float4 a1 = *reinterpret_cast<const float4*>(&As[buf][k][32 + tm * 4]);
-            const float4 b0 = *reinterpret_cast<const float4*>(&Bs[buf][k][tn * 4]);
-            const float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][k][64 + tn * 4]);
-            const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-            const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
-#pragma unroll
-            for (int i = 0; i < 8; i++)
-#pragma unroll
-                for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-        }
+        tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn);
         // Buffer buf ^ 1 was last read in iteration t - 1, which every thread finished before the barrier that
         // ended it; writing it now cannot race with a reader.
         if (t + 1 < slabs) storeSlab(buf ^ 1);
@@ -212,24 +200,6 @@ constexpr int APAD = BM + 4;  // row length of the A slab in shared memory: stor
 
 // acc[i][j] += sum over the slab of As[k][row i] * Bs[k][column j], rows tm*4 + {0..3} and 32 + tm*4 + {0..3},
 // columns tn*4 + {0..3} and 64 + tn*4 + {0..3} (halves keep a warp's float4 reads contiguous), k ascending.
-__device__ __forceinline__ void conv2d_bwd_mma(const float (*As)[conv2d_bwd_v1::APAD], const float (*Bs)[conv2d_bwd_v1::BN],
-                                               float (&acc)[8][8], int tm, int tn) {
-    using namespace conv2d_bwd_v1;
-#pragma unroll
-    for (int k = 0; k < BK; k++) {
-        const float4 a0 = *reinterpret_cast<const float4*>(&As[k][tm * 4]);
-        const float4 a1 = *reinterpret_cast<const float4*>(&As[k][32 + tm * 4]);
-        const float4 b0 = *reinterpret_cast<const float4*>(&Bs[k][tn * 4]);
-        const float4 b1 = *reinterpret_cast<const float4*>(&Bs[k][64 + tn * 4]);
-        const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-        const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
-#pragma unroll
-        for (int i = 0; i < 8; i++)
-#pragma unroll
-            for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-    }
-}
-
 // Row (0..63) of the tile held in acc[i][.], and column (0..127) held in acc[.][j].
 __device__ __forceinline__ int conv2d_bwd_row(int i, int tm) { return i < 4 ? tm * 4 + i : 32 + tm * 4 + (i - 4); }
 __device__ __forceinline__ int conv2d_bwd_col(int j, int tn) { return j < 4 ? tn * 4 + j : 64 + tn * 4 + (j - 4); }
@@ -338,7 +308,7 @@ conv2d_backward_data(float* __restrict__ dIn, const float* __restrict__ dOut, co
     for (int t = 0; t < slabs; t++) {
         const int buf = t & 1;
         if (t + 1 < slabs) loadSlab(t + 1);
-        conv2d_bwd_mma(As[buf], Bs[buf], acc, tm, tn);
+        tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn);
         // Buffer buf ^ 1 was last read in iteration t - 1, finished by every thread before that iteration's barrier.
         if (t + 1 < slabs) storeSlab(buf ^ 1);
         __syncthreads();
@@ -485,7 +455,7 @@ conv2d_backward_weight(float* __restrict__ dWeight, float* __restrict__ dBias, c
     for (int t = 0; t < slabs; t++) {
         const int buf = t & 1;
         if (t + 1 < slabs) loadSlab(t + 1);
-        conv2d_bwd_mma(As[buf], Bs[buf], acc, tm, tn);
+        tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn);
         if (t + 1 < slabs) storeSlab(buf ^ 1);
         __syncthreads();
     }

@@ -147,19 +147,7 @@ linear_forward(float* __restrict__ out, const float* __restrict__ in, const floa
     for (int t = 0; t < slabs; t++) {
         const int buf = t & 1;
         if (t + 1 < slabs) loadSlab(t + 1);
-#pragma unroll
-        for (int k = 0; k < BK; k++) {
-            const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][k][tm * 4]);
-            const float4 a1 = *reinterpret_cast<const float4*>(&As[buf][k][32 + tm * 4]);
-            const float4 b0 = *reinterpret_cast<const float4*>(&Bs[buf][k][tn * 4]);
-            const float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][k][64 + tn * 4]);
-            const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-            const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
-#pragma unroll
-            for (int i = 0; i < 8; i++)
-#pragma unroll
-                for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-        }
+        tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn);
         // Buffer buf ^ 1 was last read in iteration t - 1, finished by every thread before that iteration's barrier.
         if (t + 1 < slabs) storeSlab(buf ^ 1);
         __syncthreads();
@@ -288,19 +276,7 @@ __device__ __forceinline__ void linear_backward_gemm(float* __restrict__ out, co
     for (int t = 0; t < slabs; t++) {
         const int buf = t & 1;
         if (t + 1 < slabs) loadSlab(t + 1);
-#pragma unroll
-        for (int k = 0; k < BK; k++) {
-            const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][k][tm * 4]);
-            const float4 a1 = *reinterpret_cast<const float4*>(&As[buf][k][32 + tm * 4]);
-            const float4 b0 = *reinterpret_cast<const float4*>(&Bs[buf][k][tn * 4]);
-            const float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][k][64 + tn * 4]);
-            const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-            const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
-#pragma unroll
-            for (int i = 0; i < 8; i++)
-#pragma unroll
-                for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-        }
+        tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn);
         // Buffer buf ^ 1 was last read in iteration t - 1, finished by every thread before that iteration's barrier.
         if (t + 1 < slabs) storeSlab(buf ^ 1);
         __syncthreads();
