@@ -3,9 +3,7 @@ package dev.alexnetffm.engine.backend.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.alexnetffm.cuda.CudaDriver;
 import dev.alexnetffm.engine.backend.ConvSpec;
 import dev.alexnetffm.engine.backend.CpuBackend;
 import dev.alexnetffm.engine.backend.LrnSpec;
@@ -17,9 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -36,121 +31,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Skipped when there is no CUDA driver or GPU.
  */
 @Tag("gpu")
-class CudaBackwardOpsTest {
-    /** Relative L2 error the GPU may have against the CPU reference (DESIGN.md, Numerics). */
-    private static final double MAX_RELATIVE_L2 = 1e-5;
-    /** Per element: |gpu - cpu| <= ELEMENT_TOLERANCE * (|cpu| + rms(cpu)). */
-    private static final double ELEMENT_TOLERANCE = 1e-4;
-
-    private static final long RUN_SEED = System.nanoTime();
-    private static CudaBackend gpu;
-    private static final CpuBackend cpu = new CpuBackend();
-
-    @BeforeAll
-    static void openGpu() {
-        if (CudaDriver.isAvailable()) gpu = new CudaBackend(0);
-    }
-
-    /** Per test, so that each one is reported as skipped where there is no GPU. */
-    @BeforeEach
-    void requireGpu() {
-        assumeTrue(gpu != null, () -> "no usable CUDA GPU: " + CudaDriver.unavailableReason().orElse("?"));
-    }
-
-    @AfterAll
-    static void closeGpu() {
-        if (gpu != null) gpu.close();
-    }
-
-    /** A fresh random stream per case, reproducible from the run seed and the case. */
-    private static Random random(Object testCase) {
-        return new Random(RUN_SEED * 31 + testCase.toString().hashCode());
-    }
-
-    private static String seed() {
-        return " (run seed " + RUN_SEED + ")";
-    }
-
-    private static float[] gaussian(Random random, double scale, long n) {
-        float[] a = new float[Math.toIntExact(n)];
-        for (int i = 0; i < a.length; i++) a[i] = (float) (scale * random.nextGaussian());
-        return a;
-    }
-
-    /** The same data on both backends. */
-    private record Pair(Tensor onCpu, Tensor onGpu) {
-        static Pair of(Shape shape, float[] data) {
-            return new Pair(cpu.fromArray(shape, data), gpu.fromArray(shape, data));
-        }
-
-        /** An output on each backend, full of NaN, so that an element the op does not write fails the comparison. */
-        static Pair poisoned(Shape shape) {
-            Tensor c = cpu.allocate(shape), g = gpu.allocate(shape);
-            cpu.fill(c, Float.NaN);
-            gpu.fill(g, Float.NaN);
-            return new Pair(c, g);
-        }
-
-        void close() {
-            onGpu.close();
-        }
-
-        void assertClose(String what) {
-            CudaBackwardOpsTest.assertClose(what, onGpu.toArray(), onCpu.toArray());
-        }
-
-        void assertSame(String what) {
-            CudaBackwardOpsTest.assertSame(what, onGpu.toArray(), onCpu.toArray());
-        }
-    }
-
-    private static void closeAll(Pair... pairs) {
-        for (Pair p : pairs) p.close();
-    }
-
-    /**
-     * Every element: NaN exactly where the reference has NaN, else within ELEMENT_TOLERANCE of (|want| + rms(want));
-     * then the relative L2 error over the finite elements.
-     */
-    static void assertClose(String what, float[] got, float[] want) {
-        assertEquals(want.length, got.length, what + ": element count");
-        double sumSq = 0;
-        int finite = 0;
-        for (float v : want) {
-            if (Float.isFinite(v)) {
-                sumSq += (double) v * v;
-                finite++;
-            }
-        }
-        double rms = finite == 0 ? 0 : Math.sqrt(sumSq / finite);
-        double errSq = 0;
-        for (int i = 0; i < want.length; i++) {
-            if (!Float.isFinite(want[i])) {
-                if (Float.compare(got[i], want[i]) != 0) fail(what + ": element " + i + " is " + got[i] + ", expected " + want[i] + seed());
-                continue;
-            }
-            double err = Math.abs((double) got[i] - want[i]);
-            double allowed = ELEMENT_TOLERANCE * (Math.abs(want[i]) + rms);
-            if (!(err <= allowed)) { // false for NaN: a poisoned element fails here
-                fail(what + ": element " + i + " is " + got[i] + ", expected " + want[i] + " (error " + err + ", allowed " + allowed + ")" + seed());
-            }
-            errSq += err * err;
-        }
-        double relative = sumSq == 0 ? Math.sqrt(errSq) : Math.sqrt(errSq / sumSq);
-        if (!(relative < MAX_RELATIVE_L2)) fail(what + ": relative L2 error " + relative + " >= " + MAX_RELATIVE_L2 + seed());
-    }
-
-    /** Bit-for-bit equality; any NaN matches any NaN. */
-    static void assertSame(String what, float[] got, float[] want) {
-        assertEquals(want.length, got.length, what + ": element count");
-        for (int i = 0; i < want.length; i++) {
-            if (Float.floatToIntBits(got[i]) != Float.floatToIntBits(want[i]) && !(Float.isNaN(got[i]) && Float.isNaN(want[i]))) {
-                fail(what + ": element " + i + " is " + got[i] + " (0x" + Integer.toHexString(Float.floatToRawIntBits(got[i])) + "), expected "
-                        + want[i] + " (0x" + Integer.toHexString(Float.floatToRawIntBits(want[i])) + ")" + seed());
-            }
-        }
-    }
-
+class CudaBackwardOpsTest extends GpuAgainstCpu {
     // ---------------------------------------------------------------------------------------------------------------
     // reluBackward: bit for bit (a selection, no arithmetic)
 
@@ -169,9 +50,9 @@ class CudaBackwardOpsTest {
             Pair y = Pair.of(shape, out), dy = Pair.of(shape, dOut);
             Pair dx = Pair.poisoned(shape);
             try {
-                cpu.reluBackward(dx.onCpu, dy.onCpu, y.onCpu);
-                gpu.reluBackward(inPlace ? dy.onGpu : dx.onGpu, dy.onGpu, y.onGpu);
-                assertSame("reluBackward of " + n + (inPlace ? " in place" : ""), (inPlace ? dy : dx).onGpu.toArray(), dx.onCpu.toArray());
+                cpu.reluBackward(dx.onCpu(), dy.onCpu(), y.onCpu());
+                gpu.reluBackward(inPlace ? dy.onGpu() : dx.onGpu(), dy.onGpu(), y.onGpu());
+                assertSame("reluBackward of " + n + (inPlace ? " in place" : ""), (inPlace ? dy : dx).onGpu().toArray(), dx.onCpu().toArray());
             } finally {
                 closeAll(y, dy, dx);
             }
@@ -245,8 +126,8 @@ class CudaBackwardOpsTest {
         Pair weight = Pair.of(wShape, gaussian(random, 1.0 / Math.sqrt(fanIn), wShape.size()));
         Pair dIn = Pair.poisoned(inShape);
         try {
-            cpu.conv2dBackwardData(dIn.onCpu, dOut.onCpu, weight.onCpu, tc.spec());
-            gpu.conv2dBackwardData(dIn.onGpu, dOut.onGpu, weight.onGpu, tc.spec());
+            cpu.conv2dBackwardData(dIn.onCpu(), dOut.onCpu(), weight.onCpu(), tc.spec());
+            gpu.conv2dBackwardData(dIn.onGpu(), dOut.onGpu(), weight.onGpu(), tc.spec());
             dIn.assertClose("conv2dBackwardData " + tc);
         } finally {
             closeAll(dOut, weight, dIn);
@@ -263,8 +144,8 @@ class CudaBackwardOpsTest {
         Pair in = Pair.of(inShape, gaussian(random, 1.0, inShape.size()));
         Pair dWeight = Pair.poisoned(wShape), dBias = Pair.poisoned(Shape.of(tc.k));
         try {
-            cpu.conv2dBackwardWeight(dWeight.onCpu, dBias.onCpu, dOut.onCpu, in.onCpu, tc.spec());
-            gpu.conv2dBackwardWeight(dWeight.onGpu, dBias.onGpu, dOut.onGpu, in.onGpu, tc.spec());
+            cpu.conv2dBackwardWeight(dWeight.onCpu(), dBias.onCpu(), dOut.onCpu(), in.onCpu(), tc.spec());
+            gpu.conv2dBackwardWeight(dWeight.onGpu(), dBias.onGpu(), dOut.onGpu(), in.onGpu(), tc.spec());
             dWeight.assertClose("conv2dBackwardWeight, weight " + tc);
             dBias.assertClose("conv2dBackwardWeight, bias " + tc);
         } finally {
@@ -321,8 +202,8 @@ class CudaBackwardOpsTest {
         Pair dOut = Pair.of(shape, gaussian(random, 1.0, shape.size()));
         Pair dIn = Pair.poisoned(shape);
         try {
-            cpu.lrnBackward(dIn.onCpu, dOut.onCpu, in.onCpu, out.onCpu, tc.spec);
-            gpu.lrnBackward(dIn.onGpu, dOut.onGpu, in.onGpu, out.onGpu, tc.spec);
+            cpu.lrnBackward(dIn.onCpu(), dOut.onCpu(), in.onCpu(), out.onCpu(), tc.spec);
+            gpu.lrnBackward(dIn.onGpu(), dOut.onGpu(), in.onGpu(), out.onGpu(), tc.spec);
             dIn.assertClose("lrnBackward " + tc);
         } finally {
             closeAll(in, out, dOut, dIn);
@@ -394,8 +275,8 @@ class CudaBackwardOpsTest {
         Pair dOut = Pair.of(outShape, gaussian(random, 1.0, outShape.size()));
         Pair dIn = Pair.poisoned(inShape);
         try {
-            cpu.maxPoolBackward(dIn.onCpu, dOut.onCpu, in.onCpu, spec);
-            gpu.maxPoolBackward(dIn.onGpu, dOut.onGpu, in.onGpu, spec);
+            cpu.maxPoolBackward(dIn.onCpu(), dOut.onCpu(), in.onCpu(), spec);
+            gpu.maxPoolBackward(dIn.onGpu(), dOut.onGpu(), in.onGpu(), spec);
             dIn.assertSame("maxPoolBackward " + tc);
         } finally {
             closeAll(in, dOut, dIn);
@@ -456,8 +337,8 @@ class CudaBackwardOpsTest {
         Pair weight = Pair.of(Shape.of(tc.k, tc.c()), gaussian(random, 1.0 / Math.sqrt(tc.k), (long) tc.k * tc.c()));
         Pair dIn = Pair.poisoned(tc.inShape());
         try {
-            cpu.linearBackwardData(dIn.onCpu, dOut.onCpu, weight.onCpu);
-            gpu.linearBackwardData(dIn.onGpu, dOut.onGpu, weight.onGpu);
+            cpu.linearBackwardData(dIn.onCpu(), dOut.onCpu(), weight.onCpu());
+            gpu.linearBackwardData(dIn.onGpu(), dOut.onGpu(), weight.onGpu());
             dIn.assertClose("linearBackwardData " + tc);
         } finally {
             closeAll(dOut, weight, dIn);
@@ -473,8 +354,8 @@ class CudaBackwardOpsTest {
         Pair in = Pair.of(inShape, gaussian(random, 1.0, inShape.size()));
         Pair dWeight = Pair.poisoned(Shape.of(tc.k, tc.c())), dBias = Pair.poisoned(Shape.of(tc.k));
         try {
-            cpu.linearBackwardWeight(dWeight.onCpu, dBias.onCpu, dOut.onCpu, in.onCpu);
-            gpu.linearBackwardWeight(dWeight.onGpu, dBias.onGpu, dOut.onGpu, in.onGpu);
+            cpu.linearBackwardWeight(dWeight.onCpu(), dBias.onCpu(), dOut.onCpu(), in.onCpu());
+            gpu.linearBackwardWeight(dWeight.onGpu(), dBias.onGpu(), dOut.onGpu(), in.onGpu());
             dWeight.assertClose("linearBackwardWeight, weight " + tc);
             dBias.assertClose("linearBackwardWeight, bias " + tc);
         } finally {
@@ -515,17 +396,17 @@ class CudaBackwardOpsTest {
             for (boolean inPlace : new boolean[] {false, true}) { // in place on the GPU, against the CPU's plain result
                 Pair in = Pair.of(shape, x);
                 Pair out = Pair.poisoned(shape);
-                Tensor gpuOut = inPlace ? in.onGpu : out.onGpu;
+                Tensor gpuOut = inPlace ? in.onGpu() : out.onGpu();
                 String what = (backward ? "dropoutBackward " : "dropoutForward ") + tc + (inPlace ? ", in place" : "");
                 try {
                     if (backward) {
-                        cpu.dropoutBackward(out.onCpu, in.onCpu, tc.p, tc.seed, tc.layer, tc.step);
-                        gpu.dropoutBackward(gpuOut, in.onGpu, tc.p, tc.seed, tc.layer, tc.step);
+                        cpu.dropoutBackward(out.onCpu(), in.onCpu(), tc.p, tc.seed, tc.layer, tc.step);
+                        gpu.dropoutBackward(gpuOut, in.onGpu(), tc.p, tc.seed, tc.layer, tc.step);
                     } else {
-                        cpu.dropoutForward(out.onCpu, in.onCpu, tc.p, tc.seed, tc.layer, tc.step);
-                        gpu.dropoutForward(gpuOut, in.onGpu, tc.p, tc.seed, tc.layer, tc.step);
+                        cpu.dropoutForward(out.onCpu(), in.onCpu(), tc.p, tc.seed, tc.layer, tc.step);
+                        gpu.dropoutForward(gpuOut, in.onGpu(), tc.p, tc.seed, tc.layer, tc.step);
                     }
-                    assertSame(what, gpuOut.toArray(), out.onCpu.toArray());
+                    assertSame(what, gpuOut.toArray(), out.onCpu().toArray());
                 } finally {
                     closeAll(in, out);
                 }
@@ -587,13 +468,13 @@ class CudaBackwardOpsTest {
         for (boolean inPlace : new boolean[] {false, true}) { // in place on the GPU, against the CPU's plain result
             Pair logits = Pair.of(shape, x);
             Pair dLogits = Pair.poisoned(shape);
-            Tensor gpuOut = inPlace ? logits.onGpu : dLogits.onGpu;
+            Tensor gpuOut = inPlace ? logits.onGpu() : dLogits.onGpu();
             try {
-                float want = cpu.softmaxCrossEntropy(dLogits.onCpu, logits.onCpu, labels);
-                float got = gpu.softmaxCrossEntropy(gpuOut, logits.onGpu, labels);
+                float want = cpu.softmaxCrossEntropy(dLogits.onCpu(), logits.onCpu(), labels);
+                float got = gpu.softmaxCrossEntropy(gpuOut, logits.onGpu(), labels);
                 String what = "softmaxCrossEntropy " + tc + (inPlace ? ", in place" : "");
                 if (!(Math.abs(got - want) <= 1e-5 * Math.max(1, Math.abs(want)))) fail(what + ": loss " + got + ", expected " + want + seed());
-                assertClose(what, gpuOut.toArray(), dLogits.onCpu.toArray());
+                assertClose(what, gpuOut.toArray(), dLogits.onCpu().toArray());
             } finally {
                 closeAll(logits, dLogits);
             }
@@ -614,8 +495,8 @@ class CudaBackwardOpsTest {
             Pair g = Pair.of(shape, gaussian(random, 0.1, n));
             try {
                 for (int step = 0; step < 2; step++) { // the second step reads the velocity the first one wrote
-                    cpu.sgdUpdate(w.onCpu, v.onCpu, g.onCpu, s[0], s[1], s[2]);
-                    gpu.sgdUpdate(w.onGpu, v.onGpu, g.onGpu, s[0], s[1], s[2]);
+                    cpu.sgdUpdate(w.onCpu(), v.onCpu(), g.onCpu(), s[0], s[1], s[2]);
+                    gpu.sgdUpdate(w.onGpu(), v.onGpu(), g.onGpu(), s[0], s[1], s[2]);
                 }
                 String what = "sgdUpdate of " + n + ", lr " + s[0] + ", momentum " + s[1] + ", weight decay " + s[2];
                 w.assertSame(what + ": weights");

@@ -1,11 +1,7 @@
 package dev.alexnetffm.engine.backend.cuda;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.alexnetffm.cuda.CudaDriver;
 import dev.alexnetffm.engine.backend.ConvSpec;
 import dev.alexnetffm.engine.backend.CpuBackend;
 import dev.alexnetffm.engine.backend.LrnSpec;
@@ -18,9 +14,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.function.BiConsumer;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -34,108 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Skipped when there is no CUDA driver or GPU.
  */
 @Tag("gpu")
-class CudaForwardOpsTest {
-    /** Relative L2 error the GPU may have against the CPU reference (DESIGN.md, Numerics). */
-    private static final double MAX_RELATIVE_L2 = 1e-5;
-    /** Per element: |gpu - cpu| <= ELEMENT_TOLERANCE * (|cpu| + rms(cpu)). */
-    private static final double ELEMENT_TOLERANCE = 1e-4;
-
-    private static final long RUN_SEED = System.nanoTime();
-    private static CudaBackend gpu;
-    private static final CpuBackend cpu = new CpuBackend();
-
-    @BeforeAll
-    static void openGpu() {
-        if (CudaDriver.isAvailable()) gpu = new CudaBackend(0);
-    }
-
-    /** Per test, so that each one is reported as skipped where there is no GPU. */
-    @BeforeEach
-    void requireGpu() {
-        assumeTrue(gpu != null, () -> "no usable CUDA GPU: " + CudaDriver.unavailableReason().orElse("?"));
-    }
-
-    @AfterAll
-    static void closeGpu() {
-        if (gpu != null) gpu.close();
-    }
-
-    /** A fresh random stream per case, reproducible from the run seed and the case. */
-    private static Random random(Object testCase) {
-        return new Random(RUN_SEED * 31 + testCase.toString().hashCode());
-    }
-
-    private static String seed() {
-        return " (run seed " + RUN_SEED + ")";
-    }
-
-    private static float[] gaussian(Random random, double scale, long n) {
-        float[] a = new float[Math.toIntExact(n)];
-        for (int i = 0; i < a.length; i++) a[i] = (float) (scale * random.nextGaussian());
-        return a;
-    }
-
-    /** The same data on both backends. */
-    private record Pair(Tensor onCpu, Tensor onGpu) {
-        static Pair of(Shape shape, float[] data) {
-            return new Pair(cpu.fromArray(shape, data), gpu.fromArray(shape, data));
-        }
-
-        /** An output on each backend, full of NaN, so that an element the op does not write fails the comparison. */
-        static Pair poisoned(Shape shape) {
-            Tensor c = cpu.allocate(shape), g = gpu.allocate(shape);
-            cpu.fill(c, Float.NaN);
-            gpu.fill(g, Float.NaN);
-            return new Pair(c, g);
-        }
-
-        void close() {
-            onGpu.close();
-        }
-    }
-
-    /**
-     * Every element: NaN exactly where the reference has NaN, else within ELEMENT_TOLERANCE of (|want| + rms(want));
-     * then the relative L2 error over the finite elements.
-     */
-    static void assertClose(String what, float[] got, float[] want) {
-        assertEquals(want.length, got.length, what + ": element count");
-        double sumSq = 0;
-        int finite = 0;
-        for (float v : want) {
-            if (Float.isFinite(v)) {
-                sumSq += (double) v * v;
-                finite++;
-            }
-        }
-        double rms = finite == 0 ? 0 : Math.sqrt(sumSq / finite);
-        double errSq = 0;
-        for (int i = 0; i < want.length; i++) {
-            if (!Float.isFinite(want[i])) {
-                if (Float.compare(got[i], want[i]) != 0) fail(what + ": element " + i + " is " + got[i] + ", expected " + want[i] + seed());
-                continue;
-            }
-            double err = Math.abs((double) got[i] - want[i]);
-            double allowed = ELEMENT_TOLERANCE * (Math.abs(want[i]) + rms);
-            if (!(err <= allowed)) { // false for NaN: a poisoned element fails here
-                fail(what + ": element " + i + " is " + got[i] + ", expected " + want[i] + " (error " + err + ", allowed " + allowed + ")" + seed());
-            }
-            errSq += err * err;
-        }
-        double relative = sumSq == 0 ? Math.sqrt(errSq) : Math.sqrt(errSq / sumSq);
-        if (!(relative < MAX_RELATIVE_L2)) fail(what + ": relative L2 error " + relative + " >= " + MAX_RELATIVE_L2 + seed());
-    }
-
-    /** Bit-for-bit equality (max pooling selects, it does not round). */
-    static void assertSame(String what, float[] got, float[] want) {
-        assertEquals(want.length, got.length, what + ": element count");
-        for (int i = 0; i < want.length; i++) {
-            if (Float.floatToIntBits(got[i]) != Float.floatToIntBits(want[i]) && !(Float.isNaN(got[i]) && Float.isNaN(want[i]))) {
-                fail(what + ": element " + i + " is " + got[i] + ", expected " + want[i] + seed());
-            }
-        }
-    }
-
+class CudaForwardOpsTest extends GpuAgainstCpu {
     // ---------------------------------------------------------------------------------------------------------------
     // conv2d
 
@@ -198,9 +90,9 @@ class CudaForwardOpsTest {
         Pair out = Pair.poisoned(outShape);
         try {
             ConvSpec spec = new ConvSpec(tc.stride, tc.pad, tc.groups);
-            cpu.conv2d(out.onCpu, in.onCpu, weight.onCpu, bias.onCpu, spec, tc.relu);
-            gpu.conv2d(out.onGpu, in.onGpu, weight.onGpu, bias.onGpu, spec, tc.relu);
-            assertClose("conv2d " + tc, out.onGpu.toArray(), out.onCpu.toArray());
+            cpu.conv2d(out.onCpu(), in.onCpu(), weight.onCpu(), bias.onCpu(), spec, tc.relu);
+            gpu.conv2d(out.onGpu(), in.onGpu(), weight.onGpu(), bias.onGpu(), spec, tc.relu);
+            assertClose("conv2d " + tc, out.onGpu().toArray(), out.onCpu().toArray());
         } finally {
             Stream.of(in, weight, bias, out).forEach(Pair::close);
         }
@@ -217,9 +109,9 @@ class CudaForwardOpsTest {
         Pair out = Pair.poisoned(Shape.of(1, 3, 6, 6));
         try {
             ConvSpec spec = new ConvSpec(1, 1, 1);
-            cpu.conv2d(out.onCpu, in.onCpu, weight.onCpu, bias.onCpu, spec, true);
-            gpu.conv2d(out.onGpu, in.onGpu, weight.onGpu, bias.onGpu, spec, true);
-            assertClose("conv2d with a NaN input", out.onGpu.toArray(), out.onCpu.toArray());
+            cpu.conv2d(out.onCpu(), in.onCpu(), weight.onCpu(), bias.onCpu(), spec, true);
+            gpu.conv2d(out.onGpu(), in.onGpu(), weight.onGpu(), bias.onGpu(), spec, true);
+            assertClose("conv2d with a NaN input", out.onGpu().toArray(), out.onCpu().toArray());
         } finally {
             Stream.of(in, weight, bias, out).forEach(Pair::close);
         }
@@ -265,9 +157,9 @@ class CudaForwardOpsTest {
         Pair in = Pair.of(shape, gaussian(random(tc), 2.0, shape.size()));
         Pair out = Pair.poisoned(shape);
         try {
-            cpu.lrn(out.onCpu, in.onCpu, tc.spec);
-            gpu.lrn(out.onGpu, in.onGpu, tc.spec);
-            assertClose("lrn " + tc, out.onGpu.toArray(), out.onCpu.toArray());
+            cpu.lrn(out.onCpu(), in.onCpu(), tc.spec);
+            gpu.lrn(out.onGpu(), in.onGpu(), tc.spec);
+            assertClose("lrn " + tc, out.onGpu().toArray(), out.onCpu().toArray());
         } finally {
             in.close();
             out.close();
@@ -325,9 +217,9 @@ class CudaForwardOpsTest {
         Pair in = Pair.of(inShape, x);
         Pair out = Pair.poisoned(Shape.of(tc.n, tc.c, spec.outSize(tc.h), spec.outSize(tc.w)));
         try {
-            cpu.maxPool(out.onCpu, in.onCpu, spec);
-            gpu.maxPool(out.onGpu, in.onGpu, spec);
-            assertSame("maxPool " + tc, out.onGpu.toArray(), out.onCpu.toArray());
+            cpu.maxPool(out.onCpu(), in.onCpu(), spec);
+            gpu.maxPool(out.onGpu(), in.onGpu(), spec);
+            assertSame("maxPool " + tc, out.onGpu().toArray(), out.onCpu().toArray());
         } finally {
             in.close();
             out.close();
@@ -385,9 +277,9 @@ class CudaForwardOpsTest {
         Pair bias = Pair.of(Shape.of(tc.k), gaussian(random, 0.5, tc.k));
         Pair out = Pair.poisoned(Shape.of(tc.n, tc.k));
         try {
-            cpu.linear(out.onCpu, in.onCpu, weight.onCpu, bias.onCpu, tc.relu);
-            gpu.linear(out.onGpu, in.onGpu, weight.onGpu, bias.onGpu, tc.relu);
-            assertClose("linear " + tc, out.onGpu.toArray(), out.onCpu.toArray());
+            cpu.linear(out.onCpu(), in.onCpu(), weight.onCpu(), bias.onCpu(), tc.relu);
+            gpu.linear(out.onGpu(), in.onGpu(), weight.onGpu(), bias.onGpu(), tc.relu);
+            assertClose("linear " + tc, out.onGpu().toArray(), out.onCpu().toArray());
         } finally {
             Stream.of(in, weight, bias, out).forEach(Pair::close);
         }
@@ -452,9 +344,9 @@ class CudaForwardOpsTest {
         Pair in = Pair.of(shape, x);
         Pair out = inPlace ? in : Pair.poisoned(shape);
         try {
-            cpu.softmax(out.onCpu, in.onCpu);
-            gpu.softmax(out.onGpu, in.onGpu);
-            assertClose(what, out.onGpu.toArray(), out.onCpu.toArray());
+            cpu.softmax(out.onCpu(), in.onCpu());
+            gpu.softmax(out.onGpu(), in.onGpu());
+            assertClose(what, out.onGpu().toArray(), out.onCpu().toArray());
         } finally {
             in.close();
             if (!inPlace) out.close();
@@ -472,10 +364,10 @@ class CudaForwardOpsTest {
         try {
             Pair x = track(owned, Pair.of(Shape.of(2, 3, 227, 227), gaussian(random, 1.0, 2L * 3 * 227 * 227)));
             x = conv(owned, random, x, 96, 11, new ConvSpec(4, 0, 1));
-            x = apply(owned, x, x.onCpu.shape(), (o, i) -> cpu.lrn(o, i, LrnSpec.paper()), (o, i) -> gpu.lrn(o, i, LrnSpec.paper()), "norm1");
+            x = apply(owned, x, x.onCpu().shape(), (o, i) -> cpu.lrn(o, i, LrnSpec.paper()), (o, i) -> gpu.lrn(o, i, LrnSpec.paper()), "norm1");
             x = pool(owned, x, "pool1");
             x = conv(owned, random, x, 256, 5, new ConvSpec(1, 2, 2));
-            x = apply(owned, x, x.onCpu.shape(), (o, i) -> cpu.lrn(o, i, LrnSpec.paper()), (o, i) -> gpu.lrn(o, i, LrnSpec.paper()), "norm2");
+            x = apply(owned, x, x.onCpu().shape(), (o, i) -> cpu.lrn(o, i, LrnSpec.paper()), (o, i) -> gpu.lrn(o, i, LrnSpec.paper()), "norm2");
             x = pool(owned, x, "pool2");
             x = conv(owned, random, x, 384, 3, new ConvSpec(1, 1, 1));
             x = conv(owned, random, x, 384, 3, new ConvSpec(1, 1, 2));
@@ -484,7 +376,7 @@ class CudaForwardOpsTest {
             x = fc(owned, random, x, 4096, true);
             x = fc(owned, random, x, 4096, true);
             x = fc(owned, random, x, 1000, false);
-            x = apply(owned, x, x.onCpu.shape(), cpu::softmax, gpu::softmax, "softmax");
+            x = apply(owned, x, x.onCpu().shape(), cpu::softmax, gpu::softmax, "softmax");
         } finally {
             owned.forEach(Pair::close);
         }
@@ -502,37 +394,37 @@ class CudaForwardOpsTest {
     private static Pair apply(List<Pair> owned, Pair in, Shape outShape, BiConsumer<Tensor, Tensor> onCpu, BiConsumer<Tensor, Tensor> onGpu,
             String what) {
         Pair out = track(owned, Pair.poisoned(outShape));
-        onCpu.accept(out.onCpu, in.onCpu);
-        onGpu.accept(out.onGpu, in.onGpu);
-        float[] want = out.onCpu.toArray();
-        assertClose("AlexNet " + what, out.onGpu.toArray(), want);
+        onCpu.accept(out.onCpu(), in.onCpu());
+        onGpu.accept(out.onGpu(), in.onGpu());
+        float[] want = out.onCpu().toArray();
+        assertClose("AlexNet " + what, out.onGpu().toArray(), want);
         return track(owned, Pair.of(outShape, want));
     }
 
     private static Pair conv(List<Pair> owned, Random random, Pair x, int k, int filter, ConvSpec spec) {
-        Shape s = x.onCpu.shape();
+        Shape s = x.onCpu().shape();
         int c = s.dim(1);
         Shape wShape = Shape.of(k, c / spec.groups(), filter, filter);
         Pair weight = track(owned, Pair.of(wShape, gaussian(random, 1.0 / Math.sqrt((double) c / spec.groups() * filter * filter), wShape.size())));
         Pair bias = track(owned, Pair.of(Shape.of(k), gaussian(random, 0.1, k)));
         Shape outShape = Shape.of(s.dim(0), k, spec.outSize(s.dim(2), filter), spec.outSize(s.dim(3), filter));
-        return apply(owned, x, outShape, (o, i) -> cpu.conv2d(o, i, weight.onCpu, bias.onCpu, spec, true),
-                (o, i) -> gpu.conv2d(o, i, weight.onGpu, bias.onGpu, spec, true), "conv " + wShape);
+        return apply(owned, x, outShape, (o, i) -> cpu.conv2d(o, i, weight.onCpu(), bias.onCpu(), spec, true),
+                (o, i) -> gpu.conv2d(o, i, weight.onGpu(), bias.onGpu(), spec, true), "conv " + wShape);
     }
 
     private static Pair pool(List<Pair> owned, Pair x, String what) {
-        Shape s = x.onCpu.shape();
+        Shape s = x.onCpu().shape();
         PoolSpec spec = PoolSpec.overlapping();
         Shape outShape = Shape.of(s.dim(0), s.dim(1), spec.outSize(s.dim(2)), spec.outSize(s.dim(3)));
         return apply(owned, x, outShape, (o, i) -> cpu.maxPool(o, i, spec), (o, i) -> gpu.maxPool(o, i, spec), what);
     }
 
     private static Pair fc(List<Pair> owned, Random random, Pair x, int k, boolean relu) {
-        Shape s = x.onCpu.shape();
+        Shape s = x.onCpu().shape();
         int c = Math.toIntExact(s.sizeFrom(1));
         Pair weight = track(owned, Pair.of(Shape.of(k, c), gaussian(random, 1.0 / Math.sqrt(c), (long) k * c)));
         Pair bias = track(owned, Pair.of(Shape.of(k), gaussian(random, 0.1, k)));
-        return apply(owned, x, Shape.of(s.dim(0), k), (o, i) -> cpu.linear(o, i, weight.onCpu, bias.onCpu, relu),
-                (o, i) -> gpu.linear(o, i, weight.onGpu, bias.onGpu, relu), "fc " + c + " -> " + k);
+        return apply(owned, x, Shape.of(s.dim(0), k), (o, i) -> cpu.linear(o, i, weight.onCpu(), bias.onCpu(), relu),
+                (o, i) -> gpu.linear(o, i, weight.onGpu(), bias.onGpu(), relu), "fc " + c + " -> " + k);
     }
 }
