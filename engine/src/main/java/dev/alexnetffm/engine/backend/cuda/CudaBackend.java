@@ -1,6 +1,7 @@
 package dev.alexnetffm.engine.backend.cuda;
 
 import dev.alexnetffm.cuda.Context;
+import dev.alexnetffm.cuda.CuEvent;
 import dev.alexnetffm.cuda.CuModule;
 import dev.alexnetffm.cuda.CuStream;
 import dev.alexnetffm.cuda.CudaDriver;
@@ -117,16 +118,55 @@ public final class CudaBackend implements Backend {
         return new DeviceTensor(shape, buffer, stream);
     }
 
+    /** Copies straight from the segment (native or heap) into new device memory. */
     @Override
-    public void copyFromHost(Tensor dst, float[] src) {
+    public DeviceTensor fromSegment(Shape shape, MemorySegment data) {
+        if (data.byteSize() != shape.bytes()) {
+            throw new IllegalArgumentException("shape " + shape + " needs " + shape.bytes() + " bytes, the segment has " + data.byteSize());
+        }
+        DeviceBuffer buffer = context.allocate(shape.bytes());
+        try {
+            buffer.copyFromHost(data);
+        } catch (RuntimeException e) {
+            buffer.close();
+            throw e;
+        }
+        return new DeviceTensor(shape, buffer, stream);
+    }
+
+    /**
+     * Uploads go through two pinned staging buffers in turn: the array is copied into one on the host, then an
+     * asynchronous copy is queued on the stream, so it runs after the ops already queued (which may still read
+     * {@code dst}) while the host goes on. An event per buffer says when its last copy has left it.
+     */
+    private final PinnedBuffer[] staging = new PinnedBuffer[2];
+    private final CuEvent[] stagingDone = new CuEvent[2];
+    private int nextStaging;
+
+    @Override
+    public synchronized void copyFromHost(Tensor dst, float[] src) {
         DeviceTensor d = own(dst);
         long bytes = d.shape().bytes();
         if ((long) src.length * Float.BYTES < bytes) {
             throw new IllegalArgumentException("copyFromHost: " + dst + " needs " + d.shape().size() + " floats, got " + src.length);
         }
-        // queued work may still read dst: wait for it, then copy synchronously (the array may be reused on return)
-        stream.synchronize();
-        d.buffer().copyFromHost(java.lang.foreign.MemorySegment.ofArray(src), 0, 0, bytes);
+        context.ensureCurrent();
+        int i = nextStaging;
+        nextStaging ^= 1;
+        if (staging[i] == null || staging[i].byteSize() < bytes) {
+            if (staging[i] != null) {
+                stagingDone[i].synchronize();
+                staging[i].close();
+                staging[i] = null;
+            }
+            staging[i] = context.allocatePinned(bytes);
+            if (stagingDone[i] == null) stagingDone[i] = context.createEvent(false);
+        } else {
+            stagingDone[i].synchronize(); // the copy queued from this buffer two uploads ago has finished
+        }
+        MemorySegment.copy(MemorySegment.ofArray(src), 0, staging[i].segment(), 0, bytes);
+        d.buffer().copyFromHostAsync(staging[i].segment(), 0, 0, bytes, stream);
+        stagingDone[i].record(stream);
     }
 
     /** A grid for a grid-stride loop over {@code n} items, each thread taking {@code perThread}. */
@@ -577,6 +617,12 @@ public final class CudaBackend implements Backend {
             if (xentHost != null) {
                 xentHost.close();
                 xentHost = null;
+            }
+            for (int i = 0; i < staging.length; i++) {
+                if (staging[i] != null) staging[i].close();
+                if (stagingDone[i] != null) stagingDone[i].close();
+                staging[i] = null;
+                stagingDone[i] = null;
             }
             kernels.clear();
             modules.values().forEach(CuModule::close);

@@ -94,6 +94,37 @@ class ElementwiseGpuTest {
         }
     }
 
+    /** Uploads into one tensor, with kernels reading it in between and no waiting: each kernel sees its own upload. */
+    @org.junit.jupiter.api.Test
+    void uploadsAreOrderedWithQueuedWork() {
+        Shape shape = Shape.of(4, 96, 55, 55);
+        float[][] inputs = new float[5][];
+        Tensor[] outs = new Tensor[5];
+        try (Tensor in = gpu.allocate(shape)) {
+            for (int i = 0; i < 5; i++) {
+                inputs[i] = randomData(shape.size());
+                outs[i] = gpu.allocate(shape);
+                gpu.copyFromHost(in, inputs[i]);
+                gpu.relu(outs[i], in);
+                java.util.Arrays.fill(inputs[i], 0, 10, 0f); // the array may be reused as soon as copyFromHost returns
+            }
+            for (int i = 0; i < 5; i++) {
+                float[] got = outs[i].toArray();
+                for (int j = 10; j < got.length; j++) assertEquals(Math.max(inputs[i][j], 0f), got[j], "upload " + i + ", element " + j);
+                outs[i].close();
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void fromSegmentCopiesNativeMemory() {
+        float[] x = randomData(1000);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined();
+             Tensor t = gpu.fromSegment(Shape.of(10, 100), arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_FLOAT, x))) {
+            assertBitwiseEqual(x, t.toArray());
+        }
+    }
+
     static void assertBitwiseEqual(float[] expected, float[] actual) {
         assertEquals(expected.length, actual.length);
         for (int i = 0; i < expected.length; i++) {
