@@ -8,6 +8,9 @@
 //                         ReLU on NaN in PyTorch it propagates, so we keep NaN: x > 0 || x != x.
 //   bias_add_forward  v1: out[n,c,i] = in[n,c,i] + bias[c] over NCHW (HW = 1 for a fully connected
 //                         layer's N x K output); in-place (out == in) is allowed.
+//   tanh_forward      v1: out = tanhf(in) (CUDA's tanhf: within 2 ulp; the CPU reference rounds Math.tanh once).
+//   tanh_backward     v1: dIn = dOut * (1 - out * out), from tanh's output, each operation rounded once (no FMA),
+//                         as the CPU reference evaluates it: bitwise equal.
 //   relu_backward     v1: dIn = out > 0 ? dOut : (out is NaN ? out : 0), from the ReLU's output rather than its
 //                         input (the same mask: out > 0 exactly where in > 0), so the forward input need not be
 //                         kept. A NaN that went through the forward pass stays NaN in the gradient instead of
@@ -65,5 +68,18 @@ KERNEL void relu_backward(float* dIn, const float* dOut, const float* out, long 
         GRID_STRIDE(i, n - 4 * n4) dIn[4 * n4 + i] = relu_grad(dOut[4 * n4 + i], out[4 * n4 + i]);
     } else {
         GRID_STRIDE(i, n) dIn[i] = relu_grad(dOut[i], out[i]);
+    }
+}
+
+// out = tanh(in); out == in is allowed.
+KERNEL void tanh_forward(float* out, const float* in, long long n) {
+    GRID_STRIDE(i, n) out[i] = tanhf(in[i]);
+}
+
+// dIn = dOut * (1 - out^2) with out the tanh's output; any of the three may be the same buffer.
+KERNEL void tanh_backward(float* dIn, const float* dOut, const float* out, long long n) {
+    GRID_STRIDE(i, n) {
+        const float y = out[i];
+        dIn[i] = __fmul_rn(dOut[i], __fsub_rn(1.0f, __fmul_rn(y, y)));
     }
 }

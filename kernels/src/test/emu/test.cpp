@@ -183,6 +183,24 @@ static void testElementwise(long long n, int C, int HW, bool mis) {
         if (!(o.p[i] == want || (want != want && o.p[i] != o.p[i]))) bad++;
     }
     if (bad) { printf("FAIL relu %s: %zu elements\n", shape.c_str(), bad); failures++; }
+    {   // tanh: forward within 4 ulp of double tanh; backward bitwise against the float expression
+        o.fill(NAN);
+        launch(grid, {64}, [&] { tanh_forward(o.p, x.p, n); });
+        size_t badT = 0;
+        for (long long i = 0; i < n; i++) {
+            double want = std::tanh((double)x.p[i]);
+            if (x.p[i] != x.p[i]) { if (o.p[i] == o.p[i]) badT++; continue; }
+            if (!(std::fabs(o.p[i] - want) <= 4 * std::ldexp(1.0, std::ilogb(std::fmax(std::fabs(want), 1e-30)) - 23))) badT++;
+        }
+        Buf d(n, mis), g(n, mis);
+        d.randn(); g.fill(NAN);
+        launch(grid, {64}, [&] { tanh_backward(g.p, d.p, o.p, n); });
+        for (long long i = 0; i < n; i++) {
+            volatile float yy = o.p[i] * o.p[i]; volatile float one = 1.0f - yy; volatile float want = d.p[i] * one;
+            if (!(g.p[i] == want || (want != want && g.p[i] != g.p[i]))) badT++;
+        }
+        if (badT) { printf("FAIL tanh %s: %zu elements\n", shape.c_str(), badT); failures++; }
+    }
     if (n % ((long long)C * HW) == 0) {
         o.fill(NAN);
         launch(grid, {64}, [&] { bias_add_forward(o.p, x.p, bias.p, C, HW, n); });

@@ -45,6 +45,9 @@ public interface Backend extends AutoCloseable {
     /** out[i] = max(in[i], 0); NaN stays NaN. {@code out} may be {@code in}. */
     void relu(Tensor out, Tensor in);
 
+    /** out[i] = tanh(in[i]) (the paper's saturating comparison for ReLU). {@code out} may be {@code in}. */
+    void tanh(Tensor out, Tensor in);
+
     /**
      * out[n, c, ...] = in[n, c, ...] + bias[c] for in of shape (N, C, ...) and bias of shape (C).
      * {@code out} may be {@code in}.
@@ -78,6 +81,9 @@ public interface Backend extends AutoCloseable {
 
     /** dIn = dOut where out > 0, else 0 (out is the ReLU's output; NaN in out propagates). dIn may be dOut. */
     void reluBackward(Tensor dIn, Tensor dOut, Tensor out);
+
+    /** dIn = dOut * (1 - out * out), out being tanh's output, each operation rounded once. Any may alias. */
+    void tanhBackward(Tensor dIn, Tensor dOut, Tensor out);
 
     /** Gradient of conv2d with respect to its input: dIn (N, C, H, W) from dOut (N, K, P, Q) and weight. */
     void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec);

@@ -53,6 +53,22 @@ public final class CpuBackend implements Backend {
         for (int i = 0; i < x.length; i++) o[i] = x[i] > 0f || Float.isNaN(x[i]) ? x[i] : 0f;
     }
 
+    // out = tanh(in), the double result rounded once to float
+    @Override
+    public void tanh(Tensor out, Tensor in) {
+        ShapeChecks.sameShape("tanh", out, in);
+        float[] o = data(out), x = data(in);
+        for (int i = 0; i < x.length; i++) o[i] = (float) Math.tanh(x[i]);
+    }
+
+    // dIn = dOut * (1 - out * out): three float operations, each rounded (Java never fuses them)
+    @Override
+    public void tanhBackward(Tensor dIn, Tensor dOut, Tensor out) {
+        ShapeChecks.activationBackward("tanhBackward", dIn, dOut, out);
+        float[] dx = data(dIn), dy = data(dOut), y = data(out);
+        for (int i = 0; i < dx.length; i++) dx[i] = dy[i] * (1f - y[i] * y[i]);
+    }
+
     // in is (N, C, inner); out[n, c, i] = in[n, c, i] + bias[c]
     @Override
     public void biasAdd(Tensor out, Tensor in, Tensor bias) {

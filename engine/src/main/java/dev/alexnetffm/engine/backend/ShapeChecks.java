@@ -112,8 +112,13 @@ public final class ShapeChecks {
     // ---- training ops: the gradient of a tensor has that tensor's shape, so each check reuses the forward rule
 
     public static void reluBackward(Tensor dIn, Tensor dOut, Tensor out) {
-        sameShape("reluBackward", dIn, dOut);
-        sameShape("reluBackward", dOut, out);
+        activationBackward("reluBackward", dIn, dOut, out);
+    }
+
+    /** An elementwise activation's gradient: dIn, dOut and the activation's output all of one shape. */
+    public static void activationBackward(String op, Tensor dIn, Tensor dOut, Tensor out) {
+        sameShape(op, dIn, dOut);
+        sameShape(op, dOut, out);
     }
 
     /** dIn is the input's gradient, dOut the output's; shapes as conv2d's with a bias of K. */

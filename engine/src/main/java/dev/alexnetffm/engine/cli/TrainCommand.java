@@ -1,6 +1,8 @@
 package dev.alexnetffm.engine.cli;
 
 import dev.alexnetffm.engine.Engine;
+import dev.alexnetffm.engine.backend.LrnSpec;
+import dev.alexnetffm.engine.backend.PoolSpec;
 import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.data.FashionMnist;
 import dev.alexnetffm.engine.data.ImageFolder;
@@ -43,6 +45,10 @@ final class TrainCommand implements Main.Command {
               --image-size N                 input size for Fashion-MNIST (default 227; smaller trains faster, e.g. 67)
               --hidden N                     width of fc6 and fc7 (default 4096)
               --init paper|kaiming           initial weights: the paper's N(0, 0.01^2) (default) or He et al.'s N(0, 2/fan_in)
+              --activation relu|tanh         hidden non-linearity (default relu; tanh is the paper's Figure 1 baseline)
+              --lrn paper|pytorch|none       LRN in the paper's form inside each tower (default), PyTorch's, or none
+              --pool overlapping|2x2         max pooling 3x3 stride 2 (default) or 2x2 stride 2
+              --dropout P                    dropout probability before fc7 and fc8 (default 0.5; 0 turns it off)
               --threads N                    image decoding threads (default: cores - 1)
               --skip-corrupt                 skip and count unreadable images instead of stopping
             """ + "  " + EngineOptions.HELP;
@@ -54,7 +60,8 @@ final class TrainCommand implements Main.Command {
             return 0;
         }
         Args args = new Args("train", argv, Set.of("data", "data-dir", "val", "run", "epochs", "batch", "lr", "momentum", "weight-decay",
-                "patience", "seed", "subset", "val-subset", "image-size", "hidden", "threads", "device", "init"), Set.of("resume", "skip-corrupt"));
+                "patience", "seed", "subset", "val-subset", "image-size", "hidden", "threads", "device", "init", "activation", "lrn",
+                "pool", "dropout"), Set.of("resume", "skip-corrupt"));
         if (!args.operands().isEmpty()) throw new Main.UsageException("unexpected argument " + args.operands().getFirst() + " (see train --help)");
         String run = args.string("run", null);
         if (run == null) throw new Main.UsageException("--run <dir> is required: checkpoints and curves are written there");
@@ -93,7 +100,24 @@ final class TrainCommand implements Main.Command {
                 result = trainer.resume();
             } else {
                 AlexNetConfig config = AlexNetConfig.paper().withClasses(train.classes()).withInput(train.channels(), train.imageSize())
-                        .withHidden(args.integer("hidden", 4096, 2, 65536));
+                        .withHidden(args.integer("hidden", 4096, 2, 65536))
+                        .withActivation(switch (args.string("activation", "relu")) {
+                            case "relu" -> AlexNetConfig.Activation.RELU;
+                            case "tanh" -> AlexNetConfig.Activation.TANH;
+                            default -> throw new Main.UsageException("--activation must be relu or tanh");
+                        })
+                        .withLrn(switch (args.string("lrn", "paper")) {
+                            case "paper" -> LrnSpec.paper();
+                            case "pytorch" -> LrnSpec.pytorch(5, 1e-4f, 0.75f, 2f);
+                            case "none" -> null;
+                            default -> throw new Main.UsageException("--lrn must be paper, pytorch or none");
+                        })
+                        .withPool(switch (args.string("pool", "overlapping")) {
+                            case "overlapping" -> PoolSpec.overlapping();
+                            case "2x2" -> new PoolSpec(2, 2);
+                            default -> throw new Main.UsageException("--pool must be overlapping or 2x2");
+                        })
+                        .withDropout(floatOption(args, "dropout", 0.5f));
                 result = trainer.run(config);
             }
             out.printf(Locale.ROOT, "done: validation top-1 error %.2f%% (accuracy %.2f%%), top-5 error %.2f%%; curves and checkpoint in %s%n",

@@ -222,26 +222,34 @@ public final class AlexNet implements AutoCloseable {
         }
         Activations a = activationsFor(s.dim(0));
         Backend b = backend;
-        b.conv2d(a.conv1, input, p("conv1.weight"), p("conv1.bias"), CONV1, true);
+        boolean relu = config.activation() == AlexNetConfig.Activation.RELU;
+        b.conv2d(a.conv1, input, p("conv1.weight"), p("conv1.bias"), CONV1, relu);
+        activate(a.conv1);
         Tensor x = a.conv1;
         if (config.lrn() != null) {
             b.lrn(a.norm1, x, config.lrn());
             x = a.norm1;
         }
         b.maxPool(a.pool1, x, config.pool());
-        b.conv2d(a.conv2, a.pool1, p("conv2.weight"), p("conv2.bias"), CONV2, true);
+        b.conv2d(a.conv2, a.pool1, p("conv2.weight"), p("conv2.bias"), CONV2, relu);
+        activate(a.conv2);
         x = a.conv2;
         if (config.lrn() != null) {
             b.lrn(a.norm2, x, config.lrn());
             x = a.norm2;
         }
         b.maxPool(a.pool2, x, config.pool());
-        b.conv2d(a.conv3, a.pool2, p("conv3.weight"), p("conv3.bias"), CONV3, true);
-        b.conv2d(a.conv4, a.conv3, p("conv4.weight"), p("conv4.bias"), CONV45, true);
-        b.conv2d(a.conv5, a.conv4, p("conv5.weight"), p("conv5.bias"), CONV45, true);
+        b.conv2d(a.conv3, a.pool2, p("conv3.weight"), p("conv3.bias"), CONV3, relu);
+        activate(a.conv3);
+        b.conv2d(a.conv4, a.conv3, p("conv4.weight"), p("conv4.bias"), CONV45, relu);
+        activate(a.conv4);
+        b.conv2d(a.conv5, a.conv4, p("conv5.weight"), p("conv5.bias"), CONV45, relu);
+        activate(a.conv5);
         b.maxPool(a.pool5, a.conv5, config.pool());
-        b.linear(a.fc6, a.pool5, p("fc6.weight"), p("fc6.bias"), true);
-        b.linear(a.fc7, a.fc6, p("fc7.weight"), p("fc7.bias"), true);
+        b.linear(a.fc6, a.pool5, p("fc6.weight"), p("fc6.bias"), relu);
+        activate(a.fc6);
+        b.linear(a.fc7, a.fc6, p("fc7.weight"), p("fc7.bias"), relu);
+        activate(a.fc7);
         b.linear(a.fc8, a.fc7, p("fc8.weight"), p("fc8.bias"), false);
         return a.fc8;
     }
@@ -272,6 +280,11 @@ public final class AlexNet implements AutoCloseable {
 
     private Tensor p(String name) {
         return params.get(name);
+    }
+
+    /** Applies tanh in place when the configuration asks for it (ReLU is fused into the layer itself). */
+    private void activate(Tensor t) {
+        if (config.activation() == AlexNetConfig.Activation.TANH) backend.tanh(t, t);
     }
 
     private Activations activationsFor(int n) {

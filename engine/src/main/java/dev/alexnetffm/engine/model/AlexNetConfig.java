@@ -14,8 +14,13 @@ import dev.alexnetffm.engine.backend.PoolSpec;
  * @param pool         max pooling after conv1, conv2 and conv5 (3x3 stride 2: the paper's overlapping pooling)
  * @param dropout      dropout probability before fc7 and fc8 in training (0.5); identity at inference
  * @param hidden       width of fc6 and fc7 (4096)
+ * @param activation   the non-linearity after conv1-5, fc6 and fc7: ReLU (the paper's) or tanh (its Figure 1 baseline)
  */
-public record AlexNetConfig(int classes, int inChannels, int inputSize, LrnSpec lrn, PoolSpec pool, float dropout, int hidden) {
+public record AlexNetConfig(int classes, int inChannels, int inputSize, LrnSpec lrn, PoolSpec pool, float dropout, int hidden,
+                            Activation activation) {
+
+    /** The hidden layers' non-linearity. */
+    public enum Activation { RELU, TANH }
 
     public AlexNetConfig {
         if (classes < 1) throw new IllegalArgumentException("classes must be >= 1, got " + classes);
@@ -23,6 +28,7 @@ public record AlexNetConfig(int classes, int inChannels, int inputSize, LrnSpec 
         if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropout);
         if (hidden < 2 || hidden % 2 != 0) throw new IllegalArgumentException("hidden must be even (two towers), got " + hidden);
         if (pool == null) throw new IllegalArgumentException("pool must be given");
+        if (activation == null) throw new IllegalArgumentException("activation must be given");
         if (lrn != null && (48 % lrn.groups() != 0 || 128 % lrn.groups() != 0)) {
             throw new IllegalArgumentException("LRN groups " + lrn.groups() + " must divide conv1's 96 and conv2's 256 channels");
         }
@@ -31,27 +37,35 @@ public record AlexNetConfig(int classes, int inChannels, int inputSize, LrnSpec 
 
     /** The paper's network: 1000 classes, 3x227x227, LRN inside each tower, overlapping pooling, dropout 0.5. */
     public static AlexNetConfig paper() {
-        return new AlexNetConfig(1000, 3, 227, LrnSpec.paper(), PoolSpec.overlapping(), 0.5f, 4096);
+        return new AlexNetConfig(1000, 3, 227, LrnSpec.paper(), PoolSpec.overlapping(), 0.5f, 4096, Activation.RELU);
     }
 
     public AlexNetConfig withClasses(int classes) {
-        return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden);
+        return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden, activation);
     }
 
     public AlexNetConfig withInput(int inChannels, int inputSize) {
-        return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden);
+        return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden, activation);
     }
 
     public AlexNetConfig withLrn(LrnSpec lrn) {
-        return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden);
+        return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden, activation);
     }
 
     public AlexNetConfig withPool(PoolSpec pool) {
-        return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden);
+        return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden, activation);
+    }
+
+    public AlexNetConfig withActivation(Activation activation) {
+        return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden, activation);
+    }
+
+    public AlexNetConfig withDropout(float dropout) {
+        return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden, activation);
     }
 
     public AlexNetConfig withHidden(int hidden) {
-        return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden);
+        return new AlexNetConfig(classes, inChannels, inputSize, lrn, pool, dropout, hidden, activation);
     }
 
     /** This configuration as safetensors metadata (string pairs under "alexnet.*"), so a weights file describes itself. */
@@ -65,6 +79,7 @@ public record AlexNetConfig(int classes, int inChannels, int inputSize, LrnSpec 
         m.put("alexnet.pool", pool.window() + "," + pool.stride());
         m.put("alexnet.dropout", Float.toString(dropout));
         m.put("alexnet.hidden", Integer.toString(hidden));
+        m.put("alexnet.activation", activation.name().toLowerCase(java.util.Locale.ROOT));
         return m;
     }
 
@@ -89,8 +104,9 @@ public record AlexNetConfig(int classes, int inChannels, int inputSize, LrnSpec 
                     Integer.parseInt(m.getOrDefault("alexnet.input_size", "227")), lrn,
                     new PoolSpec(Integer.parseInt(pool[0]), Integer.parseInt(pool[1])),
                     Float.parseFloat(m.getOrDefault("alexnet.dropout", "0.5")),
-                    Integer.parseInt(m.getOrDefault("alexnet.hidden", "4096")));
-        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+                    Integer.parseInt(m.getOrDefault("alexnet.hidden", "4096")),
+                    Activation.valueOf(m.getOrDefault("alexnet.activation", "relu").toUpperCase(java.util.Locale.ROOT)));
+        } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
             throw new IllegalArgumentException("the weights file's alexnet.* metadata is malformed (" + e.getMessage() + "): " + m, e);
         }
     }

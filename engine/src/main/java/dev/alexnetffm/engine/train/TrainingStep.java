@@ -97,8 +97,10 @@ public final class TrainingStep implements AutoCloseable {
     public float step(Tensor input, int[] labels, Sgd sgd, long step) {
         int n = input.shape().dim(0);
         Acts a = actsFor(n);
+        boolean relu = c.activation() == AlexNetConfig.Activation.RELU;
         // ---- forward
-        b.conv2d(a.c1, input, p("conv1.weight"), p("conv1.bias"), AlexNet.CONV1, true);
+        b.conv2d(a.c1, input, p("conv1.weight"), p("conv1.bias"), AlexNet.CONV1, relu);
+        activate(a.c1);
         Tensor x = a.c1;
         if (c.lrn() != null) {
             b.lrn(a.n1, x, c.lrn());
@@ -106,7 +108,8 @@ public final class TrainingStep implements AutoCloseable {
         }
         Tensor pool1In = x;
         b.maxPool(a.p1, x, c.pool());
-        b.conv2d(a.c2, a.p1, p("conv2.weight"), p("conv2.bias"), AlexNet.CONV2, true);
+        b.conv2d(a.c2, a.p1, p("conv2.weight"), p("conv2.bias"), AlexNet.CONV2, relu);
+        activate(a.c2);
         x = a.c2;
         if (c.lrn() != null) {
             b.lrn(a.n2, x, c.lrn());
@@ -114,13 +117,18 @@ public final class TrainingStep implements AutoCloseable {
         }
         Tensor pool2In = x;
         b.maxPool(a.p2, x, c.pool());
-        b.conv2d(a.c3, a.p2, p("conv3.weight"), p("conv3.bias"), AlexNet.CONV3, true);
-        b.conv2d(a.c4, a.c3, p("conv4.weight"), p("conv4.bias"), AlexNet.CONV45, true);
-        b.conv2d(a.c5, a.c4, p("conv5.weight"), p("conv5.bias"), AlexNet.CONV45, true);
+        b.conv2d(a.c3, a.p2, p("conv3.weight"), p("conv3.bias"), AlexNet.CONV3, relu);
+        activate(a.c3);
+        b.conv2d(a.c4, a.c3, p("conv4.weight"), p("conv4.bias"), AlexNet.CONV45, relu);
+        activate(a.c4);
+        b.conv2d(a.c5, a.c4, p("conv5.weight"), p("conv5.bias"), AlexNet.CONV45, relu);
+        activate(a.c5);
         b.maxPool(a.p5, a.c5, c.pool());
-        b.linear(a.f6, a.p5, p("fc6.weight"), p("fc6.bias"), true);
+        b.linear(a.f6, a.p5, p("fc6.weight"), p("fc6.bias"), relu);
+        activate(a.f6);
         b.dropoutForward(a.d6, a.f6, c.dropout(), seed, DROPOUT6, step);
-        b.linear(a.f7, a.d6, p("fc7.weight"), p("fc7.bias"), true);
+        b.linear(a.f7, a.d6, p("fc7.weight"), p("fc7.bias"), relu);
+        activate(a.f7);
         b.dropoutForward(a.d7, a.f7, c.dropout(), seed, DROPOUT7, step);
         b.linear(a.f8, a.d7, p("fc8.weight"), p("fc8.bias"), false);
         // ---- loss
@@ -129,21 +137,21 @@ public final class TrainingStep implements AutoCloseable {
         b.linearBackwardWeight(g("fc8.weight"), g("fc8.bias"), a.g8, a.d7);
         b.linearBackwardData(a.g7, a.g8, p("fc8.weight"));
         b.dropoutBackward(a.g7, a.g7, c.dropout(), seed, DROPOUT7, step);
-        b.reluBackward(a.g7, a.g7, a.f7);
+        activationBackward(a.g7, a.g7, a.f7);
         b.linearBackwardWeight(g("fc7.weight"), g("fc7.bias"), a.g7, a.d6);
         b.linearBackwardData(a.g6, a.g7, p("fc7.weight"));
         b.dropoutBackward(a.g6, a.g6, c.dropout(), seed, DROPOUT6, step);
-        b.reluBackward(a.g6, a.g6, a.f6);
+        activationBackward(a.g6, a.g6, a.f6);
         b.linearBackwardWeight(g("fc6.weight"), g("fc6.bias"), a.g6, a.p5);
         b.linearBackwardData(a.gp5, a.g6, p("fc6.weight"));
         b.maxPoolBackward(a.gc5, a.gp5, a.c5, c.pool());
-        b.reluBackward(a.gc5, a.gc5, a.c5);
+        activationBackward(a.gc5, a.gc5, a.c5);
         b.conv2dBackwardWeight(g("conv5.weight"), g("conv5.bias"), a.gc5, a.c4, AlexNet.CONV45);
         b.conv2dBackwardData(a.gc4, a.gc5, p("conv5.weight"), AlexNet.CONV45);
-        b.reluBackward(a.gc4, a.gc4, a.c4);
+        activationBackward(a.gc4, a.gc4, a.c4);
         b.conv2dBackwardWeight(g("conv4.weight"), g("conv4.bias"), a.gc4, a.c3, AlexNet.CONV45);
         b.conv2dBackwardData(a.gc3, a.gc4, p("conv4.weight"), AlexNet.CONV45);
-        b.reluBackward(a.gc3, a.gc3, a.c3);
+        activationBackward(a.gc3, a.gc3, a.c3);
         b.conv2dBackwardWeight(g("conv3.weight"), g("conv3.bias"), a.gc3, a.p2, AlexNet.CONV3);
         b.conv2dBackwardData(a.gp2, a.gc3, p("conv3.weight"), AlexNet.CONV3);
         if (c.lrn() != null) {
@@ -152,7 +160,7 @@ public final class TrainingStep implements AutoCloseable {
         } else {
             b.maxPoolBackward(a.gc2, a.gp2, pool2In, c.pool());
         }
-        b.reluBackward(a.gc2, a.gc2, a.c2);
+        activationBackward(a.gc2, a.gc2, a.c2);
         b.conv2dBackwardWeight(g("conv2.weight"), g("conv2.bias"), a.gc2, a.p1, AlexNet.CONV2);
         b.conv2dBackwardData(a.gp1, a.gc2, p("conv2.weight"), AlexNet.CONV2);
         if (c.lrn() != null) {
@@ -161,13 +169,23 @@ public final class TrainingStep implements AutoCloseable {
         } else {
             b.maxPoolBackward(a.gc1, a.gp1, pool1In, c.pool());
         }
-        b.reluBackward(a.gc1, a.gc1, a.c1);
+        activationBackward(a.gc1, a.gc1, a.c1);
         b.conv2dBackwardWeight(g("conv1.weight"), g("conv1.bias"), a.gc1, input, AlexNet.CONV1);
         // ---- update
         for (var e : net.parameters().entrySet()) {
             b.sgdUpdate(e.getValue(), velocities.get(e.getKey()), grads.get(e.getKey()), sgd.learningRate(), sgd.momentum(), sgd.weightDecay());
         }
         return loss;
+    }
+
+    private void activate(Tensor t) {
+        if (c.activation() == AlexNetConfig.Activation.TANH) b.tanh(t, t);
+    }
+
+    /** The gradient through the layer's non-linearity, from its output; in place. */
+    private void activationBackward(Tensor dIn, Tensor dOut, Tensor out) {
+        if (c.activation() == AlexNetConfig.Activation.TANH) b.tanhBackward(dIn, dOut, out);
+        else b.reluBackward(dIn, dOut, out);
     }
 
     private Tensor p(String name) {

@@ -47,4 +47,25 @@ class CpuElementwiseTest {
         cpu.fill(t, 2.5f);
         for (float v : t.data()) assertEquals(2.5f, v);
     }
+
+    @Test
+    void tanhAndItsGradient() {
+        float[] x = {-3f, -0.5f, 0f, 0.25f, 2f, Float.NaN};
+        HostTensor in = cpu.fromArray(Shape.of(6), x), out = cpu.allocate(Shape.of(6));
+        cpu.tanh(out, in);
+        for (int i = 0; i < 5; i++) assertEquals((float) Math.tanh(x[i]), out.data()[i]);
+        assertTrue(Float.isNaN(out.data()[5]));
+        // the gradient from the output, against a central difference of tanh in double
+        HostTensor dOut = cpu.fromArray(Shape.of(6), new float[] {1, 2, -1, 0.5f, 3, 1});
+        HostTensor dIn = cpu.allocate(Shape.of(6));
+        cpu.tanhBackward(dIn, dOut, out);
+        for (int i = 0; i < 5; i++) {
+            double h = 1e-6, numeric = (Math.tanh(x[i] + h) - Math.tanh(x[i] - h)) / (2 * h) * dOut.data()[i];
+            assertEquals(numeric, dIn.data()[i], 1e-6 * Math.max(1, Math.abs(numeric)), "element " + i);
+            float y = out.data()[i];
+            assertEquals(dOut.data()[i] * (1f - y * y), dIn.data()[i], "the documented expression, bit for bit");
+        }
+        cpu.tanh(in, in); // in place
+        assertArrayEquals(out.data(), in.data());
+    }
 }

@@ -109,7 +109,7 @@ class AlexNetTest {
 
     @Test
     void metadataRoundTripsEveryOption() {
-        AlexNetConfig c = SMALL.withLrn(null).withPool(new PoolSpec(2, 2));
+        AlexNetConfig c = SMALL.withLrn(null).withPool(new PoolSpec(2, 2)).withActivation(AlexNetConfig.Activation.TANH).withDropout(0.25f);
         assertEquals(c, AlexNetConfig.fromMetadata(c.toMetadata(), AlexNetConfig.paper()));
         assertEquals(AlexNetConfig.paper(), AlexNetConfig.fromMetadata(Map.of(), AlexNetConfig.paper()));
         Map<String, String> bad = new LinkedHashMap<>(c.toMetadata());

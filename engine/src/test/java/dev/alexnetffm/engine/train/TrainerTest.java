@@ -79,7 +79,7 @@ class TrainerTest {
     @Test
     void stepsDriveTheLossDownOnAFixedBatch() throws Exception {
         CpuBackend cpu = new CpuBackend();
-        AlexNetConfig config = new AlexNetConfig(4, 3, 67, TINY.lrn(), TINY.pool(), 0f, 32);
+        AlexNetConfig config = TINY.withDropout(0f);
         Squares data = new Squares(8);
         float[] images = new float[8 * data.imageFloats()];
         int[] labels = new int[8];
@@ -93,6 +93,26 @@ class TrainerTest {
             for (int i = 1; i < 12; i++) last = step.step(x, labels, Sgd.paper(), i);
             assertTrue(last < 0.5f * first, "loss went from " + first + " to " + last);
             assertEquals(0, Metrics.topKWrong(step.lastLogits(), 8, labels, 1), "the batch is memorised");
+        }
+    }
+
+    /** The tanh network (the paper's Figure 1 baseline) trains through the same step. */
+    @Test
+    void tanhNetworksTrainToo() throws Exception {
+        CpuBackend cpu = new CpuBackend();
+        AlexNetConfig config = TINY.withActivation(AlexNetConfig.Activation.TANH).withDropout(0f);
+        Squares data = new Squares(4);
+        float[] images = new float[4 * data.imageFloats()];
+        int[] labels = new int[4];
+        for (int i = 0; i < 4; i++) {
+            data.image(i, images, i * data.imageFloats());
+            labels[i] = data.label(i);
+        }
+        try (AlexNet net = AlexNet.initialize(cpu, config, 3, AlexNet.Init.KAIMING); TrainingStep step = new TrainingStep(net, 3);
+             var x = cpu.fromArray(net.inputShape(4), images)) {
+            float first = step.step(x, labels, Sgd.paper(), 0), last = first;
+            for (int i = 1; i < 6; i++) last = step.step(x, labels, Sgd.paper(), i);
+            assertTrue(Float.isFinite(last) && last < first, "loss went from " + first + " to " + last);
         }
     }
 

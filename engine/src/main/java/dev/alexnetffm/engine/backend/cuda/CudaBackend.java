@@ -353,6 +353,22 @@ public final class CudaBackend implements Backend {
     // second kernel in split order, and split counts depend only on the shapes and the GPU's SM count. ---
 
     @Override
+    public void tanh(Tensor out, Tensor in) {
+        ShapeChecks.sameShape("tanh", out, in);
+        DeviceTensor o = own(out), x = own(in);
+        long n = o.shape().size();
+        launch(Kernels.TANH_FORWARD, elementwiseGrid(n, 1), Dim3.of(ELEMENTWISE_THREADS), o.address(), x.address(), n);
+    }
+
+    @Override
+    public void tanhBackward(Tensor dIn, Tensor dOut, Tensor out) {
+        ShapeChecks.activationBackward("tanhBackward", dIn, dOut, out);
+        DeviceTensor dx = own(dIn), dy = own(dOut), y = own(out);
+        long n = dx.shape().size();
+        launch(Kernels.TANH_BACKWARD, elementwiseGrid(n, 1), Dim3.of(ELEMENTWISE_THREADS), dx.address(), dy.address(), y.address(), n);
+    }
+
+    @Override
     public void reluBackward(Tensor dIn, Tensor dOut, Tensor out) {
         ShapeChecks.reluBackward(dIn, dOut, out);
         DeviceTensor dx = own(dIn), dy = own(dOut), y = own(out); // elementwise: any of them may be the same tensor

@@ -54,6 +54,8 @@ public final class Kernels {
     // ---- training ----
 
     // elementwise.cu
+    public static final KernelSignature TANH_FORWARD = of("elementwise", "tanh_forward", ptr("out"), ptr("in"), i64("n"));
+    public static final KernelSignature TANH_BACKWARD = of("elementwise", "tanh_backward", ptr("dIn"), ptr("dOut"), ptr("out"), i64("n"));
     public static final KernelSignature RELU_BACKWARD = of("elementwise", "relu_backward", ptr("dIn"), ptr("dOut"), ptr("out"), i64("n"));
 
     // conv2d.cu

@@ -94,6 +94,30 @@ class ElementwiseGpuTest {
         }
     }
 
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void tanhMatchesTheReference(Shape shape) {
+        float[] x = randomData(shape.size());
+        float[] dy = randomData(shape.size());
+        try (Tensor in = gpu.fromArray(shape, x); Tensor out = gpu.allocate(shape); Tensor dOut = gpu.fromArray(shape, dy);
+             Tensor dIn = gpu.allocate(shape)) {
+            gpu.fill(out, Float.NaN);
+            gpu.tanh(out, in);
+            Tensor expected = cpu.allocate(shape);
+            cpu.tanh(expected, cpu.fromArray(shape, x));
+            float[] want = expected.toArray(), got = out.toArray();
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], got[i], 4 * Math.ulp(Math.max(Math.abs(want[i]), Float.MIN_NORMAL)), "tanh element " + i);
+            }
+            // the gradient is bitwise equal given the same forward output: feed the CPU the GPU's output
+            gpu.fill(dIn, Float.NaN);
+            gpu.tanhBackward(dIn, dOut, out);
+            Tensor cpuGrad = cpu.allocate(shape);
+            cpu.tanhBackward(cpuGrad, cpu.fromArray(shape, dy), cpu.fromArray(shape, got));
+            assertBitwiseEqual(cpuGrad.toArray(), dIn.toArray());
+        }
+    }
+
     /** Uploads into one tensor, with kernels reading it in between and no waiting: each kernel sees its own upload. */
     @org.junit.jupiter.api.Test
     void uploadsAreOrderedWithQueuedWork() {
