@@ -6,6 +6,10 @@ package dev.alexnetffm.engine.data.augment;
  * mirrored. Written as 10 consecutive CHW images so a batch of them can go through one forward pass; {@link
  * #average} then averages the 10 softmax rows of each image. The centre offset is {@code rint((in - out) / 2)},
  * round-half-even like {@code ImagePreprocessor}'s centre crop (256 -> 227 starts at 14). Immutable and thread-safe.
+ *
+ * <p>With a 256x256 input from {@code ImagePreprocessor.builder().cropSize(256)}, the centre crop equals the default
+ * 227 evaluation transform when the resized long side minus 256 is even (e.g. square images); when it is odd, the two
+ * round their centres independently and can differ by one pixel column or row.
  */
 public final class TenCrop {
     public static final int CROPS = 10;
