@@ -27,11 +27,22 @@ import java.util.Properties;
  * (and the result used) with that same preprocessing. Channel k of the stored vectors is channel k of the data
  * set's planes.
  *
+ * <p><b>Magnitude: λ or √λ.</b> Read literally, the paper scales each αi by the eigenvalue λi, which has units of
+ * pixel² and so depends on the pixel scale: in 0..255 units ImageNet's λ1 is of the order of 10⁴, and 0.1·λ1 would
+ * shift colours by ~1000, far beyond the pixel range. Krizhevsky's own cuda-convnet2 data provider scales the
+ * N(0, 1) draws by the <em>standard deviations</em> along the components ({@code color_stdevs}, i.e. √λi) times
+ * {@code color_noise} (0.1), as does the widely used torch "lighting" transform. {@link Magnitude#STDDEV} (√λ, the
+ * default) does that and is independent of the pixel scale up to the obvious factor; {@link Magnitude#EIGENVALUE}
+ * is the formula exactly as printed. The eigenvalues stored and returned are always the covariance's λ.
+ *
  * <p>Immutable and thread-safe. Stored as a small properties file by {@link #save} / {@link #load}.
  */
 public final class PcaColour {
     /** The paper's α standard deviation. */
     public static final double PAPER_ALPHA_STD = 0.1;
+
+    /** What αi multiplies: the component's standard deviation √λi (default) or the eigenvalue λi as printed. */
+    public enum Magnitude { STDDEV, EIGENVALUE }
 
     private static final String FORMAT = "alexnet-ffm-pca-colour/1";
 
@@ -41,8 +52,10 @@ public final class PcaColour {
     private final long pixels;
     private final int images;
     private final double alphaStd;
+    private final Magnitude magnitude;
 
-    private PcaColour(double[] eigenvalues, double[][] eigenvectors, double[] mean, long pixels, int images, double alphaStd) {
+    private PcaColour(double[] eigenvalues, double[][] eigenvectors, double[] mean, long pixels, int images, double alphaStd,
+                      Magnitude magnitude) {
         this.eigenvalues = eigenvalues.clone();
         this.eigenvectors = new double[][] {eigenvectors[0].clone(), eigenvectors[1].clone(), eigenvectors[2].clone()};
         this.mean = mean.clone();
@@ -50,6 +63,7 @@ public final class PcaColour {
         this.images = images;
         if (!(alphaStd >= 0) || !Double.isFinite(alphaStd)) throw new IllegalArgumentException("alpha std must be finite and >= 0, got " + alphaStd);
         this.alphaStd = alphaStd;
+        this.magnitude = java.util.Objects.requireNonNull(magnitude, "magnitude");
     }
 
     /** From a covariance matrix (sample mean and counts only for the record). */
@@ -58,12 +72,26 @@ public final class PcaColour {
         double[] values = e.values().clone();
         // A covariance is positive semi-definite; round-off can leave a tiny negative value on a rank-deficient one.
         for (int k = 0; k < 3; k++) if (values[k] < 0) values[k] = 0;
-        return new PcaColour(values, e.vectors(), mean, pixels, images, PAPER_ALPHA_STD);
+        return new PcaColour(values, e.vectors(), mean, pixels, images, PAPER_ALPHA_STD, Magnitude.STDDEV);
     }
 
     /** The same eigen-decomposition with another α standard deviation (the paper's is 0.1). */
     public PcaColour withAlphaStd(double std) {
-        return new PcaColour(eigenvalues, eigenvectors, mean, pixels, images, std);
+        return new PcaColour(eigenvalues, eigenvectors, mean, pixels, images, std, magnitude);
+    }
+
+    /** The same eigen-decomposition with αi multiplying √λi ({@link Magnitude#STDDEV}) or λi. */
+    public PcaColour withMagnitude(Magnitude m) {
+        return new PcaColour(eigenvalues, eigenvectors, mean, pixels, images, alphaStd, m);
+    }
+
+    public Magnitude magnitude() {
+        return magnitude;
+    }
+
+    /** The factor αi multiplies for component k: √λk or λk. */
+    public double scale(int k) {
+        return magnitude == Magnitude.STDDEV ? Math.sqrt(eigenvalues[k]) : eigenvalues[k];
     }
 
     // ---------------------------------------------------------------- fitting
@@ -173,7 +201,7 @@ public final class PcaColour {
 
     // ---------------------------------------------------------------- applying
 
-    /** The offset {@code Σ pi αi λi} for (seed, epoch, item), one value per channel. */
+    /** The offset {@code Σ pi αi scale(i)} for (seed, epoch, item), one value per channel. */
     public float[] offset(long seed, int epoch, int item) {
         return offset(alphas(seed, epoch, item));
     }
@@ -184,12 +212,12 @@ public final class PcaColour {
         return new double[] {r.nextGaussian() * alphaStd, r.nextGaussian() * alphaStd, r.nextGaussian() * alphaStd};
     }
 
-    /** The offset {@code Σ pi αi λi} for given α. */
+    /** The offset {@code Σ pi αi scale(i)} for given α. */
     public float[] offset(double[] alpha) {
         float[] out = new float[3];
         for (int c = 0; c < 3; c++) {
             double s = 0;
-            for (int k = 0; k < 3; k++) s += eigenvectors[k][c] * alpha[k] * eigenvalues[k];
+            for (int k = 0; k < 3; k++) s += eigenvectors[k][c] * alpha[k] * scale(k);
             out[c] = (float) s;
         }
         return out;
@@ -252,6 +280,7 @@ public final class PcaColour {
         sb.append("images=").append(images).append('\n');
         sb.append("pixels=").append(pixels).append('\n');
         sb.append("alphaStd=").append(alphaStd).append('\n');
+        sb.append("magnitude=").append(magnitude.name().toLowerCase(Locale.ROOT)).append('\n');
         sb.append("mean=").append(join(mean)).append('\n');
         for (int k = 0; k < 3; k++) {
             sb.append("eigenvalue.").append(k).append('=').append(eigenvalues[k]).append('\n');
@@ -299,10 +328,17 @@ public final class PcaColour {
         double[] mean = triple(file, p, "mean");
         double alphaStd = number(file, p, "alphaStd");
         if (alphaStd < 0) throw malformed(file, "alphaStd is negative: " + alphaStd);
-        long pixels = (long) integer(file, p, "pixels");
+        String mag = required(file, p, "magnitude");
+        Magnitude magnitude;
+        try {
+            magnitude = Magnitude.valueOf(mag.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw malformed(file, "magnitude is '" + mag + "', expected 'stddev' or 'eigenvalue'");
+        }
+        long pixels = integer(file, p, "pixels");
         long images = integer(file, p, "images");
         if (images > Integer.MAX_VALUE) throw malformed(file, "images is too large: " + images);
-        return new PcaColour(values, vectors, mean, pixels, (int) images, alphaStd);
+        return new PcaColour(values, vectors, mean, pixels, (int) images, alphaStd, magnitude);
     }
 
     private static String join(double[] v) {
@@ -354,7 +390,7 @@ public final class PcaColour {
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "PcaColour[λ = %.4g, %.4g, %.4g; α std %.3g; %d images]",
-                eigenvalues[0], eigenvalues[1], eigenvalues[2], alphaStd, images);
+        return String.format(Locale.ROOT, "PcaColour[λ = %.4g, %.4g, %.4g; α std %.3g × %s; %d images]",
+                eigenvalues[0], eigenvalues[1], eigenvalues[2], alphaStd, magnitude == Magnitude.STDDEV ? "√λ" : "λ", images);
     }
 }

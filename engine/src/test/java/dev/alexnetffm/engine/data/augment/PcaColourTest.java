@@ -144,11 +144,14 @@ class PcaColourTest {
         assertFalse(java.util.Arrays.equals(delta, pca.offset(99, 3, 31)));
     }
 
-    @Test
-    void offsetStatisticsMatchTheEigenDecomposition() {
-        // offset = P (α ∘ λ): its covariance is Σ pk pkᵀ (0.1 λk)², and the α are N(0, 0.01), independent.
-        PcaColour pca = PcaColour.fromCovariance(COV, new double[3], 1000, 1);
-        double[] l = pca.eigenvalues();
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(PcaColour.Magnitude.class)
+    void offsetStatisticsMatchTheEigenDecomposition(PcaColour.Magnitude magnitude) {
+        // offset = P (α ∘ s), s = √λ or λ: its covariance is Σ pk pkᵀ (0.1 sk)², and the α are N(0, 0.01), independent.
+        PcaColour pca = PcaColour.fromCovariance(COV, new double[3], 1000, 1).withMagnitude(magnitude);
+        assertEquals(PcaColour.Magnitude.STDDEV, PcaColour.fromCovariance(COV, new double[3], 1000, 1).magnitude(), "default");
+        double[] l = new double[3];
+        for (int k = 0; k < 3; k++) l[k] = magnitude == PcaColour.Magnitude.STDDEV ? Math.sqrt(pca.eigenvalues()[k]) : pca.eigenvalues()[k];
         double[][] p = pca.eigenvectors();
         int n = 40000;
         double[][] cov = new double[3][3];
@@ -194,7 +197,10 @@ class PcaColourTest {
         try (var s = Files.list(file.getParent())) {
             assertEquals(1, s.count(), "no temporary file left behind");
         }
-        assertEquals(0.25, PcaColour.load(save(dir, pca.withAlphaStd(0.25))).alphaStd());
+        assertEquals(PcaColour.Magnitude.STDDEV, back.magnitude());
+        PcaColour other = PcaColour.load(save(dir, pca.withAlphaStd(0.25).withMagnitude(PcaColour.Magnitude.EIGENVALUE)));
+        assertEquals(0.25, other.alphaStd());
+        assertEquals(PcaColour.Magnitude.EIGENVALUE, other.magnitude());
     }
 
     private static Path save(Path dir, PcaColour p) throws IOException {
