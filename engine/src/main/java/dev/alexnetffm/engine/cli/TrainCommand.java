@@ -8,6 +8,10 @@ import dev.alexnetffm.engine.data.FashionMnist;
 import dev.alexnetffm.engine.data.ImageFolder;
 import dev.alexnetffm.engine.data.ImagePreprocessor;
 import dev.alexnetffm.engine.data.Subset;
+import dev.alexnetffm.engine.data.augment.Augmented;
+import dev.alexnetffm.engine.data.augment.CentreCrop;
+import dev.alexnetffm.engine.data.augment.PcaColour;
+import dev.alexnetffm.engine.data.augment.RandomCropFlip;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.train.Sgd;
@@ -51,6 +55,9 @@ final class TrainCommand implements Main.Command {
               --dropout P                    dropout probability before fc7 and fc8 (default 0.5; 0 turns it off)
               --threads N                    image decoding threads (default: cores - 1)
               --skip-corrupt                 skip and count unreadable images instead of stopping
+              --augment none|crop-flip       the paper's random 227x227 crops of 256x256 images with flips (validation: the
+                                             centre crop); default none
+              --pca <file>                   with --augment: also PCA colour augmentation, eigenvectors from `alexnet pca`
             """ + "  " + EngineOptions.HELP;
 
     @Override
@@ -61,7 +68,7 @@ final class TrainCommand implements Main.Command {
         }
         Args args = new Args("train", argv, Set.of("data", "data-dir", "val", "run", "epochs", "batch", "lr", "momentum", "weight-decay",
                 "patience", "seed", "subset", "val-subset", "image-size", "hidden", "threads", "device", "init", "activation", "lrn",
-                "pool", "dropout"), Set.of("resume", "skip-corrupt"));
+                "pool", "dropout", "augment", "pca"), Set.of("resume", "skip-corrupt"));
         if (!args.operands().isEmpty()) throw new Main.UsageException("unexpected argument " + args.operands().getFirst() + " (see train --help)");
         String run = args.string("run", null);
         if (run == null) throw new Main.UsageException("--run <dir> is required: checkpoints and curves are written there");
@@ -73,15 +80,29 @@ final class TrainCommand implements Main.Command {
         int imageSize = args.integer("image-size", 227, 11, 1024);
 
         String data = args.string("data", "fashion-mnist");
+        String augment = args.string("augment", "none");
+        if (!augment.equals("none") && !augment.equals("crop-flip")) throw new Main.UsageException("--augment must be none or crop-flip");
+        boolean crops = augment.equals("crop-flip");
+        if (args.string("pca", null) != null && !crops) throw new Main.UsageException("--pca needs --augment crop-flip");
+        RandomCropFlip crop = RandomCropFlip.paper();
+        // with crops, images are prepared at 256x256 and cropped to 227 (random for training, centre for validation)
+        int prepared = crops ? crop.inSize() : imageSize;
+        if (crops && imageSize != crop.outSize()) throw new Main.UsageException("--augment crop-flip works at --image-size " + crop.outSize());
         Dataset train, val;
         if (data.equals("fashion-mnist")) {
             Path dir = args.string("data-dir", null) != null ? Path.of(args.string("data-dir", null)) : FashionMnist.defaultDir();
-            train = FashionMnist.train(dir, 3, imageSize);
-            val = FashionMnist.test(dir, 3, imageSize);
+            train = FashionMnist.train(dir, 3, prepared);
+            val = FashionMnist.test(dir, 3, prepared);
         } else {
             if (args.string("val", null) == null) throw new Main.UsageException("an image folder needs --val <folder> with the same class sub-folders");
-            train = ImageFolder.open(Path.of(data), ImagePreprocessor.imageNet());
-            val = ImageFolder.open(Path.of(args.string("val", null)), ImagePreprocessor.imageNet());
+            ImagePreprocessor preprocessor = ImagePreprocessor.builder().cropSize(prepared).build();
+            train = ImageFolder.open(Path.of(data), preprocessor);
+            val = ImageFolder.open(Path.of(args.string("val", null)), preprocessor);
+        }
+        if (crops) {
+            PcaColour pca = args.string("pca", null) == null ? null : PcaColour.load(Path.of(args.string("pca", null)));
+            train = new Augmented(train, crop, pca, seed);
+            val = new CentreCrop(val, crop);
         }
         int subset = args.integer("subset", 0, 0, Integer.MAX_VALUE), valSubset = args.integer("val-subset", 0, 0, Integer.MAX_VALUE);
         if (subset > 0) train = new Subset(train, subset, seed);

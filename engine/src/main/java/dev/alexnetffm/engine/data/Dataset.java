@@ -28,6 +28,12 @@ public interface Dataset {
      */
     void image(int index, float[] out, int offset) throws IOException;
 
+    /**
+     * Called before each training epoch's loading starts (1, 2, ...): random augmentation keys its choices on it.
+     * Nothing by default.
+     */
+    default void startEpoch(int epoch) {}
+
     default int imageFloats() {
         return channels() * imageSize() * imageSize();
     }

@@ -39,6 +39,11 @@ public final class Subset implements Dataset {
     }
 
     @Override
+    public void startEpoch(int epoch) {
+        base.startEpoch(epoch);
+    }
+
+    @Override
     public int label(int index) {
         return base.label(items[index]);
     }

@@ -103,6 +103,7 @@ public final class Trainer {
         double[] lastVal = {Double.NaN, Double.NaN};
         for (int epoch = state.epochsDone() + 1; epoch <= options.epochs(); epoch++) {
             long t0 = System.nanoTime();
+            train.startEpoch(epoch);
             int[] order = BatchLoader.shuffled(train.size(), seed * 1_000_003L + epoch);
             double lossSum = 0;
             long seen = 0, wrong = 0;

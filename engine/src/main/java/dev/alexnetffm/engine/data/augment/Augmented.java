@@ -35,6 +35,12 @@ public final class Augmented implements Dataset {
         this.scratch = ThreadLocal.withInitial(() -> new float[floats]);
     }
 
+    /** Called by the trainer before each epoch: the same as {@link #setEpoch}. */
+    @Override
+    public void startEpoch(int epoch) {
+        setEpoch(epoch);
+    }
+
     /** The epoch whose random choices {@link #image} uses from now on. */
     public void setEpoch(int epoch) {
         this.epoch = epoch;
