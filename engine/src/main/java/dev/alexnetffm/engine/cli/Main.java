@@ -23,6 +23,7 @@ public final class Main {
         COMMANDS.put("infer", new InferCommand());
         COMMANDS.put("bench", new BenchCommand());
         COMMANDS.put("train", new TrainCommand());
+        COMMANDS.put("eval", new EvalCommand());
         COMMANDS.put("pca", new PcaCommand());
     }
 

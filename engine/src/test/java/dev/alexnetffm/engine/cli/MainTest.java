@@ -79,6 +79,15 @@ class MainTest {
         r = run("infer", "--device", "cpu", text.toString());
         assertEquals(2, r.status());
         assertTrue(r.err().contains("--weights"), r.err());
+        r = run("eval", "--device", "cpu");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--weights"), r.err());
+        r = run("pca");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--out"), r.err());
+        r = run("train", "--device", "cpu");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--run <dir> is required"), r.err());
         r = run("bench", "--batch", "zero");
         assertEquals(2, r.status());
         assertTrue(r.err().contains("--batch must be an integer"), r.err());

@@ -1,0 +1,54 @@
+package dev.alexnetffm.engine.train;
+
+import dev.alexnetffm.engine.data.BatchLoader;
+import dev.alexnetffm.engine.data.Dataset;
+import dev.alexnetffm.engine.data.augment.TenCrop;
+import dev.alexnetffm.engine.model.AlexNet;
+
+import java.io.IOException;
+
+/**
+ * The paper's test protocol on images prepared at 256x256: the centre 227x227 crop alone, and ten crops (four
+ * corners, centre, and their mirror images) with their softmax outputs averaged. One forward pass serves both:
+ * the ten crops of a batch of images go to the network as one batch, and the centre crop is one of them.
+ */
+public final class Evaluation {
+    /** Error rates (fractions) for the centre crop and for the ten-crop average. */
+    public record Result(int images, double centreTop1, double centreTop5, double tenCropTop1, double tenCropTop5) {}
+
+    private Evaluation() {}
+
+    /**
+     * @param base256 the data set, yielding 3x256x256 images
+     * @param images  images per forward pass (ten crops each)
+     */
+    public static Result tenCrop(AlexNet net, Dataset base256, int images, int threads) throws IOException, InterruptedException {
+        TenCrop tc = TenCrop.paper();
+        if (base256.channels() != 3 || base256.imageSize() != 256 || net.config().inputSize() != 227) {
+            throw new IllegalArgumentException("ten-crop evaluation needs 3x256x256 images and a 227x227 network; got "
+                    + base256.channels() + "x" + base256.imageSize() + "x" + base256.imageSize() + " and " + net.config().inputSize());
+        }
+        int classes = net.config().classes(), k5 = Math.min(5, classes);
+        int inFloats = base256.imageFloats(), outFloats = tc.outFloats();
+        float[] crops = new float[images * 10 * outFloats];
+        long seen = 0, c1 = 0, c5 = 0, t1 = 0, t5 = 0;
+        try (BatchLoader loader = new BatchLoader(base256, images, BatchLoader.sequential(base256.size()), false, threads, 2, false)) {
+            for (BatchLoader.Batch next; (next = loader.next()) != null; ) {
+                try (BatchLoader.Batch batch = next) {
+                    int n = batch.size;
+                    for (int i = 0; i < n; i++) tc.write(batch.images, i * inFloats, crops, i * 10 * outFloats);
+                    float[] p = net.probabilities(n == images ? crops : java.util.Arrays.copyOf(crops, n * 10 * outFloats), n * 10);
+                    float[] centre = new float[n * classes];
+                    for (int i = 0; i < n; i++) System.arraycopy(p, (i * 10 + 4) * classes, centre, i * classes, classes);
+                    float[] averaged = TenCrop.average(p, n, classes);
+                    c1 += Metrics.topKWrong(centre, n, batch.labels, 1);
+                    c5 += Metrics.topKWrong(centre, n, batch.labels, k5);
+                    t1 += Metrics.topKWrong(averaged, n, batch.labels, 1);
+                    t5 += Metrics.topKWrong(averaged, n, batch.labels, k5);
+                    seen += n;
+                }
+            }
+        }
+        return new Result((int) seen, (double) c1 / seen, (double) c5 / seen, (double) t1 / seen, (double) t5 / seen);
+    }
+}
