@@ -3,6 +3,7 @@ package dev.alexnetffm.engine.cli;
 import dev.alexnetffm.engine.Engine;
 import dev.alexnetffm.engine.data.ImagePreprocessor;
 import dev.alexnetffm.engine.data.Labels;
+import dev.alexnetffm.engine.data.augment.TenCrop;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 
@@ -21,12 +22,12 @@ import java.util.stream.IntStream;
 final class InferCommand implements Main.Command {
     @Override
     public String summary() {
-        return "top-5 classes of images: --weights file [--labels file] [--top K] [--batch N] [--device ...] image...";
+        return "top-5 classes of images: --weights file [--labels file] [--top K] [--ten-crop] [--batch N] [--device ...] image...";
     }
 
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
-        Args args = new Args("infer", argv, Set.of("weights", "labels", "top", "batch", "device"), Set.of("untrained"));
+        Args args = new Args("infer", argv, Set.of("weights", "labels", "top", "batch", "device"), Set.of("untrained", "ten-crop"));
         List<Path> images = args.operands().stream().map(Path::of).toList();
         if (images.isEmpty()) throw new Main.UsageException("give one or more image files (JPEG or PNG)");
         String weights = args.string("weights", null);
@@ -36,14 +37,17 @@ final class InferCommand implements Main.Command {
         int batch = args.integer("batch", 32, 1, 4096);
         String labelsFile = args.string("labels", null);
         Labels labels = Labels.loadOrNone(labelsFile == null ? null : Path.of(labelsFile));
-        ImagePreprocessor preprocessor = ImagePreprocessor.imageNet();
+        boolean tenCrop = args.flag("ten-crop");
+        TenCrop crops = TenCrop.paper();
+        // ten-crop: prepare 256x256 and average the softmax of its ten 227x227 crops
+        ImagePreprocessor preprocessor = tenCrop ? ImagePreprocessor.builder().cropSize(256).build() : ImagePreprocessor.imageNet();
         // decode the first batch before loading weights, so that a bad image fails fast
         float[] first = preprocessor.loadBatch(images.subList(0, Math.min(batch, images.size())));
         try (Engine engine = EngineOptions.open(args)) {
             AlexNet net = weights == null ? engine.newModel(AlexNetConfig.paper(), 42) : engine.loadModel(Path.of(weights));
             AlexNetConfig c = net.config();
-            if (c.inChannels() != 3 || c.inputSize() != preprocessor.cropSize()) {
-                throw new IllegalArgumentException("infer reads RGB images cropped to " + preprocessor.cropSize() + "x" + preprocessor.cropSize()
+            if (c.inChannels() != 3 || c.inputSize() != 227) {
+                throw new IllegalArgumentException("infer reads RGB images cropped to 227x227"
                         + ", but the weights are for " + c.inChannels() + "x" + c.inputSize() + "x" + c.inputSize() + " inputs");
             }
             int top = args.integer("top", 5, 1, c.classes());
@@ -51,7 +55,15 @@ final class InferCommand implements Main.Command {
             for (int start = 0; start < images.size(); start += batch) {
                 List<Path> chunk = images.subList(start, Math.min(images.size(), start + batch));
                 float[] pixels = start == 0 ? first : preprocessor.loadBatch(chunk);
-                float[] probabilities = net.probabilities(pixels, chunk.size());
+                float[] probabilities;
+                if (tenCrop) {
+                    int n = chunk.size();
+                    float[] all = new float[n * 10 * crops.outFloats()];
+                    for (int i = 0; i < n; i++) crops.write(pixels, i * 3 * 256 * 256, all, i * 10 * crops.outFloats());
+                    probabilities = TenCrop.average(net.probabilities(all, n * 10), n, c.classes());
+                } else {
+                    probabilities = net.probabilities(pixels, chunk.size());
+                }
                 for (int i = 0; i < chunk.size(); i++) {
                     out.println(chunk.get(i));
                     for (int k : topK(probabilities, i * c.classes(), c.classes(), top)) {
