@@ -3,13 +3,12 @@ package dev.alexnetffm.engine.data;
 import java.io.IOException;
 
 /** The first {@code n} items of a seeded shuffle of another data set: a smaller, still mixed, sample of it. */
-public final class Subset implements Dataset {
-    private final Dataset base;
+public final class Subset extends DatasetView {
     private final int[] items;
 
     public Subset(Dataset base, int n, long seed) {
+        super(base);
         if (n < 1) throw new IllegalArgumentException("a subset needs at least one item, got " + n);
-        this.base = base;
         this.items = java.util.Arrays.copyOf(BatchLoader.shuffled(base.size(), seed), Math.min(n, base.size()));
     }
 
@@ -21,26 +20,6 @@ public final class Subset implements Dataset {
     @Override
     public int size() {
         return items.length;
-    }
-
-    @Override
-    public int classes() {
-        return base.classes();
-    }
-
-    @Override
-    public int channels() {
-        return base.channels();
-    }
-
-    @Override
-    public int imageSize() {
-        return base.imageSize();
-    }
-
-    @Override
-    public void startEpoch(int epoch) {
-        base.startEpoch(epoch);
     }
 
     @Override

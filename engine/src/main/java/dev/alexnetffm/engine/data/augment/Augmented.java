@@ -1,6 +1,7 @@
 package dev.alexnetffm.engine.data.augment;
 
 import dev.alexnetffm.engine.data.Dataset;
+import dev.alexnetffm.engine.data.DatasetView;
 
 import java.io.IOException;
 import java.util.Objects;
@@ -12,8 +13,7 @@ import java.util.Objects;
  * (seed, e, i): set the epoch with {@link #setEpoch} before each epoch's loading starts. Thread-safe for reads from
  * several loader threads.
  */
-public final class Augmented implements Dataset {
-    private final Dataset base;
+public final class Augmented extends DatasetView {
     private final RandomCropFlip crop;
     private final PcaColour colour;
     private final long seed;
@@ -21,7 +21,7 @@ public final class Augmented implements Dataset {
     private volatile int epoch;
 
     public Augmented(Dataset base256, RandomCropFlip crop, PcaColour colourOrNull, long seed) {
-        this.base = Objects.requireNonNull(base256, "base256");
+        super(base256);
         this.crop = Objects.requireNonNull(crop, "crop");
         if (base.channels() != crop.channels() || base.imageSize() != crop.inSize()) {
             throw new IllegalArgumentException(base.name() + " yields " + base.channels() + "x" + base.imageSize() + "x" + base.imageSize()
@@ -50,38 +50,14 @@ public final class Augmented implements Dataset {
         return epoch;
     }
 
-    public Dataset base() {
-        return base;
-    }
-
     @Override
     public String name() {
         return base.name() + "+augment";
     }
 
     @Override
-    public int size() {
-        return base.size();
-    }
-
-    @Override
-    public int classes() {
-        return base.classes();
-    }
-
-    @Override
-    public int channels() {
-        return base.channels();
-    }
-
-    @Override
     public int imageSize() {
         return crop.outSize();
-    }
-
-    @Override
-    public int label(int index) {
-        return base.label(index);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.alexnetffm.engine.data.augment;
 
 import dev.alexnetffm.engine.data.Dataset;
+import dev.alexnetffm.engine.data.DatasetView;
 
 import java.io.IOException;
 
@@ -8,18 +9,17 @@ import java.io.IOException;
  * The centre 227x227 of a data set of 3x256x256 images, unflipped: what validation sees when training uses
  * {@link RandomCropFlip}, so that objects have the same scale in both.
  */
-public final class CentreCrop implements Dataset {
-    private final Dataset base256;
+public final class CentreCrop extends DatasetView {
     private final RandomCropFlip crop;
     private final RandomCropFlip.Choice centre;
     private final ThreadLocal<float[]> scratch;
 
     public CentreCrop(Dataset base256, RandomCropFlip crop) {
+        super(base256);
         if (base256.channels() != 3 || base256.imageSize() != crop.inSize()) {
-            throw new IllegalArgumentException(base256.name() + " yields " + base256.channels() + "x" + base256.imageSize() + "x"
+            throw new IllegalArgumentException(base.name() + " yields " + base256.channels() + "x" + base256.imageSize() + "x"
                     + base256.imageSize() + " images; a centre crop needs 3x" + crop.inSize() + "x" + crop.inSize());
         }
-        this.base256 = base256;
         this.crop = crop;
         int offset = (crop.inSize() - crop.outSize()) / 2;
         this.centre = new RandomCropFlip.Choice(offset, offset, false);
@@ -28,17 +28,7 @@ public final class CentreCrop implements Dataset {
 
     @Override
     public String name() {
-        return base256.name() + "/centre" + crop.outSize();
-    }
-
-    @Override
-    public int size() {
-        return base256.size();
-    }
-
-    @Override
-    public int classes() {
-        return base256.classes();
+        return base.name() + "/centre" + crop.outSize();
     }
 
     @Override
@@ -52,14 +42,9 @@ public final class CentreCrop implements Dataset {
     }
 
     @Override
-    public int label(int index) {
-        return base256.label(index);
-    }
-
-    @Override
     public void image(int index, float[] out, int offset) throws IOException {
         float[] src = scratch.get();
-        base256.image(index, src, 0);
+        base.image(index, src, 0);
         crop.apply(src, 0, out, offset, centre);
     }
 }
