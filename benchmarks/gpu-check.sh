@@ -33,6 +33,7 @@ if [ "$what" = all ] || [ "$what" = bench ]; then
   step torch-copy 120 python3 benchmarks/pytorch/copy_bandwidth.py --json "$out/torch-copy.json"
   step jmh-layers 240 bash $run java -jar "$bench_jar" LayerBench -p batch=128 -wi 2 -w 1 -i 3 -r 1 -rf json -rff "$out/layers.json"
   step jmh-forward 180 bash $run java -jar "$bench_jar" ForwardBench -wi 2 -i 3 -rf json -rff "$out/forward.json"
+  step jmh-loading 90 bash $run java -jar "$bench_jar" DataLoadingBench -t 1 -wi 1 -i 3 -r 2 -rf json -rff "$out/loading.json"
   step jmh-train 120 bash $run java -jar "$bench_jar" TrainStepBench -wi 2 -i 3 -rf json -rff "$out/train.json"
   python3 - "$out/ours.json" "$out/layers.json" "$out/forward.json" "$out/train.json" <<'PY'
 import json, os, sys
@@ -43,7 +44,7 @@ for f in sys.argv[2:]:
 json.dump(rows, open(sys.argv[1], "w"))
 PY
   step torch-alexnet 300 env PYTHONUNBUFFERED=1 python3 benchmarks/pytorch/alexnet_torch_bench.py --train --json "$out/torch.json" --ours "$out/ours.json"
-  python3 benchmarks/scripts/jmh_table.py "$out/launch.json" "$out/copy.json" > "$out/jmh-tables.md" 2>&1
+  python3 benchmarks/scripts/jmh_table.py "$out/launch.json" "$out/copy.json" "$out/loading.json" > "$out/jmh-tables.md" 2>&1
 fi
 if [ "$what" = fmnist ]; then
   step fmnist 590 bash $run java -jar .gpu-bundle/lib/alexnet-ffm.jar train --data fashion-mnist --device cuda \
