@@ -89,9 +89,21 @@ public final class Context extends NativeResource {
             try {
                 return action.get();
             } finally {
-                if (swap) Check.check(CuDriver.cuCtxSetCurrent(previous), "cuCtxSetCurrent(previous context)");
+                if (swap) restore(previous);
             }
         }
+    }
+
+    /**
+     * Puts the thread's previous context back. A previous context that has been destroyed meanwhile (its last
+     * primary-context reference released) is not an error: the thread is left with no current context.
+     */
+    private static void restore(MemorySegment previous) {
+        int rc = CuDriver.cuCtxSetCurrent(previous);
+        if (rc == CuResult.ERROR_CONTEXT_IS_DESTROYED.code() || rc == CuResult.ERROR_INVALID_CONTEXT.code()) {
+            rc = CuDriver.cuCtxSetCurrent(MemorySegment.NULL);
+        }
+        Check.check(rc, "cuCtxSetCurrent(previous context)");
     }
 
     void withCurrent(Runnable action) {
