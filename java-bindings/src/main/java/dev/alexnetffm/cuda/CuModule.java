@@ -73,14 +73,17 @@ public final class CuModule extends NativeResource {
         if (!signature.module().equals(name)) {
             throw new IllegalArgumentException(signature + " belongs to module " + signature.module() + ", not " + name);
         }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            int rc = CuDriver.cuModuleGetFunction(out, handle, arena.allocateFrom(signature.name()));
-            Check.check(rc, "cuModuleGetFunction(" + name + "." + signature.name() + ")",
-                    rc == CuResult.ERROR_NOT_FOUND.code() ? "Module " + name + " has no kernel named " + signature.name()
-                            + ": is it declared extern \"C\" in " + name + ".cu?" : null);
-            return new Kernel(this, signature, out.get(ADDRESS, 0));
-        }
+        MemorySegment function = context.withCurrent(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment out = arena.allocate(ADDRESS);
+                int rc = CuDriver.cuModuleGetFunction(out, handle, arena.allocateFrom(signature.name()));
+                Check.check(rc, "cuModuleGetFunction(" + name + "." + signature.name() + ")",
+                        rc == CuResult.ERROR_NOT_FOUND.code() ? "Module " + name + " has no kernel named " + signature.name()
+                                + ": is it declared extern \"C\" in " + name + ".cu?" : null);
+                return out.get(ADDRESS, 0);
+            }
+        });
+        return new Kernel(this, signature, function);
     }
 
     @Override

@@ -107,11 +107,14 @@ public final class Kernel {
     }
 
     private int attribute(int attribute, String what) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_INT);
-            Check.check(CuDriver.cuFuncGetAttribute(out, attribute, function), "cuFuncGetAttribute(" + what + ", " + signature.name() + ")");
-            return out.get(JAVA_INT, 0);
-        }
+        module.checkOpen();
+        return module.context().withCurrent(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment out = arena.allocate(JAVA_INT);
+                Check.check(CuDriver.cuFuncGetAttribute(out, attribute, function), "cuFuncGetAttribute(" + what + ", " + signature.name() + ")");
+                return out.get(JAVA_INT, 0);
+            }
+        });
     }
 
     /** Registers per thread, as the JIT allocated them. */
@@ -135,8 +138,9 @@ public final class Kernel {
 
     /** Allows launches with more than 48 KiB of dynamic shared memory (up to the device's opt-in limit). */
     public void setMaxDynamicSharedBytes(int bytes) {
-        Check.check(CuDriver.cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
-                "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES = " + bytes + ", " + signature.name() + ")");
+        module.checkOpen();
+        module.context().withCurrent(() -> Check.check(CuDriver.cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
+                "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES = " + bytes + ", " + signature.name() + ")"));
     }
 
     @Override

@@ -56,7 +56,7 @@ final class InfoCommand implements Main.Command {
         for (Device d : devices) {
             int arch = library.bestArch(d.computeCapability());
             out.printf("kernel modules on [%d] (PTX sm_%d, JIT for sm_%d):%n", d.ordinal(), arch, d.computeCapability().smVersion());
-            try (Context ctx = d.primaryContext()) {
+            try (Context ctx = d.primaryContext().makeCurrent()) {
                 for (String m : library.modules()) {
                     try (CuModule module = ctx.loadModule(m, library.ptx(m, arch))) {
                         List<KernelSignature> declared = Kernels.all().stream().filter(k -> k.module().equals(m)).toList();
