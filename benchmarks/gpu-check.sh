@@ -39,8 +39,10 @@ if [ "$what" = all ] || [ "$what" = bench ]; then
 import json, os, sys
 rows = []
 for f in sys.argv[2:]:
-    if os.path.exists(f):
+    try:
         rows += json.load(open(f))
+    except (OSError, ValueError):
+        print(f"(no JMH results in {f})")
 json.dump(rows, open(sys.argv[1], "w"))
 PY
   step torch-alexnet 300 env PYTHONUNBUFFERED=1 python3 benchmarks/pytorch/alexnet_torch_bench.py --train --json "$out/torch.json" --ours "$out/ours.json"

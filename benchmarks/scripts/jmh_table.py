@@ -10,9 +10,14 @@ import sys
 
 
 def rows(path):
-    with open(path) as f:
-        for r in json.load(f):
-            yield r
+    """The JMH results in a file; none (with a note on stderr) when a run failed and left it empty or missing."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        print(f"(no JMH results in {path})", file=sys.stderr)
+        return
+    yield from data
 
 
 def main(paths):
