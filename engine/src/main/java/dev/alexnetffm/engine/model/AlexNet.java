@@ -176,9 +176,7 @@ public final class AlexNet implements AutoCloseable {
 
     /** A host copy of every parameter, by name (for saving). */
     public Map<String, HostTensor> weights() {
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        params.forEach((name, t) -> out.put(name, new HostTensor(t.shape(), t.toArray())));
-        return out;
+        return HostTensor.copiesOf(params);
     }
 
     /**
@@ -210,35 +208,43 @@ public final class AlexNet implements AutoCloseable {
         return Shape.of(n, config.inChannels(), config.inputSize(), config.inputSize());
     }
 
+    /** Keys a training forward pass's dropout masks: the run's seed and the step's number. */
+    public record Dropout(long seed, long step) {}
+
+    /** The dropout layers' numbers in the masks' key (after fc6's and after fc7's activation). */
+    public static final int DROPOUT6 = 6, DROPOUT7 = 7;
+
     /**
      * Forward pass at inference. {@code input} is (N, C, S, S) on this network's backend; the returned logits
      * (N, classes) belong to the network and are overwritten by the next forward call.
      */
     public Tensor forward(Tensor input) {
+        return forward(input, activationsFor(input.shape().dim(0)), null);
+    }
+
+    /**
+     * The forward pass into caller-owned activations {@code a} (made for this batch size): at inference when
+     * {@code dropout} is null, else with dropout after fc6 and fc7 (then {@code a} must have been made for
+     * training). Returns {@code a.fc8}, the logits.
+     */
+    public Tensor forward(Tensor input, Activations a, Dropout dropout) {
         Shape s = input.shape();
         if (s.rank() != 4 || s.dim(1) != config.inChannels() || s.dim(2) != config.inputSize() || s.dim(3) != config.inputSize()) {
             throw new IllegalArgumentException("input must be (N, " + config.inChannels() + ", " + config.inputSize() + ", "
                     + config.inputSize() + "), got " + s);
         }
-        Activations a = activationsFor(s.dim(0));
+        if (a.n != s.dim(0)) throw new IllegalArgumentException("activations for batch " + a.n + " given a batch of " + s.dim(0));
+        if (dropout != null && a.drop6 == null) throw new IllegalArgumentException("training needs activations made for training");
         Backend b = backend;
         boolean relu = config.activation() == AlexNetConfig.Activation.RELU;
         b.conv2d(a.conv1, input, p("conv1.weight"), p("conv1.bias"), CONV1, relu);
         activate(a.conv1);
-        Tensor x = a.conv1;
-        if (config.lrn() != null) {
-            b.lrn(a.norm1, x, config.lrn());
-            x = a.norm1;
-        }
-        b.maxPool(a.pool1, x, config.pool());
+        if (config.lrn() != null) b.lrn(a.norm1, a.conv1, config.lrn());
+        b.maxPool(a.pool1, a.pool1Input(), config.pool());
         b.conv2d(a.conv2, a.pool1, p("conv2.weight"), p("conv2.bias"), CONV2, relu);
         activate(a.conv2);
-        x = a.conv2;
-        if (config.lrn() != null) {
-            b.lrn(a.norm2, x, config.lrn());
-            x = a.norm2;
-        }
-        b.maxPool(a.pool2, x, config.pool());
+        if (config.lrn() != null) b.lrn(a.norm2, a.conv2, config.lrn());
+        b.maxPool(a.pool2, a.pool2Input(), config.pool());
         b.conv2d(a.conv3, a.pool2, p("conv3.weight"), p("conv3.bias"), CONV3, relu);
         activate(a.conv3);
         b.conv2d(a.conv4, a.conv3, p("conv4.weight"), p("conv4.bias"), CONV45, relu);
@@ -248,9 +254,11 @@ public final class AlexNet implements AutoCloseable {
         b.maxPool(a.pool5, a.conv5, config.pool());
         b.linear(a.fc6, a.pool5, p("fc6.weight"), p("fc6.bias"), relu);
         activate(a.fc6);
-        b.linear(a.fc7, a.fc6, p("fc7.weight"), p("fc7.bias"), relu);
+        if (dropout != null) b.dropoutForward(a.drop6, a.fc6, config.dropout(), dropout.seed(), DROPOUT6, dropout.step());
+        b.linear(a.fc7, a.fc7Input(), p("fc7.weight"), p("fc7.bias"), relu);
         activate(a.fc7);
-        b.linear(a.fc8, a.fc7, p("fc8.weight"), p("fc8.bias"), false);
+        if (dropout != null) b.dropoutForward(a.drop7, a.fc7, config.dropout(), dropout.seed(), DROPOUT7, dropout.step());
+        b.linear(a.fc8, a.fc8Input(), p("fc8.weight"), p("fc8.bias"), false);
         return a.fc8;
     }
 
@@ -290,7 +298,7 @@ public final class AlexNet implements AutoCloseable {
     private Activations activationsFor(int n) {
         if (activations == null || activations.n != n) {
             if (activations != null) activations.close();
-            activations = new Activations(backend, config, n);
+            activations = new Activations(backend, config, n, false);
         }
         return activations;
     }
@@ -303,13 +311,17 @@ public final class AlexNet implements AutoCloseable {
         params.values().forEach(Tensor::close);
     }
 
-    /** Every intermediate tensor of a forward pass at one batch size, allocated once and reused. */
-    private static final class Activations implements AutoCloseable {
-        final int n;
-        final Tensor conv1, norm1, pool1, conv2, norm2, pool2, conv3, conv4, conv5, pool5, fc6, fc7, fc8, probabilities;
+    /**
+     * Every intermediate tensor of a forward pass at one batch size, allocated once and reused: norm1 and norm2 only
+     * with LRN, drop6 and drop7 (fc6's and fc7's outputs after dropout) only for training.
+     */
+    public static final class Activations implements AutoCloseable {
+        public final int n;
+        public final Tensor conv1, norm1, pool1, conv2, norm2, pool2, conv3, conv4, conv5, pool5, fc6, drop6, fc7, drop7, fc8,
+                probabilities;
         private final TensorGroup group;
 
-        Activations(Backend b, AlexNetConfig c, int n) {
+        public Activations(Backend b, AlexNetConfig c, int n, boolean training) {
             this.n = n;
             this.group = new TensorGroup(b);
             AlexNetConfig.Geometry g = c.geometry();
@@ -326,13 +338,35 @@ public final class AlexNet implements AutoCloseable {
                 conv5 = group.allocate(Shape.of(n, 256, g.pool2(), g.pool2()));
                 pool5 = group.allocate(Shape.of(n, 256, g.pool5(), g.pool5()));
                 fc6 = group.allocate(Shape.of(n, c.hidden()));
+                drop6 = group.allocateIf(training, Shape.of(n, c.hidden()));
                 fc7 = group.allocate(Shape.of(n, c.hidden()));
+                drop7 = group.allocateIf(training, Shape.of(n, c.hidden()));
                 fc8 = group.allocate(Shape.of(n, c.classes()));
-                probabilities = group.allocate(Shape.of(n, c.classes()));
+                probabilities = group.allocateIf(!training, Shape.of(n, c.classes()));
             } catch (RuntimeException e) {
                 group.close();
                 throw e;
             }
+        }
+
+        /** What pool1 reads: norm1 with LRN, else conv1. */
+        public Tensor pool1Input() {
+            return norm1 != null ? norm1 : conv1;
+        }
+
+        /** What pool2 reads: norm2 with LRN, else conv2. */
+        public Tensor pool2Input() {
+            return norm2 != null ? norm2 : conv2;
+        }
+
+        /** What fc7 reads: fc6's output after dropout in training, else fc6's output. */
+        public Tensor fc7Input() {
+            return drop6 != null ? drop6 : fc6;
+        }
+
+        /** What fc8 reads: fc7's output after dropout in training, else fc7's output. */
+        public Tensor fc8Input() {
+            return drop7 != null ? drop7 : fc7;
         }
 
         @Override

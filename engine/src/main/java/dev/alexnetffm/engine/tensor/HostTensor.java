@@ -14,6 +14,13 @@ public record HostTensor(Shape shape, float[] data) implements Tensor {
         return new HostTensor(shape, new float[shape.intSize()]);
     }
 
+    /** Host copies of named tensors, in the same order (waits for device work that writes them). */
+    public static java.util.Map<String, HostTensor> copiesOf(java.util.Map<String, ? extends Tensor> tensors) {
+        java.util.Map<String, HostTensor> out = new java.util.LinkedHashMap<>();
+        tensors.forEach((name, t) -> out.put(name, new HostTensor(t.shape(), t.toArray())));
+        return out;
+    }
+
     @Override
     public float[] toArray() {
         return data.clone();
