@@ -210,6 +210,58 @@ static void testElementwise(long long n, int C, int HW, bool mis) {
     }
 }
 
+// add_forward: bitwise against the float sum (one rounded add), out fresh, out == a and out == b; NaN and infinities
+// among the inputs.
+static void testAdd(long long n, bool mis) {
+    Buf a(n, mis), b(n, mis), o(n, mis);
+    a.randn(); b.randn();
+    if (n > 2) { a.p[1] = NAN; b.p[2] = INFINITY_; }
+    if (n > 4) { a.p[3] = INFINITY_; b.p[3] = -INFINITY_; a.p[4] = -0.0f; b.p[4] = -0.0f; }
+    std::vector<float> want(n);
+    for (long long i = 0; i < n; i++) { volatile float r = a.p[i] + b.p[i]; want[i] = r; }
+    dim3 grid{(unsigned)std::max<long long>(1, std::min<long long>(7, (n + 1023) / 1024))};
+    std::string sh = "n=" + std::to_string(n) + (mis ? " misaligned" : "");
+    o.fill(NAN);
+    launch(grid, {64}, [&] { add_forward(o.p, a.p, b.p, n); });
+    compareBits("add", sh, o.p, want.data(), n);
+    const std::vector<float> keepA(a.p, a.p + n);
+    launch(grid, {64}, [&] { add_forward(a.p, a.p, b.p, n); });  // out == a
+    compareBits("add (out == a)", sh, a.p, want.data(), n);
+    memcpy(a.p, keepA.data(), n * sizeof(float));
+    launch(grid, {64}, [&] { add_forward(b.p, a.p, b.p, n); });  // out == b
+    compareBits("add (out == b)", sh, b.p, want.data(), n);
+}
+
+// copy_channels: dst and src are (N, C, inner) with their own channel counts; every element of dst compared exactly:
+// the copied channels against src, the others against the poison they held before (NaN with a distinct payload per
+// element, so that a stray write of any other NaN is caught too).
+static void testCopyChannels(int N, int dstC, int srcC, int dstOff, int srcOff, int count, long long inner, bool mis) {
+    if (count < 0 || dstOff < 0 || srcOff < 0 || dstOff + count > dstC || srcOff + count > srcC) { failures++; printf("FAIL copy_channels: bad test case\n"); return; }
+    Buf dst((size_t)N * dstC * inner, mis), src((size_t)N * srcC * inner, mis);
+    src.randn();
+    for (size_t i = 0; i < dst.n; i++) { uint32_t bits = 0x7fc00000u | (uint32_t)(i & 0x3fffff); memcpy(&dst.p[i], &bits, 4); }
+    std::vector<float> want(dst.p, dst.p + dst.n);
+    for (int n = 0; n < N; n++) for (int c = 0; c < count; c++) for (long long j = 0; j < inner; j++)
+        want[((size_t)n * dstC + dstOff + c) * inner + j] = src.p[((size_t)n * srcC + srcOff + c) * inner + j];
+    long long total = (long long)N * count * inner;
+    dim3 grid{(unsigned)std::max<long long>(1, std::min<long long>(5, (total + 255) / 256))};
+    launch(grid, {64}, [&] { copy_channels(dst.p, src.p, N, dstC, srcC, dstOff, srcOff, count, inner); });
+    char sh[160];
+    snprintf(sh, sizeof sh, "N%d dstC%d srcC%d dstOff%d srcOff%d count%d inner%lld mis%d", N, dstC, srcC, dstOff, srcOff, count, inner, mis);
+    size_t bad = 0, first = 0;  // exact bits: compareBits would let one NaN stand for another
+    for (size_t i = 0; i < dst.n; i++) if (memcmp(&dst.p[i], &want[i], 4) != 0 && !bad++) first = i;
+    if (bad) { failures++; printf("FAIL copy_channels %s: %zu elements differ, first at %zu\n", sh, bad, first); }
+}
+
+// A random copy: channel counts, offsets at either end or anywhere, inner sizes that are and are not multiples of 4.
+static void testCopyChannelsRandom() {
+    int N = ri(1, 4), dstC = ri(1, 9), srcC = ri(1, 9);
+    int count = ri(0, std::min(dstC, srcC));
+    auto offset = [&](int C) { int hi = C - count; switch (ri(0, 2)) { case 0: return 0; case 1: return hi; default: return ri(0, hi); } };
+    int dstOff = offset(dstC), srcOff = offset(srcC);
+    static const long long inners[] = {1, 2, 3, 4, 8, 9, 13, 16, 169, 729};
+    testCopyChannels(N, dstC, srcC, dstOff, srcOff, count, inners[ri(0, 9)], ri(0, 1));
+}
 
 // ---- training ops ------------------------------------------------------------------------------------------------
 
@@ -530,6 +582,19 @@ int main(int argc, char** argv) {
             testElementwise((long long)N * C * HW, C, HW, ri(0, 1));
             testElementwise(ri(1, 5000), 1, 1, ri(0, 1));
         }
+        for (int it = 0; it < iters * 4; it++) {
+            testAdd(ri(1, 5000), ri(0, 1));
+            testCopyChannelsRandom();
+        }
+        testAdd(1, false);
+        testAdd(3, true);
+        testAdd(100003, false);
+        testCopyChannels(2, 96, 48, 48, 0, 48, 27 * 27, false);   // join: the second tower's half of conv2's input
+        testCopyChannels(2, 48, 96, 0, 48, 48, 27 * 27, false);   // split: its first half
+        testCopyChannels(3, 4096, 2048, 2048, 0, 2048, 1, false); // an FC layer's halves, float4 path
+        testCopyChannels(3, 4097, 2051, 2048, 1, 2049, 1, true);  // odd, misaligned: scalar path
+        testCopyChannels(1, 5, 5, 5, 0, 0, 7, false);             // count 0 at the far end: nothing written
+        testCopyChannels(1, 1, 1, 0, 0, 1, 13, false);            // the whole tensor
         printf("elementwise done\n");
     }
     if (which == "all" || which == "convbwd") {

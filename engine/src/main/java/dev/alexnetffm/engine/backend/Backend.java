@@ -54,6 +54,17 @@ public interface Backend extends AutoCloseable {
      */
     void biasAdd(Tensor out, Tensor in, Tensor bias);
 
+    /** out[i] = a[i] + b[i] (same shapes), rounded once. {@code out} may be {@code a} or {@code b}. */
+    void add(Tensor out, Tensor a, Tensor b);
+
+    /**
+     * Copies {@code count} channels: dst[n, dstOffset + c, ...] = src[n, srcOffset + c, ...] for c in [0, count).
+     * dst and src have the same rank (2 or more), the same batch N and the same trailing dimensions; only their
+     * channel counts (dimension 1) may differ. This is how a tensor is split between two towers and joined back.
+     * dst must not be src.
+     */
+    void copyChannels(Tensor dst, int dstOffset, Tensor src, int srcOffset, int count);
+
     /**
      * 2-D convolution with bias, ReLU optionally fused:
      * out[n,k,p,q] = act(bias[k] + sum_{c in group(k), r, s} weight[k, c', r, s] * in[n, c, p*stride - pad + r, q*stride - pad + s])

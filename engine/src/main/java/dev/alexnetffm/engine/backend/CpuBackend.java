@@ -69,6 +69,24 @@ public final class CpuBackend implements Backend {
         for (int i = 0; i < dx.length; i++) dx[i] = dy[i] * (1f - y[i] * y[i]);
     }
 
+    @Override
+    public void add(Tensor out, Tensor a, Tensor b) {
+        ShapeChecks.add(out, a, b);
+        float[] o = data(out), x = data(a), y = data(b);
+        for (int i = 0; i < o.length; i++) o[i] = x[i] + y[i];
+    }
+
+    // For each image n: one contiguous run of count * inner floats from src's channel srcOffset to dst's dstOffset.
+    @Override
+    public void copyChannels(Tensor dst, int dstOffset, Tensor src, int srcOffset, int count) {
+        int inner = Math.toIntExact(ShapeChecks.copyChannels(dst, dstOffset, src, srcOffset, count));
+        float[] d = data(dst), s = data(src);
+        int n = dst.shape().dim(0), dc = dst.shape().dim(1), sc = src.shape().dim(1);
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(s, (i * sc + srcOffset) * inner, d, (i * dc + dstOffset) * inner, count * inner);
+        }
+    }
+
     // in is (N, C, inner); out[n, c, i] = in[n, c, i] + bias[c]
     @Override
     public void biasAdd(Tensor out, Tensor in, Tensor bias) {

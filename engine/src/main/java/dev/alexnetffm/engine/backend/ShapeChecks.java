@@ -24,6 +24,33 @@ public final class ShapeChecks {
         return s.dim(1);
     }
 
+    /** The rules of {@link Backend#add}. */
+    public static void add(Tensor out, Tensor a, Tensor b) {
+        if (!a.shape().equals(b.shape()) || !out.shape().equals(a.shape())) {
+            throw new IllegalArgumentException("add: output " + out.shape() + " and inputs " + a.shape() + ", " + b.shape() + " must have the same shape");
+        }
+    }
+
+    /**
+     * The rules of {@link Backend#copyChannels}. Returns the number of floats per channel of one image (the product
+     * of the trailing dimensions; 1 for (N, C) matrices).
+     */
+    public static long copyChannels(Tensor dst, int dstOffset, Tensor src, int srcOffset, int count) {
+        Shape d = dst.shape(), s = src.shape();
+        if (dst == src) throw new IllegalArgumentException("copyChannels: dst must not be src");
+        boolean sameLayout = d.rank() == s.rank() && d.rank() >= 2 && d.dim(0) == s.dim(0);
+        for (int i = 2; sameLayout && i < d.rank(); i++) sameLayout = d.dim(i) == s.dim(i);
+        if (!sameLayout) {
+            throw new IllegalArgumentException("copyChannels: dst " + d + " and src " + s
+                    + " must be (N, C, ...) with the same N and trailing dimensions, differing only in channels");
+        }
+        if (count < 0 || dstOffset < 0 || srcOffset < 0 || (long) dstOffset + count > d.dim(1) || (long) srcOffset + count > s.dim(1)) {
+            throw new IllegalArgumentException("copyChannels: channels [" + srcOffset + ", " + ((long) srcOffset + count) + ") of " + s
+                    + " into [" + dstOffset + ", " + ((long) dstOffset + count) + ") of " + d + " are out of range");
+        }
+        return d.sizeFrom(2);
+    }
+
     /** Checks a convolution's shapes (see {@link ConvSpec}). */
     public static void conv2d(Tensor out, Tensor in, Tensor weight, Tensor bias, ConvSpec spec) {
         Shape x = in.shape().requireRank(4, "conv2d input (N, C, H, W)");

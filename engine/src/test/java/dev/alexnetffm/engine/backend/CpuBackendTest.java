@@ -23,7 +23,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Max pooling, linear and softmax against float64 references; shape errors; independence from thread count. */
+/**
+ * Max pooling, linear and softmax against float64 references; add and copyChannels on small examples; shape errors;
+ * independence from thread count.
+ */
 class CpuBackendTest {
     private final CpuBackend cpu = new CpuBackend();
 
@@ -199,6 +202,67 @@ class CpuBackendTest {
             for (int k = 0; k < K; k++) out[n * K + k] = Math.exp(x[n * K + k] - max) / sum;
         }
         return out;
+    }
+
+    // ---- add and copyChannels ----
+
+    @Test
+    void addIsElementwiseAndMayWriteOverAnInput() {
+        HostTensor a = cpu.fromArray(Shape.of(2, 3), new float[] {1, 2, 3, 4, 5, 6});
+        HostTensor b = cpu.fromArray(Shape.of(2, 3), new float[] {0.5f, -2, Float.NaN, 1e30f, -0f, Float.POSITIVE_INFINITY});
+        HostTensor out = poisoned(2, 3);
+        cpu.add(out, a, b);
+        assertArrayEquals(new float[] {1.5f, 0f, Float.NaN, 1e30f, 5f, Float.POSITIVE_INFINITY}, out.data());
+        cpu.add(a, a, b); // out == a
+        assertArrayEquals(out.data(), a.data());
+        HostTensor c = cpu.fromArray(Shape.of(2, 3), new float[] {1, 1, 1, 1, 1, 1});
+        cpu.add(c, b, c); // out == b
+        assertArrayEquals(new float[] {1.5f, -1f, Float.NaN, 1e30f, 1f, Float.POSITIVE_INFINITY}, c.data());
+    }
+
+    @Test
+    void copyChannelsCopiesOneRunPerImageAndLeavesTheRest() {
+        // src (N=2, C=3, 1, 2): values 100 * n + 10 * c + i
+        float[] s = new float[12];
+        for (int n = 0; n < 2; n++) for (int c = 0; c < 3; c++) for (int i = 0; i < 2; i++) s[(n * 3 + c) * 2 + i] = 100 * n + 10 * c + i;
+        HostTensor src = cpu.fromArray(Shape.of(2, 3, 1, 2), s);
+        HostTensor dst = cpu.fromArray(Shape.of(2, 4, 1, 2), new float[16]);
+        Arrays.fill(dst.data(), -1f);
+        cpu.copyChannels(dst, 2, src, 1, 2); // src channels 1, 2 into dst channels 2, 3
+        assertArrayEquals(new float[] {-1, -1, -1, -1, 10, 11, 20, 21, -1, -1, -1, -1, 110, 111, 120, 121}, dst.data());
+        cpu.copyChannels(dst, 0, src, 0, 1); // channel 0 into channel 0; channel 1 keeps its contents
+        assertArrayEquals(new float[] {0, 1, -1, -1, 10, 11, 20, 21, 100, 101, -1, -1, 110, 111, 120, 121}, dst.data());
+        float[] before = dst.data().clone();
+        cpu.copyChannels(dst, 4, src, 3, 0); // count 0 at both far ends: nothing
+        assertArrayEquals(before, dst.data());
+        // rank 2: (N, C) matrices, one float per channel
+        HostTensor m = cpu.fromArray(Shape.of(2, 2), new float[] {1, 2, 3, 4});
+        HostTensor wide = poisoned(2, 5);
+        cpu.copyChannels(wide, 3, m, 0, 2);
+        float[] w = wide.data();
+        assertArrayEquals(new float[] {1, 2, 3, 4}, new float[] {w[3], w[4], w[8], w[9]});
+        for (int i : new int[] {0, 1, 2, 5, 6, 7}) assertTrue(Float.isNaN(w[i]), "element " + i + " must keep its NaN");
+    }
+
+    @Test
+    void addAndCopyChannelsRejectBadShapes() {
+        rejects("add", () -> cpu.add(poisoned(2, 3), poisoned(2, 3), poisoned(3, 2)));
+        rejects("add", () -> cpu.add(poisoned(2, 3), poisoned(6), poisoned(6)));
+        rejects("add", () -> cpu.add(poisoned(2, 4), poisoned(2, 3), poisoned(2, 3)));
+
+        HostTensor dst = poisoned(2, 4, 3, 3);
+        rejects("copyChannels", () -> cpu.copyChannels(dst, 0, dst, 1, 1)); // dst is src
+        rejects("copyChannels", () -> cpu.copyChannels(dst, 0, poisoned(3, 4, 3, 3), 0, 1)); // batch
+        rejects("copyChannels", () -> cpu.copyChannels(dst, 0, poisoned(2, 4, 3, 2), 0, 1)); // trailing dimension
+        rejects("copyChannels", () -> cpu.copyChannels(dst, 0, poisoned(2, 4, 9), 0, 1)); // rank
+        rejects("copyChannels", () -> cpu.copyChannels(poisoned(8), 0, poisoned(8), 0, 1)); // rank 1: no channels
+        rejects("copyChannels", () -> cpu.copyChannels(dst, 1, poisoned(2, 6, 3, 3), 0, 4)); // past dst's channels
+        rejects("copyChannels", () -> cpu.copyChannels(dst, 0, poisoned(2, 6, 3, 3), 3, 4)); // past src's channels
+        rejects("copyChannels", () -> cpu.copyChannels(dst, 5, poisoned(2, 6, 3, 3), 0, 0)); // offset past the end, even for 0
+        rejects("copyChannels", () -> cpu.copyChannels(dst, -1, poisoned(2, 6, 3, 3), 0, 1));
+        rejects("copyChannels", () -> cpu.copyChannels(dst, 0, poisoned(2, 6, 3, 3), -1, 1));
+        rejects("copyChannels", () -> cpu.copyChannels(dst, 0, poisoned(2, 6, 3, 3), 0, -1));
+        rejects("copyChannels", () -> cpu.copyChannels(dst, Integer.MAX_VALUE, poisoned(2, 6, 3, 3), 0, 1)); // no int overflow
     }
 
     // ---- shape errors: each names its op ----

@@ -204,6 +204,26 @@ public final class CudaBackend implements Backend {
                 o.address(), x.address(), b.address(), channels, inner, total);
     }
 
+    @Override
+    public void add(Tensor out, Tensor a, Tensor b) {
+        ShapeChecks.add(out, a, b);
+        DeviceTensor o = own(out), x = own(a), y = own(b); // out may be a or b: see elementwise.cu
+        long n = o.shape().size();
+        launch(Kernels.ADD_FORWARD, elementwiseGrid(n, 4), Dim3.of(ELEMENTWISE_THREADS), o.address(), x.address(), y.address(), n);
+    }
+
+    /** elementwise.cu copy_channels: per image one run of count * inner floats, float4 where both runs are aligned. */
+    @Override
+    public void copyChannels(Tensor dst, int dstOffset, Tensor src, int srcOffset, int count) {
+        long inner = ShapeChecks.copyChannels(dst, dstOffset, src, srcOffset, count);
+        DeviceTensor d = own(dst), s = own(src);
+        requireDistinct("copyChannels", d, s);
+        if (count == 0) return;
+        long images = d.shape().dim(0);
+        launch(Kernels.COPY_CHANNELS, elementwiseGrid(images * count * inner, 4), Dim3.of(ELEMENTWISE_THREADS), d.address(), s.address(),
+                images, d.shape().dim(1), s.shape().dim(1), dstOffset, srcOffset, count, inner);
+    }
+
     // --- Forward ops. Each kernel's .cu header documents its tiling; the grid math here must match it. ---
 
     /** conv2d.cu v1: block tile of 64 output channels x 128 output pixels, 128 threads. */

@@ -28,6 +28,10 @@ public final class Kernels {
     public static final KernelSignature RELU_FORWARD = of("elementwise", "relu_forward", ptr("out"), ptr("in"), i64("n"));
     public static final KernelSignature BIAS_ADD_FORWARD = of("elementwise", "bias_add_forward",
             ptr("out"), ptr("in"), ptr("bias"), i32("C"), i32("HW"), i64("total"));
+    public static final KernelSignature ADD_FORWARD = of("elementwise", "add_forward", ptr("out"), ptr("a"), ptr("b"), i64("n"));
+    public static final KernelSignature COPY_CHANNELS = of("elementwise", "copy_channels",
+            ptr("dst"), ptr("src"), i64("images"), i32("dstChannels"), i32("srcChannels"), i32("dstOffset"), i32("srcOffset"),
+            i32("count"), i64("inner"));
 
     // conv2d.cu
     public static final KernelSignature CONV2D_FORWARD = of("conv2d", "conv2d_forward",
