@@ -135,6 +135,22 @@ public final class AlexNet implements AutoCloseable {
      * Everything is checked before anything is copied to the backend.
      */
     public static AlexNet fromWeights(Backend backend, AlexNetConfig config, Map<String, HostTensor> weights) {
+        requireWeights(config, weights);
+        Map<String, Tensor> params = new LinkedHashMap<>();
+        try {
+            for (String name : parameterShapes(config).keySet()) {
+                HostTensor t = weights.get(name);
+                params.put(name, backend.fromArray(t.shape(), t.data()));
+            }
+        } catch (RuntimeException e) {
+            params.values().forEach(Tensor::close);
+            throw e;
+        }
+        return new AlexNet(backend, config, params);
+    }
+
+    /** Checks that {@code weights} are exactly the parameters {@link #parameterShapes} lists; the error names every problem. */
+    public static void requireWeights(AlexNetConfig config, Map<String, HostTensor> weights) {
         Map<String, Shape> expected = parameterShapes(config);
         List<String> problems = new ArrayList<>();
         for (var e : expected.entrySet()) {
@@ -148,17 +164,6 @@ public final class AlexNet implements AutoCloseable {
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("weights do not fit " + config + ": " + String.join("; ", problems));
         }
-        Map<String, Tensor> params = new LinkedHashMap<>();
-        try {
-            for (String name : expected.keySet()) {
-                HostTensor t = weights.get(name);
-                params.put(name, backend.fromArray(t.shape(), t.data()));
-            }
-        } catch (RuntimeException e) {
-            params.values().forEach(Tensor::close);
-            throw e;
-        }
-        return new AlexNet(backend, config, params);
     }
 
     public AlexNetConfig config() {

@@ -32,10 +32,11 @@ public record Checkpoint(int epochsDone, long step, float learningRate, double b
     public static final String STATE = "checkpoint.json";
     private static final String VELOCITY = "velocity.";
 
-    public void save(Path dir, AlexNet net, TrainingStep training) throws IOException {
-        Map<String, HostTensor> tensors = new LinkedHashMap<>(net.weights());
-        training.velocitiesToHost().forEach((name, t) -> tensors.put(VELOCITY + name, t));
-        Map<String, String> meta = new LinkedHashMap<>(net.config().toMetadata());
+    /** Writes the learner's weights, velocities and configuration with this state into {@code dir}, atomically. */
+    public void save(Path dir, Learner learner) throws IOException {
+        Map<String, HostTensor> tensors = new LinkedHashMap<>(learner.weights());
+        learner.velocities().forEach((name, t) -> tensors.put(VELOCITY + name, t));
+        Map<String, String> meta = new LinkedHashMap<>(learner.config().toMetadata());
         meta.put("train.epochs_done", Integer.toString(epochsDone));
         meta.put("train.step", Long.toString(step));
         meta.put("train.learning_rate", Float.toString(learningRate));

@@ -5,7 +5,6 @@ import dev.alexnetffm.engine.data.BatchLoader;
 import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
-import dev.alexnetffm.engine.tensor.Shape;
 import dev.alexnetffm.engine.tensor.Tensor;
 
 import java.io.IOException;
@@ -45,17 +44,23 @@ public final class Trainer {
     /** The outcome: the final validation errors and every epoch's summary. */
     public record Result(double valTop1, double valTop5, Curves curves, Path runDir) {}
 
-    private final Backend backend;
+    private final Learner.Factory learners;
     private final Dataset train;
     private final Dataset val;
     private final Options options;
     private final PrintStream log;
 
+    /** A trainer on one backend (which the caller keeps owning). */
     public Trainer(Backend backend, Dataset train, Dataset val, Options options, PrintStream log) {
+        this(Learner.on(backend), train, val, options, log);
+    }
+
+    /** A trainer whose network is made by {@code learners} (e.g. split over two devices). */
+    public Trainer(Learner.Factory learners, Dataset train, Dataset val, Options options, PrintStream log) {
         if (train.classes() != val.classes() || train.imageFloats() != val.imageFloats()) {
             throw new IllegalArgumentException("training and validation data differ in classes or image size: " + train.name() + " vs " + val.name());
         }
-        this.backend = backend;
+        this.learners = learners;
         this.train = train;
         this.val = val;
         this.options = options;
@@ -65,9 +70,9 @@ public final class Trainer {
     /** Trains a freshly initialised network of {@code config} (whose classes and input must match the data). */
     public Result run(AlexNetConfig config) throws IOException, InterruptedException {
         checkFits(config);
-        try (AlexNet net = AlexNet.initialize(backend, config, options.seed(), options.init()); TrainingStep training = new TrainingStep(net, options.seed())) {
+        try (Learner learner = learners.create(config, AlexNet.initialWeights(config, options.seed(), options.init()), options.seed())) {
             Checkpoint start = new Checkpoint(0, 0, options.sgd().learningRate(), Double.POSITIVE_INFINITY, 0, 0, options.seed());
-            return loop(net, training, start, new Curves());
+            return loop(learner, start, new Curves());
         }
     }
 
@@ -77,12 +82,11 @@ public final class Trainer {
         checkFits(loaded.config());
         Path csv = options.runDir().resolve("curves.csv");
         Curves curves = Files.isRegularFile(csv) ? Curves.parse(Files.readString(csv)) : new Curves();
-        try (AlexNet net = AlexNet.fromWeights(backend, loaded.config(), loaded.weights());
-             TrainingStep training = new TrainingStep(net, loaded.state().seed())) {
-            training.loadVelocities(loaded.velocities());
+        try (Learner learner = learners.create(loaded.config(), loaded.weights(), loaded.state().seed())) {
+            learner.loadVelocities(loaded.velocities());
             log.printf("resuming %s after epoch %d (step %d, learning rate %s)%n", options.runDir(), loaded.state().epochsDone(),
                     loaded.state().step(), loaded.state().learningRate());
-            return loop(net, training, loaded.state(), curves);
+            return loop(learner, loaded.state(), curves);
         }
     }
 
@@ -94,7 +98,7 @@ public final class Trainer {
         }
     }
 
-    private Result loop(AlexNet net, TrainingStep training, Checkpoint state, Curves curves) throws IOException, InterruptedException {
+    private Result loop(Learner learner, Checkpoint state, Curves curves) throws IOException, InterruptedException {
         long seed = state.seed();
         float lr = state.learningRate();
         long step = state.step();
@@ -108,19 +112,17 @@ public final class Trainer {
             double lossSum = 0;
             long seen = 0, wrong = 0;
             Progress progress = new Progress(log, "epoch " + epoch + "/" + options.epochs());
-            try (BatchLoader loader = new BatchLoader(train, options.batchSize(), order, true, options.loaderThreads(), 3, options.skipCorrupt());
-                 Inputs inputs = new Inputs(backend, net.config())) {
+            try (BatchLoader loader = new BatchLoader(train, options.batchSize(), order, true, options.loaderThreads(), 3, options.skipCorrupt())) {
                 int batches = loader.batches();
                 for (BatchLoader.Batch next; (next = loader.next()) != null; ) {
                     try (BatchLoader.Batch batch = next) {
                         if (batch.size == 0) continue;
-                        Tensor x = inputs.upload(batch.images, batch.size);
-                        float loss = training.step(x, java.util.Arrays.copyOf(batch.labels, batch.size), options.sgd().withLearningRate(lr), step++);
+                        float loss = learner.step(batch.images, java.util.Arrays.copyOf(batch.labels, batch.size), options.sgd().withLearningRate(lr), step++);
                         if (!Float.isFinite(loss)) {
                             throw new IllegalStateException("the loss became " + loss + " at step " + step + " (epoch " + epoch
                                     + "): training diverged; try a lower learning rate");
                         }
-                        wrong += Metrics.topKWrong(training.lastLogits(), Math.min(batch.size, batch.labels.length), batch.labels, 1);
+                        wrong += Metrics.topKWrong(learner.lastLogits(), Math.min(batch.size, batch.labels.length), batch.labels, 1);
                         lossSum += (double) loss * batch.size;
                         seen += batch.size;
                         progress.update(batch.index + 1, batches, seen, lossSum / seen, System.nanoTime() - t0);
@@ -130,7 +132,7 @@ public final class Trainer {
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             progress.finish();
-            double[] v = evaluate(net, val, options.batchSize(), options.loaderThreads());
+            double[] v = evaluate(learner::logits, learner.config(), val, options.batchSize(), options.loaderThreads());
             lastVal = v;
             curves.add(new Curves.Epoch(epoch, lossSum / Math.max(1, seen), (double) wrong / Math.max(1, seen), v[0], v[1], lr, seconds, seen / seconds));
             log.printf(Locale.ROOT, "epoch %d: loss %.4f, train top-1 error %.2f%%, val top-1 error %.2f%%, top-5 %.2f%%, lr %.2g, %.0f s (%.0f images/s)%n",
@@ -145,25 +147,38 @@ public final class Trainer {
                 log.printf(Locale.ROOT, "validation error stopped improving: learning rate now %.2g%n", lr);
             }
             if (options.runDir() != null) {
-                new Checkpoint(epoch, step, lr, best, bad, reductions, seed).save(options.runDir(), net, training);
+                new Checkpoint(epoch, step, lr, best, bad, reductions, seed).save(options.runDir(), learner);
                 curves.write(options.runDir().resolve("curves.csv"), options.runDir().resolve("curves.png"),
-                        "AlexNet on " + train.name() + " (" + backend.name() + ")");
+                        "AlexNet on " + train.name() + " (" + learner.description() + ")");
             }
         }
-        if (Double.isNaN(lastVal[0])) lastVal = evaluate(net, val, options.batchSize(), options.loaderThreads());
+        if (Double.isNaN(lastVal[0])) lastVal = evaluate(learner::logits, learner.config(), val, options.batchSize(), options.loaderThreads());
         return new Result(lastVal[0], lastVal[1], curves, options.runDir());
     }
 
     /** Top-1 and top-5 error of {@code net} on {@code data} (inference: dropout off). */
     public static double[] evaluate(AlexNet net, Dataset data, int batchSize, int threads) throws IOException, InterruptedException {
+        try (Inputs inputs = new Inputs(net)) {
+            return evaluate((images, n) -> net.forward(inputs.upload(images, n)).toArray(), net.config(), data, batchSize, threads);
+        }
+    }
+
+    /** Inference logits (N, classes) for the first N images of a host batch. */
+    @FunctionalInterface
+    public interface Logits {
+        float[] of(float[] images, int n);
+    }
+
+    /** Top-1 and top-5 error of the network behind {@code logits} on {@code data}. */
+    public static double[] evaluate(Logits logits, AlexNetConfig config, Dataset data, int batchSize, int threads)
+            throws IOException, InterruptedException {
         long seen = 0, wrong1 = 0, wrong5 = 0;
-        try (BatchLoader loader = new BatchLoader(data, batchSize, BatchLoader.sequential(data.size()), false, threads, 2, false);
-             Inputs inputs = new Inputs(net.backend(), net.config())) {
+        try (BatchLoader loader = new BatchLoader(data, batchSize, BatchLoader.sequential(data.size()), false, threads, 2, false)) {
             for (BatchLoader.Batch next; (next = loader.next()) != null; ) {
                 try (BatchLoader.Batch batch = next) {
-                    float[] logits = net.forward(inputs.upload(batch.images, batch.size)).toArray();
-                    wrong1 += Metrics.topKWrong(logits, batch.size, batch.labels, 1);
-                    wrong5 += Metrics.topKWrong(logits, batch.size, batch.labels, Math.min(5, net.config().classes()));
+                    float[] out = logits.of(batch.images, batch.size);
+                    wrong1 += Metrics.topKWrong(out, batch.size, batch.labels, 1);
+                    wrong5 += Metrics.topKWrong(out, batch.size, batch.labels, Math.min(5, config.classes()));
                     seen += batch.size;
                 }
             }
@@ -171,23 +186,21 @@ public final class Trainer {
         return new double[] {(double) wrong1 / seen, (double) wrong5 / seen};
     }
 
-    /** The input tensor for each batch size, reused across batches. */
+    /** The network's input tensor for each batch size, reused across batches. */
     private static final class Inputs implements AutoCloseable {
-        private final Backend backend;
-        private final AlexNetConfig config;
+        private final AlexNet net;
         private Tensor tensor;
 
-        Inputs(Backend backend, AlexNetConfig config) {
-            this.backend = backend;
-            this.config = config;
+        Inputs(AlexNet net) {
+            this.net = net;
         }
 
         Tensor upload(float[] images, int n) {
             if (tensor == null || tensor.shape().dim(0) != n) {
                 if (tensor != null) tensor.close();
-                tensor = backend.allocate(Shape.of(n, config.inChannels(), config.inputSize(), config.inputSize()));
+                tensor = net.backend().allocate(net.inputShape(n));
             }
-            backend.copyFromHost(tensor, images);
+            net.backend().copyFromHost(tensor, images);
             return tensor;
         }
 

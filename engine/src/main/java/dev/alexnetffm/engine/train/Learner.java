@@ -1,0 +1,124 @@
+package dev.alexnetffm.engine.train;
+
+import dev.alexnetffm.engine.backend.Backend;
+import dev.alexnetffm.engine.model.AlexNet;
+import dev.alexnetffm.engine.model.AlexNetConfig;
+import dev.alexnetffm.engine.tensor.HostTensor;
+import dev.alexnetffm.engine.tensor.Tensor;
+
+import java.util.Map;
+
+/**
+ * A network being trained, wherever it lives (one device, or split over two): what {@link Trainer} needs from it.
+ * Batches come as host arrays (N images of C*S*S floats in NCHW order, N labels); weights and velocities go in
+ * and out in the one-device network's names and shapes, so checkpoints do not depend on the placement.
+ */
+public interface Learner extends AutoCloseable {
+    AlexNetConfig config();
+
+    /** Where it runs, e.g. "cuda:0 (NVIDIA H100 80GB HBM3)". */
+    String description();
+
+    /** One SGD step on the first {@code labels.length} images of {@code images}; returns the mean loss. */
+    float step(float[] images, int[] labels, Sgd sgd, long step);
+
+    /** The last step's logits (with dropout), (N, classes). */
+    float[] lastLogits();
+
+    /** Inference logits (dropout off) for the first {@code n} images of {@code images}. */
+    float[] logits(float[] images, int n);
+
+    Map<String, HostTensor> weights();
+
+    Map<String, HostTensor> velocities();
+
+    /** Replaces the velocities (resuming from a checkpoint). */
+    void loadVelocities(Map<String, HostTensor> velocities);
+
+    @Override
+    void close();
+
+    /** Makes the learner for a configuration, its initial weights and the run's seed. */
+    @FunctionalInterface
+    interface Factory {
+        Learner create(AlexNetConfig config, Map<String, HostTensor> weights, long seed);
+    }
+
+    /** Learners on one backend (which the caller keeps owning). */
+    static Factory on(Backend backend) {
+        return (config, weights, seed) -> new OneDevice(AlexNet.fromWeights(backend, config, weights), seed);
+    }
+
+    /** The network and its {@link TrainingStep} on one backend, with an input tensor reused across batches. */
+    final class OneDevice implements Learner {
+        private final AlexNet net;
+        private final TrainingStep training;
+        private Tensor input;
+
+        OneDevice(AlexNet net, long seed) {
+            this.net = net;
+            try {
+                this.training = new TrainingStep(net, seed);
+            } catch (RuntimeException e) {
+                net.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public AlexNetConfig config() {
+            return net.config();
+        }
+
+        @Override
+        public String description() {
+            return net.backend().name();
+        }
+
+        private Tensor upload(float[] images, int n) {
+            if (input == null || input.shape().dim(0) != n) {
+                if (input != null) input.close();
+                input = net.backend().allocate(net.inputShape(n));
+            }
+            net.backend().copyFromHost(input, images);
+            return input;
+        }
+
+        @Override
+        public float step(float[] images, int[] labels, Sgd sgd, long step) {
+            return training.step(upload(images, labels.length), labels, sgd, step);
+        }
+
+        @Override
+        public float[] lastLogits() {
+            return training.lastLogits();
+        }
+
+        @Override
+        public float[] logits(float[] images, int n) {
+            return net.forward(upload(images, n)).toArray();
+        }
+
+        @Override
+        public Map<String, HostTensor> weights() {
+            return net.weights();
+        }
+
+        @Override
+        public Map<String, HostTensor> velocities() {
+            return training.velocitiesToHost();
+        }
+
+        @Override
+        public void loadVelocities(Map<String, HostTensor> velocities) {
+            training.loadVelocities(velocities);
+        }
+
+        @Override
+        public void close() {
+            if (input != null) input.close();
+            training.close();
+            net.close();
+        }
+    }
+}
