@@ -3,52 +3,132 @@ package dev.alexnetffm.engine.cli;
 import dev.alexnetffm.engine.Engine;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
+import dev.alexnetffm.engine.parallel.ExchangePlan;
+import dev.alexnetffm.engine.parallel.SplitAlexNet;
+import dev.alexnetffm.engine.parallel.Timeline;
+import dev.alexnetffm.engine.tensor.HostTensor;
 import dev.alexnetffm.engine.tensor.Tensor;
+import dev.alexnetffm.engine.train.Sgd;
+import dev.alexnetffm.engine.train.TrainingStep;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 
-/** {@code alexnet bench}: forward throughput of the network at one batch size. */
+/**
+ * {@code alexnet bench}: time per batch of the forward pass (or, with {@code --train}, of a training step) at one
+ * batch size, on one device or split over two; every iteration starts from the batch in host memory, so the
+ * one- and two-device figures include the same uploads.
+ */
 final class BenchCommand implements Main.Command {
     @Override
     public String summary() {
-        return "forward throughput: --batch N [--iterations K] [--weights file] [--device ...]";
+        return "throughput: --batch N [--train] [--iterations K] [--weights file] [--device ... | --devices A,B [--trace file.json]]";
+    }
+
+    /** One timed call: a forward pass or a training step on the same host batch. */
+    private interface Call {
+        void run(long iteration);
     }
 
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
-        Args args = new Args("bench", argv, Set.of("batch", "iterations", "warmup", "weights", "device"), Set.of());
+        Args args = new Args("bench", argv, Set.of("batch", "iterations", "warmup", "weights", "device", "devices", "trace"), Set.of("train"));
         if (!args.operands().isEmpty()) throw new Main.UsageException("unexpected argument " + args.operands().getFirst());
         int batch = args.integer("batch", 128, 1, 4096);
-        try (Engine engine = EngineOptions.open(args)) {
-            boolean cpu = engine.backend().name().equals("cpu");
-            int iterations = args.integer("iterations", cpu ? 2 : 50, 1, 1_000_000);
-            int warmup = args.integer("warmup", cpu ? 1 : 5, 0, 1_000_000);
-            String weights = args.string("weights", null);
-            AlexNet net = weights == null ? engine.newModel(AlexNetConfig.paper(), 42) : engine.loadModel(Path.of(weights));
-            SplittableRandom random = new SplittableRandom(1);
-            float[] x = new float[net.inputShape(batch).intSize()];
-            for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
-            out.printf("bench: %s, batch %d, %s parameters%n", engine.description(), batch, String.format(java.util.Locale.ROOT, "%,d", AlexNet.parameterCount(net.config())));
-            try (Tensor input = engine.backend().fromArray(net.inputShape(batch), x)) {
-                for (int i = 0; i < warmup; i++) net.forward(input);
-                engine.backend().synchronize();
-                double[] ms = new double[iterations];
-                for (int i = 0; i < iterations; i++) {
-                    long t0 = System.nanoTime();
-                    net.forward(input);
-                    engine.backend().synchronize();
-                    ms[i] = (System.nanoTime() - t0) / 1e6;
+        boolean train = args.flag("train");
+        String trace = args.string("trace", null);
+        EngineOptions.TwoDevices devices = EngineOptions.devices(args);
+        if (trace != null && devices == null) throw new Main.UsageException("--trace records the two devices' timeline: it needs --devices");
+        String weightsFile = args.string("weights", null);
+        AlexNetConfig config;
+        Map<String, HostTensor> weights;
+        if (weightsFile == null) {
+            config = AlexNetConfig.paper();
+            weights = AlexNet.initialWeights(config, 42);
+        } else {
+            AlexNet.Saved saved = AlexNet.read(Path.of(weightsFile), AlexNetConfig.paper());
+            config = saved.config();
+            weights = saved.weights();
+        }
+        SplittableRandom random = new SplittableRandom(1);
+        float[] x = new float[batch * config.inChannels() * config.inputSize() * config.inputSize()];
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+        int[] labels = random.ints(batch, 0, config.classes()).toArray();
+        Sgd sgd = Sgd.paper();
+        String what = train ? "training step (forward, backward, SGD)" : "forward";
+
+        if (devices == null) {
+            try (Engine engine = EngineOptions.open(args); AlexNet net = AlexNet.fromWeights(engine.backend(), config, weights);
+                 Tensor input = engine.backend().allocate(net.inputShape(batch));
+                 TrainingStep step = train ? new TrainingStep(net, 42) : null) {
+                header(out, engine.description(), batch, what, config);
+                time(out, args, engine.backend().name().equals("cpu"), batch, i -> {
+                    engine.backend().copyFromHost(input, x);
+                    if (train) {
+                        step.step(input, labels, sgd, i);
+                        engine.backend().synchronize();
+                    } else {
+                        net.forward(input).toArray();
+                    }
+                });
+            }
+            return 0;
+        }
+        try (SplitAlexNet split = SplitAlexNet.open(devices.a(), devices.b(), config, weights)) {
+            if (train) split.enableTraining(42);
+            header(out, split.description(), batch, what, config);
+            ExchangePlan plan = split.plan(batch, train);
+            out.printf(Locale.ROOT, "exchanged per %s: %,d bytes (forward %,d, backward %,d) in %d copies%n", train ? "step" : "batch",
+                    plan.bytes(), plan.bytes(ExchangePlan.Pass.FORWARD), plan.bytes(ExchangePlan.Pass.BACKWARD), plan.copies().size());
+            Call call = i -> {
+                if (train) {
+                    split.step(x, labels, sgd, i);
+                    split.synchronize();
+                } else {
+                    split.logits(x, batch);
                 }
-                Arrays.sort(ms);
-                double median = ms[iterations / 2];
-                out.printf("forward: median %.3f ms per batch (min %.3f, max %.3f over %d), %.1f images/s%n",
-                        median, ms[0], ms[iterations - 1], iterations, batch / (median / 1e3));
+            };
+            long done = time(out, args, devices.spec().startsWith("cpu"), batch, call);
+            if (trace != null) {
+                split.traceNextCall();
+                call.run(done);
+                Timeline t = split.lastTimeline();
+                t.write(Path.of(trace));
+                for (int lane = 0; lane < 2; lane++) {
+                    out.printf(Locale.ROOT, "tower %s: ops %.3f ms, copies %.3f ms, waiting %.3f ms%n", lane == 0 ? "A" : "B",
+                            t.total(lane, Timeline.Kind.OP) / 1e3, t.total(lane, Timeline.Kind.COPY) / 1e3, t.total(lane, Timeline.Kind.WAIT) / 1e3);
+                }
+                out.println("timeline (Chrome trace JSON, open in chrome://tracing or ui.perfetto.dev): " + trace);
             }
         }
         return 0;
+    }
+
+    private static void header(PrintStream out, String where, int batch, String what, AlexNetConfig config) {
+        out.printf(Locale.ROOT, "bench: %s, %s, batch %d, %,d parameters%n", where, what, batch, AlexNet.parameterCount(config));
+    }
+
+    /** Warms up, then times each call to completion; prints the median. Returns the number of calls made. */
+    private static long time(PrintStream out, Args args, boolean cpu, int batch, Call call) {
+        int iterations = args.integer("iterations", cpu ? 2 : 50, 1, 1_000_000);
+        int warmup = args.integer("warmup", cpu ? 1 : 5, 0, 1_000_000);
+        long calls = 0;
+        for (int i = 0; i < warmup; i++) call.run(calls++);
+        double[] ms = new double[iterations];
+        for (int i = 0; i < iterations; i++) {
+            long t0 = System.nanoTime();
+            call.run(calls++);  // every call ends with its work finished (logits read back, or a synchronize)
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(ms);
+        double median = ms[iterations / 2];
+        out.printf(Locale.ROOT, "median %.3f ms per batch (min %.3f, max %.3f over %d), %.1f images/s%n",
+                median, ms[0], ms[iterations - 1], iterations, batch / (median / 1e3));
+        return calls;
     }
 }

@@ -6,6 +6,7 @@ import dev.alexnetffm.engine.data.Labels;
 import dev.alexnetffm.engine.data.augment.TenCrop;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
+import dev.alexnetffm.engine.parallel.SplitAlexNet;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -22,12 +23,12 @@ import java.util.stream.IntStream;
 final class InferCommand implements Main.Command {
     @Override
     public String summary() {
-        return "top-5 classes of images: --weights file [--labels file] [--top K] [--ten-crop] [--batch N] [--device ...] image...";
+        return "top-5 classes of images: --weights file [--labels file] [--top K] [--ten-crop] [--batch N] [--device ... | --devices A,B] image...";
     }
 
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
-        Args args = new Args("infer", argv, Set.of("weights", "labels", "top", "batch", "device"), Set.of("untrained", "ten-crop"));
+        Args args = new Args("infer", argv, Set.of("weights", "labels", "top", "batch", "device", "devices"), Set.of("untrained", "ten-crop"));
         List<Path> images = args.operands().stream().map(Path::of).toList();
         if (images.isEmpty()) throw new Main.UsageException("give one or more image files (JPEG or PNG)");
         String weights = args.string("weights", null);
@@ -38,14 +39,19 @@ final class InferCommand implements Main.Command {
         String labelsFile = args.string("labels", null);
         Labels labels = Labels.loadOrNone(labelsFile == null ? null : Path.of(labelsFile));
         boolean tenCrop = args.flag("ten-crop");
+        EngineOptions.TwoDevices devices = EngineOptions.devices(args);
         TenCrop crops = TenCrop.paper();
         // ten-crop: prepare 256x256 and average the softmax of its ten 227x227 crops
         ImagePreprocessor preprocessor = tenCrop ? ImagePreprocessor.builder().cropSize(256).build() : ImagePreprocessor.imageNet();
         // decode the first batch before loading weights, so that a bad image fails fast
         float[] first = preprocessor.loadBatch(images.subList(0, Math.min(batch, images.size())));
-        try (Engine engine = EngineOptions.open(args)) {
-            AlexNet net = weights == null ? engine.newModel(AlexNetConfig.paper(), 42) : engine.loadModel(Path.of(weights));
-            AlexNetConfig c = net.config();
+        AlexNet.Saved saved = weights == null ? new AlexNet.Saved(AlexNetConfig.paper(), AlexNet.initialWeights(AlexNetConfig.paper(), 42))
+                : AlexNet.read(Path.of(weights), AlexNetConfig.paper());
+        try (Engine engine = devices == null ? EngineOptions.open(args) : null;
+             AlexNet one = engine == null ? null : AlexNet.fromWeights(engine.backend(), saved.config(), saved.weights());
+             SplitAlexNet two = devices == null ? null : SplitAlexNet.open(devices.a(), devices.b(), saved.config(), saved.weights())) {
+            Probabilities net = one != null ? one::probabilities : two::probabilities;
+            AlexNetConfig c = saved.config();
             if (c.inChannels() != 3 || c.inputSize() != 227) {
                 throw new IllegalArgumentException("infer reads RGB images cropped to 227x227"
                         + ", but the weights are for " + c.inChannels() + "x" + c.inputSize() + "x" + c.inputSize() + " inputs");
@@ -73,6 +79,11 @@ final class InferCommand implements Main.Command {
             }
         }
         return 0;
+    }
+
+    /** Class probabilities (N, classes) for a host batch of N images, on one device or two. */
+    private interface Probabilities {
+        float[] probabilities(float[] images, int n);
     }
 
     /** Indices of the {@code k} largest of {@code p[offset .. offset + n)}, largest first (ties: lower index first). */

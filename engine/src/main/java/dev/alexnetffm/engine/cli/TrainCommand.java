@@ -14,6 +14,8 @@ import dev.alexnetffm.engine.data.augment.PcaColour;
 import dev.alexnetffm.engine.data.augment.RandomCropFlip;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
+import dev.alexnetffm.engine.parallel.SplitAlexNet;
+import dev.alexnetffm.engine.train.Learner;
 import dev.alexnetffm.engine.train.Sgd;
 import dev.alexnetffm.engine.train.Trainer;
 
@@ -58,7 +60,7 @@ final class TrainCommand implements Main.Command {
               --augment none|crop-flip       the paper's random 227x227 crops of 256x256 images with flips (validation: the
                                              centre crop); default none
               --pca <file>                   with --augment: also PCA colour augmentation, eigenvectors from `alexnet pca`
-            """ + "  " + EngineOptions.HELP;
+            """ + "  " + EngineOptions.HELP + "\n  " + EngineOptions.DEVICES_HELP + "\n";
 
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
@@ -68,7 +70,7 @@ final class TrainCommand implements Main.Command {
         }
         Args args = new Args("train", argv, Set.of("data", "data-dir", "val", "run", "epochs", "batch", "lr", "momentum", "weight-decay",
                 "patience", "seed", "subset", "val-subset", "image-size", "hidden", "threads", "device", "init", "activation", "lrn",
-                "pool", "dropout", "augment", "pca"), Set.of("resume", "skip-corrupt"));
+                "pool", "dropout", "augment", "pca", "devices"), Set.of("resume", "skip-corrupt"));
         if (!args.operands().isEmpty()) throw new Main.UsageException("unexpected argument " + args.operands().getFirst() + " (see train --help)");
         String run = args.string("run", null);
         if (run == null) throw new Main.UsageException("--run <dir> is required: checkpoints and curves are written there");
@@ -112,10 +114,13 @@ final class TrainCommand implements Main.Command {
         }
         Trainer.Options options = new Trainer.Options(epochs, batch, sgd, seed, args.integer("patience", 1, 1, 1000), 3, threads,
                 args.flag("skip-corrupt"), Path.of(run), init(args.string("init", "paper")));
-        try (Engine engine = EngineOptions.open(args)) {
-            out.printf(Locale.ROOT, "train: %s on %s (%d images), validating on %s (%d), batch %d, %s%n", engine.description(), train.name(),
+        EngineOptions.TwoDevices devices = EngineOptions.devices(args);
+        try (Engine engine = devices == null ? EngineOptions.open(args) : null) {
+            Learner.Factory learners = engine != null ? Learner.on(engine.backend()) : SplitAlexNet.learners(devices.a(), devices.b());
+            String where = engine != null ? engine.description() : "two devices (" + devices.spec() + ", one tower each)";
+            out.printf(Locale.ROOT, "train: %s on %s (%d images), validating on %s (%d), batch %d, %s%n", where, train.name(),
                     train.size(), val.name(), val.size(), batch, sgd);
-            Trainer trainer = new Trainer(engine.backend(), train, val, options, out);
+            Trainer trainer = new Trainer(learners, train, val, options, out);
             Trainer.Result result;
             if (args.flag("resume")) {
                 result = trainer.resume();

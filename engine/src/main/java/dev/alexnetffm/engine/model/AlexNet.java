@@ -198,9 +198,18 @@ public final class AlexNet implements AutoCloseable {
      * is checked before anything is copied to the backend; an error names the file and the tensor.
      */
     public static AlexNet load(Backend backend, Path file, AlexNetConfig fallback) throws IOException {
+        Saved saved = read(file, fallback);
+        return fromWeights(backend, saved.config(), saved.weights());
+    }
+
+    /** A weights file read into host memory: its configuration and the parameters by name. */
+    public record Saved(AlexNetConfig config, Map<String, HostTensor> weights) {}
+
+    /** Reads and validates a weights file as {@link #load} does, without putting it on a backend. */
+    public static Saved read(Path file, AlexNetConfig fallback) throws IOException {
         AlexNetConfig config = AlexNetConfig.fromMetadata(SafeTensors.readHeader(file).metadata(), fallback);
         SafeTensorsFile weights = SafeTensors.readExpecting(file, parameterShapes(config));
-        return fromWeights(backend, config, weights.tensors());
+        return new Saved(config, weights.tensors());
     }
 
     /** Number of parameters: 60,965,224 for the paper's network. */

@@ -22,7 +22,7 @@ final class CpuLane implements Lane {
 
     @Override
     public String name() {
-        return "cpu@" + Integer.toHexString(System.identityHashCode(backend));
+        return "cpu";
     }
 
     @Override

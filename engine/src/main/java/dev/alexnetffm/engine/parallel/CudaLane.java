@@ -32,7 +32,7 @@ final class CudaLane implements Lane {
 
     @Override
     public String name() {
-        return backend.device() + "/" + backend.stream();
+        return backend.device() + " stream 0x" + Long.toHexString(backend.stream().handle().address());
     }
 
     private record Event(CuEvent event) implements Marker {}

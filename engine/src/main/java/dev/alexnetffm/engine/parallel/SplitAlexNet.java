@@ -101,14 +101,7 @@ public final class SplitAlexNet implements Learner {
      */
     public static Learner.Factory learners(Supplier<Backend> a, Supplier<Backend> b) {
         return (config, weights, seed) -> {
-            Backend first = a.get(), second;
-            try {
-                second = b.get();
-            } catch (RuntimeException e) {
-                first.close();
-                throw e;
-            }
-            SplitAlexNet net = create(first, second, config, weights);
+            SplitAlexNet net = open(a, b, config, weights);
             try {
                 net.enableTraining(seed);
                 return net;
@@ -117,6 +110,18 @@ public final class SplitAlexNet implements Learner {
                 throw e;
             }
         };
+    }
+
+    /** {@link #create} on two backends made here (the first is closed again if the second cannot be made). */
+    public static SplitAlexNet open(Supplier<Backend> a, Supplier<Backend> b, AlexNetConfig config, Map<String, HostTensor> weights) {
+        Backend first = a.get(), second;
+        try {
+            second = b.get();
+        } catch (RuntimeException e) {
+            first.close();
+            throw e;
+        }
+        return create(first, second, config, weights);
     }
 
     /** The two-tower split needs LRN windows inside each tower and an even number of classes. */
@@ -200,6 +205,11 @@ public final class SplitAlexNet implements Learner {
             return t.backward(a, a.input, labels, sgd, seed, step);
         }, Float.class);
         return losses[0];
+    }
+
+    /** Waits until both devices have finished every op queued so far. */
+    public void synchronize() {
+        for (Tower t : towers) on(t.index, () -> { t.lane.synchronize(); return null; });
     }
 
     /** The last training step's logits (with dropout), from tower A. */

@@ -107,7 +107,46 @@ class MainTest {
     void benchReportsThroughput() {
         Result r = run("bench", "--device", "cpu", "--batch", "1", "--iterations", "1", "--warmup", "0");
         assertEquals(0, r.status(), r.err());
-        assertTrue(r.out().contains("bench: cpu, batch 1, 60,965,224 parameters"), r.out());
-        assertTrue(r.out().matches("(?s).*forward: median [0-9.]+ ms per batch .* images/s.*"), r.out());
+        assertTrue(r.out().contains("bench: cpu, forward, batch 1, 60,965,224 parameters"), r.out());
+        assertTrue(r.out().matches("(?s).*median [0-9.]+ ms per batch .* images/s.*"), r.out());
+    }
+
+    @Test
+    void benchOnTwoDevicesReportsTheExchangeAndWritesTheTimeline(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path trace = dir.resolve("split.json");
+        Result r = run("bench", "--devices", "cpu,cpu", "--batch", "1", "--iterations", "1", "--warmup", "0", "--trace", trace.toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("tower A on cpu, tower B on cpu"), r.out());
+        // batch 1, inference: pool2 and pool5 halves, fc6 and fc7 halves (2048 floats), the logits' half (500)
+        long bytes = 4L * 2 * (128 * 13 * 13 + 128 * 6 * 6 + 2048 + 2048) + 4L * 500;
+        assertTrue(r.out().contains(String.format("exchanged per batch: %,d bytes", bytes)), r.out());
+        assertTrue(java.nio.file.Files.readString(trace).contains("\"name\": \"conv1\""), "the trace has conv1's spans");
+    }
+
+    @Test
+    void inferOnTwoDevicesGivesTheOneDeviceAnswer(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path image = dir.resolve("noise.png");
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(260, 300, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        for (int y = 0; y < 300; y++) for (int x = 0; x < 260; x++) img.setRGB(x, y, random.nextInt(1 << 24));
+        javax.imageio.ImageIO.write(img, "png", image.toFile());
+        Result one = run("infer", "--untrained", "--device", "cpu", image.toString());
+        Result two = run("infer", "--untrained", "--devices", "cpu,cpu", image.toString());
+        assertEquals(0, two.status(), two.err());
+        assertEquals(one.out(), two.out());
+    }
+
+    @Test
+    void devicesThatDoNotExistAreClearErrors() {
+        Result r = run("bench", "--devices", "0,7");
+        assertEquals(2, r.status());
+        String expected = CudaDriver.isAvailable() ? "there is no GPU 7" : "needs CUDA GPUs";
+        assertTrue(r.err().contains(expected), r.err());
+        r = run("train", "--devices", "0", "--run", "x");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--devices takes two devices"), r.err());
+        r = run("infer", "--untrained", "--devices", "gpu,1", "x.png");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("'gpu' is not a GPU ordinal"), r.err());
     }
 }
