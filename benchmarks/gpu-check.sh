@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU session's one prepared script: run on a CUDA machine from the repository root, with the bundle built
 # here by make-bundle (a jlinked Java 25, every jar, test classes). Logs and JSON go to a work folder, packed at
-# the end as $OUT/gpu-results.tgz beside $OUT/summary.txt ($OUT defaults to ./gpu-out).
+# the end as $OUT/gpu-results.tgz beside $OUT/summary.txt ($OUT defaults to ./gpu-out); bench also leaves
+# $OUT/split-trace.json, a Chrome trace of one training step of the two-tower split on GPU 0 (chrome://tracing).
 #   bash benchmarks/gpu-check.sh [tests|bench|all|fmnist]     (default: all; fmnist: 10 epochs of Fashion-MNIST,
 #                                                         needs make-bundle --with-fashion-mnist; EPOCHS=N to change)
 # Prints a short summary last. Each step's time is bounded so one hang cannot eat the session.
@@ -35,6 +36,14 @@ if [ "$what" = all ] || [ "$what" = bench ]; then
   step jmh-forward 180 bash $run java -jar "$bench_jar" ForwardBench -wi 2 -i 3 -rf json -rff "$out/forward.json"
   step jmh-loading 90 bash $run java -jar "$bench_jar" DataLoadingBench -t 1 -wi 1 -i 3 -r 2 -rf json -rff "$out/loading.json"
   step jmh-train 120 bash $run java -jar "$bench_jar" TrainStepBench -wi 2 -i 3 -rf json -rff "$out/train.json"
+  # the two-tower split against one device (two-gpus only where there are two GPUs); kept out of ours.json
+  placements=one,two-logical
+  [ "$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')" -ge 2 ] && placements=$placements,two-gpus
+  step jmh-split 240 bash $run java -jar "$bench_jar" SplitBench -p placement=$placements -wi 2 -i 3 -rf json -rff "$out/split.json"
+  step cli-split-trace 180 bash $run java -jar .gpu-bundle/lib/alexnet-ffm.jar bench --devices 0,0 --train --batch 128 \
+      --trace "$out/split-trace.json"
+  step cli-one-train 180 bash $run java -jar .gpu-bundle/lib/alexnet-ffm.jar bench --batch 128 --train
+  [ -f "$out/split-trace.json" ] && cp "$out/split-trace.json" "$dest/split-trace.json"
   python3 - "$out/ours.json" "$out/layers.json" "$out/forward.json" "$out/train.json" <<'PY'
 import json, os, sys
 rows = []
@@ -46,7 +55,7 @@ for f in sys.argv[2:]:
 json.dump(rows, open(sys.argv[1], "w"))
 PY
   step torch-alexnet 300 env PYTHONUNBUFFERED=1 python3 benchmarks/pytorch/alexnet_torch_bench.py --train --json "$out/torch.json" --ours "$out/ours.json"
-  python3 benchmarks/scripts/jmh_table.py "$out/launch.json" "$out/copy.json" "$out/loading.json" > "$out/jmh-tables.md" 2>&1
+  python3 benchmarks/scripts/jmh_table.py "$out/launch.json" "$out/copy.json" "$out/loading.json" "$out/split.json" > "$out/jmh-tables.md" 2>&1
 fi
 if [ "$what" = fmnist ]; then
   step fmnist 590 bash $run java -jar .gpu-bundle/lib/alexnet-ffm.jar train --data fashion-mnist --device cuda \
@@ -59,6 +68,10 @@ printf '%s\n' "${summary[@]}"
 [ -f "$out/gpu-tests-summary.txt" ] && cat "$out/gpu-tests-summary.txt"
 [ -f "$out/fmnist-summary.txt" ] && cat "$out/fmnist-summary.txt"
 [ -f "$out/jmh-tables.md" ] && cat "$out/jmh-tables.md"
+[ -f "$out/jmh-split.log" ] && grep -E "^(placement [a-z-]+|exchange):" "$out/jmh-split.log" | sort -u
+for b in cli-split-trace cli-one-train; do
+  [ -f "$out/$b.log" ] && { echo "-- $b"; tail -n 15 "$out/$b.log"; }
+done
 [ -f "$out/torch-copy.json" ] && grep -E "deviceToDevice|Pinned" "$out/torch-copy.log" 2>/dev/null | head -12
 [ -f "$out/torch-alexnet.log" ] && grep -A40 "ours ms" "$out/torch-alexnet.log" | head -40
 } | tee "$out/summary.txt"

@@ -12,7 +12,8 @@ import java.util.List;
  *
  * <p>Tower A (device 0) owns the first half of every layer's channels, tower B (device 1) the second. Layers that
  * see both towers need the other tower's half of their input first: pool2 before conv3, pool5 before fc6, fc6's
- * output (after dropout) before fc7, and fc7's output (after dropout) before fc8. Each such point is two copies,
+ * output before fc7, and fc7's output before fc8 (dropout is applied after the exchange, to the joined tensor and
+ * identically on both towers, so that its mask keeps the one-device network's element indexing). Each such point is two copies,
  * one each way. fc8's two halves of the logits are then gathered on device 0 for the softmax and the loss, and the
  * logits' gradient halves sent back. Backward mirrors every forward exchange in reverse order: the gradient with
  * respect to a received half goes back to its owner, which adds it to its own.
