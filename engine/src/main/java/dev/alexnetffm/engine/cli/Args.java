@@ -51,6 +51,26 @@ final class Args {
         }
     }
 
+    private Args(Args from) {
+        this.command = from.command;
+        this.options.putAll(from.options);
+        this.operands.addAll(from.operands);
+    }
+
+    /** A copy with option {@code name} set to {@code value} (for a command that fixes an option itself). */
+    Args with(String name, String value) {
+        Args a = new Args(this);
+        a.options.put(name, value);
+        return a;
+    }
+
+    /** A copy without option {@code name}. */
+    Args without(String name) {
+        Args a = new Args(this);
+        a.options.remove(name);
+        return a;
+    }
+
     List<String> operands() {
         return operands;
     }

@@ -6,6 +6,7 @@ import dev.alexnetffm.engine.data.FashionMnist;
 import dev.alexnetffm.engine.data.ImageFolder;
 import dev.alexnetffm.engine.data.ImagePreprocessor;
 import dev.alexnetffm.engine.data.Subset;
+import dev.alexnetffm.engine.data.augment.RandomCropFlip;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.train.Checkpoint;
@@ -33,11 +34,7 @@ final class EvalCommand implements Main.Command {
         int batch = args.integer("batch", 16, 1, 1024);
         int threads = args.integer("threads", Math.max(1, Runtime.getRuntime().availableProcessors() - 1), 1, 256);
         String data = args.string("data", "fashion-mnist");
-        Dataset test = data.equals("fashion-mnist")
-                ? FashionMnist.test(args.string("data-dir", null) != null ? Path.of(args.string("data-dir", null)) : FashionMnist.defaultDir(), 3, 256)
-                : ImageFolder.open(Path.of(data), ImagePreprocessor.builder().cropSize(256).build());
         int subset = args.integer("subset", 0, 0, Integer.MAX_VALUE);
-        if (subset > 0) test = new Subset(test, subset, 1);
         try (Engine engine = EngineOptions.open(args)) {
             Path w = Path.of(weights);
             AlexNet net;
@@ -48,6 +45,12 @@ final class EvalCommand implements Main.Command {
                 net = AlexNet.load(engine.backend(), w, AlexNetConfig.paper());
             }
             try (net) {
+                // the images are prepared at 256x256 for a 227x227 network (in proportion for smaller ones) and cropped
+                int size = RandomCropFlip.preparedSize(net.config().inputSize());
+                Dataset test = data.equals("fashion-mnist")
+                        ? FashionMnist.test(args.string("data-dir", null) != null ? Path.of(args.string("data-dir", null)) : FashionMnist.defaultDir(), 3, size)
+                        : ImageFolder.open(Path.of(data), ImagePreprocessor.builder().cropSize(size).build());
+                if (subset > 0) test = new Subset(test, subset, 1);
                 if (net.config().classes() != test.classes()) {
                     throw new IllegalArgumentException("the network has " + net.config().classes() + " classes, the data set " + test.classes());
                 }

@@ -25,6 +25,7 @@ public final class Main {
         COMMANDS.put("train", new TrainCommand());
         COMMANDS.put("eval", new EvalCommand());
         COMMANDS.put("pca", new PcaCommand());
+        COMMANDS.put("experiment", new ExperimentCommand());
     }
 
     private Main() {}

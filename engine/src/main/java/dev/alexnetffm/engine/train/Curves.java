@@ -65,6 +65,11 @@ public final class Curves {
         writeAtomically(pngFile, png.toByteArray());
     }
 
+    /** Writes {@code text} (UTF-8) to {@code file} through a temporary file and a rename. */
+    public static void writeText(Path file, String text) throws IOException {
+        writeAtomically(file, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     static void writeAtomically(Path file, byte[] bytes) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
@@ -100,7 +105,8 @@ public final class Curves {
         return epochs.stream().mapToDouble(f).toArray();
     }
 
-    private static void panel(Graphics2D g, int x0, int y0, int w, int h, String label, double[] x, List<double[]> ys, List<Color> colors,
+    /** One chart panel: series {@code ys} (NaN = missing) against {@code x}, with a legend; errors drawn as percentages. */
+    static void panel(Graphics2D g, int x0, int y0, int w, int h, String label, double[] x, List<double[]> ys, List<Color> colors,
                               List<String> names, boolean percent) {
         int left = x0 + 50, right = x0 + w - 10, top = y0 + 10, bottom = y0 + h - 30;
         double xmin = x.length == 0 ? 0 : x[0], xmax = x.length == 0 ? 1 : Math.max(x[x.length - 1], xmin + 1);

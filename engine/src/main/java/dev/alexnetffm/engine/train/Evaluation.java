@@ -2,8 +2,10 @@ package dev.alexnetffm.engine.train;
 
 import dev.alexnetffm.engine.data.BatchLoader;
 import dev.alexnetffm.engine.data.Dataset;
+import dev.alexnetffm.engine.data.augment.RandomCropFlip;
 import dev.alexnetffm.engine.data.augment.TenCrop;
 import dev.alexnetffm.engine.model.AlexNet;
+import dev.alexnetffm.engine.model.AlexNetConfig;
 
 import java.io.IOException;
 
@@ -19,25 +21,40 @@ public final class Evaluation {
     private Evaluation() {}
 
     /**
-     * @param base256 the data set, yielding 3x256x256 images
+     * @param base256 the data set, yielding 3x256x256 images (or, for a smaller network, images of
+     *                {@link dev.alexnetffm.engine.data.augment.RandomCropFlip#preparedSize} for its input)
      * @param images  images per forward pass (ten crops each)
      */
     public static Result tenCrop(AlexNet net, Dataset base256, int images, int threads) throws IOException, InterruptedException {
-        TenCrop tc = TenCrop.paper();
-        if (base256.channels() != 3 || base256.imageSize() != 256 || net.config().inputSize() != 227) {
-            throw new IllegalArgumentException("ten-crop evaluation needs 3x256x256 images and a 227x227 network; got "
-                    + base256.channels() + "x" + base256.imageSize() + "x" + base256.imageSize() + " and " + net.config().inputSize());
+        return tenCrop(net::probabilities, net.config(), base256, images, threads);
+    }
+
+    /** Class probabilities (N, classes) for a host batch of N images: a network on one device or split over two. */
+    @FunctionalInterface
+    public interface Probabilities {
+        float[] of(float[] images, int n);
+    }
+
+    /** {@link #tenCrop(AlexNet, Dataset, int, int)} for any network of {@code config}. */
+    public static Result tenCrop(Probabilities network, AlexNetConfig config, Dataset base, int images, int threads)
+            throws IOException, InterruptedException {
+        int size = config.inputSize();
+        if (base.imageSize() != RandomCropFlip.preparedSize(size) || base.channels() != config.inChannels()) {
+            throw new IllegalArgumentException("ten-crop evaluation of a " + size + "x" + size + " network needs " + config.inChannels() + "x"
+                    + RandomCropFlip.preparedSize(size) + "x" + RandomCropFlip.preparedSize(size) + " images; got " + base.channels() + "x"
+                    + base.imageSize() + "x" + base.imageSize());
         }
-        int classes = net.config().classes(), k5 = Math.min(5, classes);
-        int inFloats = base256.imageFloats(), outFloats = tc.outFloats();
+        TenCrop tc = new TenCrop(config.inChannels(), base.imageSize(), size);
+        int classes = config.classes(), k5 = Math.min(5, classes);
+        int inFloats = base.imageFloats(), outFloats = tc.outFloats();
         float[] crops = new float[images * 10 * outFloats];
         long seen = 0, c1 = 0, c5 = 0, t1 = 0, t5 = 0;
-        try (BatchLoader loader = new BatchLoader(base256, images, BatchLoader.sequential(base256.size()), false, threads, 2, false)) {
+        try (BatchLoader loader = new BatchLoader(base, images, BatchLoader.sequential(base.size()), false, threads, 2, false)) {
             for (BatchLoader.Batch next; (next = loader.next()) != null; ) {
                 try (BatchLoader.Batch batch = next) {
                     int n = batch.size;
                     for (int i = 0; i < n; i++) tc.write(batch.images, i * inFloats, crops, i * 10 * outFloats);
-                    float[] p = net.probabilities(n == images ? crops : java.util.Arrays.copyOf(crops, n * 10 * outFloats), n * 10);
+                    float[] p = network.of(n == images ? crops : java.util.Arrays.copyOf(crops, n * 10 * outFloats), n * 10);
                     float[] centre = new float[n * classes];
                     for (int i = 0; i < n; i++) System.arraycopy(p, (i * 10 + 4) * classes, centre, i * classes, classes);
                     float[] averaged = TenCrop.average(p, n, classes);

@@ -31,6 +31,19 @@ public final class RandomCropFlip {
         return new RandomCropFlip(3, 256, 227);
     }
 
+    /**
+     * The size images are prepared at for crops of {@code outSize}: the paper's ratio 256 / 227, rounded (256 for
+     * 227; 76 for a 67x67 network). Lets the recipe run on smaller inputs.
+     */
+    public static int preparedSize(int outSize) {
+        return Math.round(outSize * 256f / 227f);
+    }
+
+    /** Crops of {@code outSize} from images of {@link #preparedSize}; the paper's for 227. */
+    public static RandomCropFlip forInput(int channels, int outSize) {
+        return new RandomCropFlip(channels, preparedSize(outSize), outSize);
+    }
+
     public int channels() {
         return channels;
     }
