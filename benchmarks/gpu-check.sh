@@ -3,8 +3,10 @@
 # here by make-bundle (a jlinked Java 25, every jar, test classes). Logs and JSON go to a work folder, packed at
 # the end as $OUT/gpu-results.tgz beside $OUT/summary.txt ($OUT defaults to ./gpu-out); bench also leaves
 # $OUT/split-trace.json, a Chrome trace of one training step of the two-tower split on GPU 0 (chrome://tracing).
-#   bash benchmarks/gpu-check.sh [tests|bench|all|fmnist]     (default: all; fmnist: 10 epochs of Fashion-MNIST,
-#                                                         needs make-bundle --with-fashion-mnist; EPOCHS=N to change)
+#   bash benchmarks/gpu-check.sh [tests|bench|all|fmnist|experiments]   (default: all = tests + bench;
+#     fmnist: 10 epochs of Fashion-MNIST, EPOCHS=N to change; experiments: `alexnet experiment` for each of the paper's
+#     claims, EXPERIMENTS="relu-tanh lrn ..." and EXP_ARGS="..." to change, results copied to $OUT/results;
+#     both need make-bundle --with-fashion-mnist)
 # Prints a short summary last. Each step's time is bounded so one hang cannot eat the session.
 set -uo pipefail
 dest=${OUT:-gpu-out}; mkdir -p "$dest"
@@ -57,6 +59,15 @@ PY
   step torch-alexnet 300 env PYTHONUNBUFFERED=1 python3 benchmarks/pytorch/alexnet_torch_bench.py --train --json "$out/torch.json" --ours "$out/ours.json"
   python3 benchmarks/scripts/jmh_table.py "$out/launch.json" "$out/copy.json" "$out/loading.json" "$out/split.json" > "$out/jmh-tables.md" 2>&1
 fi
+if [ "$what" = experiments ]; then
+  # the paper's claims on Fashion-MNIST, scaled to fit a session: EXPERIMENTS (names) and EXP_ARGS (train options)
+  for e in ${EXPERIMENTS:-relu-tanh lrn pooling dropout pca ten-crop}; do
+    step "exp-$e" 590 bash $run java -jar .gpu-bundle/lib/alexnet-ffm.jar experiment "$e" --data fashion-mnist --device cuda \
+        --out "$out/results/$e" --runs "$out/runs/$e" ${EXP_ARGS:---image-size 67 --epochs 10 --init kaiming}
+    rm -rf "$out/runs/$e"   # checkpoints are large; the results folder keeps the tables, curves and charts
+  done
+  [ -d "$out/results" ] && cp -r "$out/results" "$dest/results"
+fi
 if [ "$what" = fmnist ]; then
   step fmnist 590 bash $run java -jar .gpu-bundle/lib/alexnet-ffm.jar train --data fashion-mnist --device cuda \
       --epochs "${EPOCHS:-10}" --run "$out/fmnist" ${TRAIN_ARGS:-}
@@ -67,6 +78,7 @@ echo "== $(date -u +%F) $(head -2 "$out/gpu.csv" | tail -1)"
 printf '%s\n' "${summary[@]}"
 [ -f "$out/gpu-tests-summary.txt" ] && cat "$out/gpu-tests-summary.txt"
 [ -f "$out/fmnist-summary.txt" ] && cat "$out/fmnist-summary.txt"
+for r in "$out"/results/*/README.md; do [ -f "$r" ] && { echo "-- $r"; grep -E "^\|" "$r"; }; done
 [ -f "$out/jmh-tables.md" ] && cat "$out/jmh-tables.md"
 [ -f "$out/jmh-split.log" ] && grep -E "^(placement [a-z-]+|exchange):" "$out/jmh-split.log" | sort -u
 for b in cli-split-trace cli-one-train; do
