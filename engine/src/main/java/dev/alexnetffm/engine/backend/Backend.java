@@ -29,6 +29,21 @@ public interface Backend extends AutoCloseable {
     void copyFromHost(Tensor dst, float[] src);
 
     /**
+     * Host memory for {@code floats} floats to upload from with {@link #copyFromHost(Tensor, HostBuffer)}:
+     * page-locked on a GPU (and usable by every GPU of the process), plain native memory on the CPU. Not
+     * initialised. The caller owns it; it may outlive this backend. May be called from any thread.
+     */
+    HostBuffer allocateHost(long floats);
+
+    /**
+     * Overwrites {@code dst} with the first {@code dst.shape().size()} floats of {@code src}, ordered after the ops
+     * queued before it and before those queued after it. Does not copy on the calling thread: a GPU queues the
+     * copy and returns, so {@code src} must not be overwritten until {@link HostBuffer#awaitReusable()} returns.
+     * {@code src} may come from any backend's {@link #allocateHost}, and may be uploaded to several backends.
+     */
+    void copyFromHost(Tensor dst, HostBuffer src);
+
+    /**
      * A new tensor holding a copy of {@code data}: {@code shape.size()} native-order floats, e.g. off-heap memory
      * another library filled. Backends that can copy straight from native memory override this.
      */

@@ -4,6 +4,8 @@ import dev.alexnetffm.engine.tensor.HostTensor;
 import dev.alexnetffm.engine.tensor.Shape;
 import dev.alexnetffm.engine.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
@@ -33,6 +35,19 @@ public final class CpuBackend implements Backend {
         float[] d = data(dst);
         if (src.length < d.length) throw new IllegalArgumentException("copyFromHost: " + dst + " needs " + d.length + " floats, got " + src.length);
         System.arraycopy(src, 0, d, 0, d.length);
+    }
+
+    @Override
+    public HostBuffer allocateHost(long floats) {
+        return HostBuffer.allocate(floats);
+    }
+
+    /** A plain copy, done when it returns: the buffer is reusable at once (it gets no fence). */
+    @Override
+    public void copyFromHost(Tensor dst, HostBuffer src) {
+        float[] d = data(dst);
+        if (src.floats() < d.length) throw new IllegalArgumentException("copyFromHost: " + dst + " needs " + d.length + " floats, the host buffer has " + src.floats());
+        MemorySegment.copy(src.segment(), ValueLayout.JAVA_FLOAT, 0, d, 0, d.length);
     }
 
     static float[] data(Tensor t) {

@@ -1,6 +1,7 @@
 package dev.alexnetffm.engine.parallel;
 
 import dev.alexnetffm.engine.backend.Backend;
+import dev.alexnetffm.engine.backend.HostBuffer;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.tensor.HostTensor;
@@ -19,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -29,7 +31,8 @@ import java.util.function.Supplier;
  *
  * <p>Each device has a worker thread with its context current that queues its tower's ops; the workers meet only
  * to pass markers (events) at the exchanges, so neither waits for its device between layers. The calling thread
- * waits at the end of a call (and, in training, tower A's worker for the loss, a host value).
+ * waits at the end of a call (and, in training, tower A's worker for the loss, a host value). A batch in a
+ * {@link HostBuffer} is uploaded by each worker straight from it, each copy queued on its own device.
  *
  * <p>The two lanes may be two GPUs (peer copies) or two streams of one GPU (the same schedule, device copies), or
  * two CPU backends. Forward logits are the same bits as the one-device network's where the backends' arithmetic
@@ -156,19 +159,29 @@ public final class SplitAlexNet implements Learner {
     /** Logits (N, classes) for a host batch of N*C*S*S floats in NCHW order, dropout off. */
     @Override
     public float[] logits(float[] images, int n) {
-        return infer(images, n, false);
+        requireBatch(n, images.length);
+        return infer(n, false, (b, x) -> b.copyFromHost(x, images));
+    }
+
+    /** Logits for the first N images of a host buffer, which each tower uploads straight from it. */
+    @Override
+    public float[] logits(HostBuffer images, int n) {
+        requireBatch(n, images.floats());
+        return infer(n, false, (b, x) -> b.copyFromHost(x, images));
     }
 
     /** Class probabilities (softmax of the logits, computed on tower A's device) for a host batch. */
     public float[] probabilities(float[] images, int n) {
-        return infer(images, n, true);
+        requireBatch(n, images.length);
+        return infer(n, true, (b, x) -> b.copyFromHost(x, images));
     }
 
-    private float[] infer(float[] images, int n, boolean softmax) {
-        State s = stateFor(n, false, images);
+    /** {@code upload} copies the batch into a tower's input tensor, on that tower's worker. */
+    private float[] infer(int n, boolean softmax, BiConsumer<Backend, Tensor> upload) {
+        State s = stateFor(n, false);
         run(t -> {
             Tower.Acts a = s.acts[t.index];
-            t.lane.backend().copyFromHost(a.input, images);
+            upload.accept(t.lane.backend(), a.input);
             t.forward(a, null);
             return null;
         });
@@ -176,6 +189,15 @@ public final class SplitAlexNet implements Learner {
         if (!softmax) return a.logits.toArray();
         towers[0].lane.backend().softmax(a.logits, a.logits);
         return a.logits.toArray();
+    }
+
+    /**
+     * Host memory for batches: tower A's backend's ({@link Backend#allocateHost}), page-locked and usable by both
+     * devices on GPUs. Each tower uploads the whole batch from it.
+     */
+    @Override
+    public HostBuffer allocateHost(long floats) {
+        return towers[0].lane.backend().allocateHost(floats);
     }
 
     // ---------------------------------------------------------------- training
@@ -195,12 +217,23 @@ public final class SplitAlexNet implements Learner {
      */
     @Override
     public float step(float[] images, int[] labels, Sgd sgd, long step) {
+        requireBatch(labels.length, images.length);
+        return step(labels, sgd, step, (b, x) -> b.copyFromHost(x, images));
+    }
+
+    /** {@link #step(float[], int[], Sgd, long)} on a host buffer: each tower queues its upload straight from it. */
+    @Override
+    public float step(HostBuffer images, int[] labels, Sgd sgd, long step) {
+        requireBatch(labels.length, images.floats());
+        return step(labels, sgd, step, (b, x) -> b.copyFromHost(x, images));
+    }
+
+    private float step(int[] labels, Sgd sgd, long step, BiConsumer<Backend, Tensor> upload) {
         if (!training) throw new IllegalStateException("call enableTraining(seed) before step");
-        int n = labels.length;
-        State s = stateFor(n, true, images);
+        State s = stateFor(labels.length, true);
         Float[] losses = run(t -> {
             Tower.Acts a = s.acts[t.index];
-            t.lane.backend().copyFromHost(a.input, images);
+            upload.accept(t.lane.backend(), a.input);
             t.forward(a, new AlexNet.Dropout(seed, step));
             return t.backward(a, a.input, labels, sgd, seed, step);
         }, Float.class);
@@ -381,12 +414,15 @@ public final class SplitAlexNet implements Learner {
     /** Both towers' tensors and the mailboxes for one batch size and mode. */
     private record State(int n, boolean training, Tower.Acts[] acts, Map<String, Mailbox> boxes) {}
 
-    private State stateFor(int n, boolean training, float[] images) {
+    private void requireBatch(int n, long floats) {
         long need = (long) n * config.inChannels() * config.inputSize() * config.inputSize();
-        if (n < 1 || images.length < need) {
+        if (n < 1 || floats < need) {
             throw new IllegalArgumentException("a batch of " + n + " images of " + config.inChannels() + "x" + config.inputSize() + "x"
-                    + config.inputSize() + " needs " + need + " floats, got " + images.length);
+                    + config.inputSize() + " needs " + need + " floats, got " + floats);
         }
+    }
+
+    private State stateFor(int n, boolean training) {
         if (state != null && state.n == n && state.training == training) return state;
         state = closeState(state);
         Map<String, Mailbox> boxes = new LinkedHashMap<>();

@@ -1,6 +1,7 @@
 package dev.alexnetffm.engine.train;
 
 import dev.alexnetffm.engine.backend.Backend;
+import dev.alexnetffm.engine.backend.HostBuffer;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.tensor.HostTensor;
@@ -10,8 +11,13 @@ import java.util.Map;
 
 /**
  * A network being trained, wherever it lives (one device, or split over two): what {@link Trainer} needs from it.
- * Batches come as host arrays (N images of C*S*S floats in NCHW order, N labels); weights and velocities go in
- * and out in the one-device network's names and shapes, so checkpoints do not depend on the placement.
+ * Batches come as host arrays or {@link HostBuffer}s (N images of C*S*S floats in NCHW order, N labels); weights
+ * and velocities go in and out in the one-device network's names and shapes, so checkpoints do not depend on the
+ * placement.
+ *
+ * <p>The trainer's batches are decoded into buffers from {@link #allocateHost} (page-locked on a GPU) and passed
+ * to {@link #step(HostBuffer, int[], Sgd, long)}, which queues their upload without copying them on the calling
+ * thread; the array methods copy the array into staging memory first, and stay for callers holding arrays.
  */
 public interface Learner extends AutoCloseable {
     AlexNetConfig config();
@@ -22,11 +28,37 @@ public interface Learner extends AutoCloseable {
     /** One SGD step on the first {@code labels.length} images of {@code images}; returns the mean loss. */
     float step(float[] images, int[] labels, Sgd sgd, long step);
 
+    /**
+     * One SGD step on the first {@code labels.length} images of {@code images}; returns the mean loss. The upload
+     * is queued, not waited for: refill {@code images} only after {@link HostBuffer#awaitReusable()}. Learners
+     * that cannot upload from host memory copy it into an array (this default).
+     */
+    default float step(HostBuffer images, int[] labels, Sgd sgd, long step) {
+        return step(images.toArray(Math.multiplyExact(labels.length, imageFloats(config()))), labels, sgd, step);
+    }
+
     /** The last step's logits (with dropout), (N, classes). */
     float[] lastLogits();
 
     /** Inference logits (dropout off) for the first {@code n} images of {@code images}. */
     float[] logits(float[] images, int n);
+
+    /** Inference logits (dropout off) for the first {@code n} images of a host buffer, as {@link #step(HostBuffer, int[], Sgd, long)} uploads it. */
+    default float[] logits(HostBuffer images, int n) {
+        return logits(images.toArray(Math.multiplyExact(n, imageFloats(config()))), n);
+    }
+
+    /**
+     * Host memory for batches of this learner ({@code floats} floats): page-locked, usable by all its devices, where
+     * it runs on GPUs. The caller owns it, and closes it before this learner. May be called from any thread.
+     */
+    default HostBuffer allocateHost(long floats) {
+        return HostBuffer.allocate(floats);
+    }
+
+    private static int imageFloats(AlexNetConfig c) {
+        return c.inChannels() * c.inputSize() * c.inputSize();
+    }
 
     Map<String, HostTensor> weights();
 
@@ -75,18 +107,39 @@ public interface Learner extends AutoCloseable {
             return net.backend().name();
         }
 
-        private Tensor upload(float[] images, int n) {
+        private Tensor input(int n) {
             if (input == null || input.shape().dim(0) != n) {
                 if (input != null) input.close();
                 input = net.backend().allocate(net.inputShape(n));
             }
-            net.backend().copyFromHost(input, images);
             return input;
+        }
+
+        private Tensor upload(float[] images, int n) {
+            Tensor x = input(n);
+            net.backend().copyFromHost(x, images);
+            return x;
+        }
+
+        private Tensor upload(HostBuffer images, int n) {
+            Tensor x = input(n);
+            net.backend().copyFromHost(x, images);
+            return x;
         }
 
         @Override
         public float step(float[] images, int[] labels, Sgd sgd, long step) {
             return training.step(upload(images, labels.length), labels, sgd, step);
+        }
+
+        @Override
+        public float step(HostBuffer images, int[] labels, Sgd sgd, long step) {
+            return training.step(upload(images, labels.length), labels, sgd, step);
+        }
+
+        @Override
+        public HostBuffer allocateHost(long floats) {
+            return net.backend().allocateHost(floats);
         }
 
         @Override
@@ -96,6 +149,11 @@ public interface Learner extends AutoCloseable {
 
         @Override
         public float[] logits(float[] images, int n) {
+            return net.forward(upload(images, n)).toArray();
+        }
+
+        @Override
+        public float[] logits(HostBuffer images, int n) {
             return net.forward(upload(images, n)).toArray();
         }
 

@@ -1,6 +1,7 @@
 package dev.alexnetffm.engine.train;
 
 import dev.alexnetffm.engine.backend.Backend;
+import dev.alexnetffm.engine.backend.HostBuffer;
 import dev.alexnetffm.engine.data.BatchLoader;
 import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.model.AlexNet;
@@ -12,11 +13,17 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.function.Function;
+import java.util.function.LongFunction;
 
 /**
  * The paper's training procedure: SGD with momentum and weight decay on shuffled batches, validation top-1 and
  * top-5 error after every epoch, the learning rate divided by 10 when the validation error stops improving, a
  * checkpoint and the training curves (CSV and PNG) written after every epoch, and a progress line while it runs.
+ *
+ * <p>Batches are decoded on background threads straight into the learner's host buffers ({@link Learner#allocateHost},
+ * page-locked on a GPU); each step queues the upload from there behind the device's work, with no copy on the
+ * training thread, and a loader thread refills a buffer only once its upload has finished.
  *
  * <p>Reproducible: initialisation, the epoch's shuffle (seeded by seed and epoch) and the dropout masks (seed,
  * layer, step) are functions of the seed, and every op is deterministic; so {@link #resume} of a killed run ends
@@ -112,12 +119,13 @@ public final class Trainer {
             double lossSum = 0;
             long seen = 0, wrong = 0;
             Progress progress = new Progress(log, "epoch " + epoch + "/" + options.epochs());
-            try (BatchLoader loader = new BatchLoader(train, options.batchSize(), order, true, options.loaderThreads(), 3, options.skipCorrupt())) {
+            try (BatchLoader loader = new BatchLoader(train, options.batchSize(), order, true, options.loaderThreads(), 3, options.skipCorrupt(),
+                    learner::allocateHost)) {
                 int batches = loader.batches();
                 for (BatchLoader.Batch next; (next = loader.next()) != null; ) {
                     try (BatchLoader.Batch batch = next) {
                         if (batch.size == 0) continue;
-                        float loss = learner.step(batch.images, java.util.Arrays.copyOf(batch.labels, batch.size), options.sgd().withLearningRate(lr), step++);
+                        float loss = learner.step(batch.host, java.util.Arrays.copyOf(batch.labels, batch.size), options.sgd().withLearningRate(lr), step++);
                         if (!Float.isFinite(loss)) {
                             throw new IllegalStateException("the loss became " + loss + " at step " + step + " (epoch " + epoch
                                     + "): training diverged; try a lower learning rate");
@@ -132,7 +140,7 @@ public final class Trainer {
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             progress.finish();
-            double[] v = evaluate(learner::logits, learner.config(), val, options.batchSize(), options.loaderThreads());
+            double[] v = evaluate(learner, val, options.batchSize(), options.loaderThreads());
             lastVal = v;
             curves.add(new Curves.Epoch(epoch, lossSum / Math.max(1, seen), (double) wrong / Math.max(1, seen), v[0], v[1], lr, seconds, seen / seconds));
             log.printf(Locale.ROOT, "epoch %d: loss %.4f, train top-1 error %.2f%%, val top-1 error %.2f%%, top-5 %.2f%%, lr %.2g, %.0f s (%.0f images/s)%n",
@@ -152,7 +160,7 @@ public final class Trainer {
                         "AlexNet on " + train.name() + " (" + learner.description() + ")");
             }
         }
-        if (Double.isNaN(lastVal[0])) lastVal = evaluate(learner::logits, learner.config(), val, options.batchSize(), options.loaderThreads());
+        if (Double.isNaN(lastVal[0])) lastVal = evaluate(learner, val, options.batchSize(), options.loaderThreads());
         return new Result(lastVal[0], lastVal[1], curves, options.runDir());
     }
 
@@ -172,11 +180,21 @@ public final class Trainer {
     /** Top-1 and top-5 error of the network behind {@code logits} on {@code data}. */
     public static double[] evaluate(Logits logits, AlexNetConfig config, Dataset data, int batchSize, int threads)
             throws IOException, InterruptedException {
+        return evaluate(config, data, batchSize, threads, null, batch -> logits.of(batch.images, batch.size));
+    }
+
+    /** Top-1 and top-5 error of a learner on {@code data}, its batches decoded into its host buffers. */
+    public static double[] evaluate(Learner learner, Dataset data, int batchSize, int threads) throws IOException, InterruptedException {
+        return evaluate(learner.config(), data, batchSize, threads, learner::allocateHost, batch -> learner.logits(batch.host, batch.size));
+    }
+
+    private static double[] evaluate(AlexNetConfig config, Dataset data, int batchSize, int threads, LongFunction<HostBuffer> hostBuffers,
+                                     Function<BatchLoader.Batch, float[]> logits) throws IOException, InterruptedException {
         long seen = 0, wrong1 = 0, wrong5 = 0;
-        try (BatchLoader loader = new BatchLoader(data, batchSize, BatchLoader.sequential(data.size()), false, threads, 2, false)) {
+        try (BatchLoader loader = new BatchLoader(data, batchSize, BatchLoader.sequential(data.size()), false, threads, 2, false, hostBuffers)) {
             for (BatchLoader.Batch next; (next = loader.next()) != null; ) {
                 try (BatchLoader.Batch batch = next) {
-                    float[] out = logits.of(batch.images, batch.size);
+                    float[] out = logits.apply(batch);
                     wrong1 += Metrics.topKWrong(out, batch.size, batch.labels, 1);
                     wrong5 += Metrics.topKWrong(out, batch.size, batch.labels, Math.min(5, config.classes()));
                     seen += batch.size;

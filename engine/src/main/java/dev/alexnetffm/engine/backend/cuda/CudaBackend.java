@@ -13,6 +13,7 @@ import dev.alexnetffm.cuda.KernelSignature;
 import dev.alexnetffm.cuda.PinnedBuffer;
 import dev.alexnetffm.engine.backend.Backend;
 import dev.alexnetffm.engine.backend.ConvSpec;
+import dev.alexnetffm.engine.backend.HostBuffer;
 import dev.alexnetffm.engine.backend.LrnSpec;
 import dev.alexnetffm.engine.backend.PoolSpec;
 import dev.alexnetffm.engine.backend.ShapeChecks;
@@ -23,7 +24,10 @@ import dev.alexnetffm.engine.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Runs ops as the handwritten kernels on one GPU, queued in order on one stream. Modules are loaded on first use
@@ -137,7 +141,8 @@ public final class CudaBackend implements Backend {
     /**
      * Uploads go through two pinned staging buffers in turn: the array is copied into one on the host, then an
      * asynchronous copy is queued on the stream, so it runs after the ops already queued (which may still read
-     * {@code dst}) while the host goes on. An event per buffer says when its last copy has left it.
+     * {@code dst}) while the host goes on. An event per buffer says when its last copy has left it. (Batches skip
+     * the host-side copy: they are decoded into a {@link HostBuffer} and uploaded from it.)
      */
     private final PinnedBuffer[] staging = new PinnedBuffer[2];
     private final CuEvent[] stagingDone = new CuEvent[2];
@@ -167,6 +172,73 @@ public final class CudaBackend implements Backend {
         MemorySegment.copy(MemorySegment.ofArray(src), 0, staging[i].segment(), 0, bytes);
         d.buffer().copyFromHostAsync(staging[i].segment(), 0, 0, bytes, stream);
         stagingDone[i].record(stream);
+    }
+
+    /**
+     * Page-locked, portable memory ({@code cuMemHostAlloc}), holding its own reference to the device's primary
+     * context: it stays valid after this backend closes, and every GPU of the process can copy from it.
+     */
+    @Override
+    public HostBuffer allocateHost(long floats) {
+        if (floats < 1) throw new IllegalArgumentException("a host buffer needs at least one float, got " + floats);
+        long bytes = Math.multiplyExact(floats, (long) Float.BYTES);
+        Context owner = device.primaryContext();
+        try {
+            PinnedBuffer pinned = owner.allocatePinned(bytes);
+            return new HostBuffer(pinned.segment(), () -> {
+                try {
+                    pinned.close();
+                } finally {
+                    owner.close();
+                }
+            });
+        } catch (RuntimeException e) {
+            owner.close();
+            throw e;
+        }
+    }
+
+    /** The fences this backend keeps on the host buffers it has copied from; closed with the backend. */
+    private final Set<UploadFence> uploadFences = new HashSet<>();
+
+    /**
+     * Queues {@code cuMemcpyHtoDAsync} straight from the buffer on the stream (no copy on the host) and records the
+     * buffer's fence for this backend after it, so that {@link HostBuffer#awaitReusable()} waits for this copy.
+     * A buffer that is not page-locked still works, but then the driver copies it before returning.
+     */
+    @Override
+    public synchronized void copyFromHost(Tensor dst, HostBuffer src) {
+        DeviceTensor d = own(dst);
+        if (src.floats() < d.shape().size()) {
+            throw new IllegalArgumentException("copyFromHost: " + dst + " needs " + d.shape().size() + " floats, the host buffer has " + src.floats());
+        }
+        context.ensureCurrent();
+        UploadFence fence = src.fence(this, UploadFence::new);
+        d.buffer().copyFromHostAsync(src.segment(), 0, 0, d.shape().bytes(), stream);
+        fence.event.record(stream);
+    }
+
+    /** An event on this backend's stream after its latest copy from one host buffer. */
+    private final class UploadFence implements HostBuffer.Fence {
+        private final CuEvent event = context.createEvent(false);
+
+        UploadFence() {
+            uploadFences.add(this); // made inside copyFromHost, which holds the backend's lock
+        }
+
+        @Override
+        public void await() {
+            // closed with the backend, whose close waited for its stream: nothing left to wait for
+            if (!event.isClosed()) event.synchronize();
+        }
+
+        @Override
+        public void close() {
+            synchronized (CudaBackend.this) {
+                uploadFences.remove(this);
+            }
+            event.close();
+        }
     }
 
     /** A grid for a grid-stride loop over {@code n} items, each thread taking {@code perThread}. */
@@ -654,6 +726,7 @@ public final class CudaBackend implements Backend {
                 xentHost.close();
                 xentHost = null;
             }
+            for (UploadFence f : List.copyOf(uploadFences)) f.close();
             for (int i = 0; i < staging.length; i++) {
                 if (staging[i] != null) staging[i].close();
                 if (stagingDone[i] != null) stagingDone[i].close();
