@@ -46,6 +46,11 @@ final class CudaLane implements Lane {
     }
 
     @Override
+    public void closeMarker(Marker marker) {
+        if (marker instanceof Event e && events.remove(e.event())) e.event().close();
+    }
+
+    @Override
     public void record(Marker marker) {
         backend.context().ensureCurrent();
         ((Event) marker).event().record(backend.stream());

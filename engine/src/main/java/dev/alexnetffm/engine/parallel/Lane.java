@@ -28,6 +28,9 @@ public interface Lane extends AutoCloseable {
      */
     void record(Marker marker);
 
+    /** Frees a marker of this lane that no one waits for any more (the lane has finished its work). */
+    default void closeMarker(Marker marker) {}
+
     /** Makes the ops this lane queues from now on wait until {@code marker} is reached; the host does not wait. */
     void waitFor(Marker marker);
 

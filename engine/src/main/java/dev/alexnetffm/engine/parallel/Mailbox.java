@@ -91,9 +91,15 @@ final class Mailbox implements AutoCloseable {
         }
     }
 
+    /** Frees the inbox and the markers; both lanes must have finished their work. */
     @Override
     public void close() {
-        inbox.close();
+        try {
+            from.closeMarker(filled);
+            to.closeMarker(emptied);
+        } finally {
+            inbox.close();
+        }
     }
 
     /** Thrown on the worker that was waiting for a device whose worker failed; the cause is that failure. */

@@ -45,7 +45,11 @@ public final class SplitAlexNet implements Learner {
     private final ExecutorService[] workers = new ExecutorService[2];
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final List<ExchangePlan.Copy> sent = Collections.synchronizedList(new ArrayList<>());
-    private State state;
+    /** Per (batch size, mode), most recently used last; a few kept, so that training and validation do not reallocate. */
+    private final LinkedHashMap<Long, State> states = new LinkedHashMap<>(8, 0.75f, true);
+    private static final int STATES_KEPT = 4;
+    /** The state of the last training step (its logits). */
+    private State lastTraining;
     private long seed;
     private boolean training;
     private boolean traceNext;
@@ -231,6 +235,7 @@ public final class SplitAlexNet implements Learner {
     private float step(int[] labels, Sgd sgd, long step, BiConsumer<Backend, Tensor> upload) {
         if (!training) throw new IllegalStateException("call enableTraining(seed) before step");
         State s = stateFor(labels.length, true);
+        lastTraining = s;
         Float[] losses = run(t -> {
             Tower.Acts a = s.acts[t.index];
             upload.accept(t.lane.backend(), a.input);
@@ -248,8 +253,8 @@ public final class SplitAlexNet implements Learner {
     /** The last training step's logits (with dropout), from tower A. */
     @Override
     public float[] lastLogits() {
-        if (state == null || !state.training) throw new IllegalStateException("no training step has run");
-        return state.acts[0].logits.toArray();
+        if (lastTraining == null) throw new IllegalStateException("no training step has run");
+        return lastTraining.acts[0].logits.toArray();
     }
 
     // ---------------------------------------------------------------- state in the one-device network's names
@@ -378,9 +383,8 @@ public final class SplitAlexNet implements Learner {
         Throwable f = failure.get();
         if (f != null) {
             try {
-                state = closeState(state); // half-done exchanges leave the step's tensors and mailboxes in no useful state
+                closeStates(); // half-done exchanges leave the tensors and mailboxes in no useful state
             } catch (RuntimeException e) {
-                state = null;
                 f.addSuppressed(e);
             }
             if (f instanceof RuntimeException r) throw r;
@@ -423,8 +427,15 @@ public final class SplitAlexNet implements Learner {
     }
 
     private State stateFor(int n, boolean training) {
-        if (state != null && state.n == n && state.training == training) return state;
-        state = closeState(state);
+        long key = 2L * n + (training ? 1 : 0);
+        State cached = states.get(key);
+        if (cached != null) return cached;
+        if (states.size() >= STATES_KEPT) {
+            Long eldest = states.keySet().iterator().next();
+            State old = states.remove(eldest);
+            if (old == lastTraining) lastTraining = null;
+            closeState(old);
+        }
         Map<String, Mailbox> boxes = new LinkedHashMap<>();
         Tower.Acts[] acts = new Tower.Acts[2];
         try {
@@ -439,23 +450,39 @@ public final class SplitAlexNet implements Learner {
             boxes.values().forEach(Mailbox::close);
             throw e;
         }
-        state = new State(n, training, acts, boxes);
-        return state;
+        State s = new State(n, training, acts, boxes);
+        states.put(key, s);
+        return s;
     }
 
-    private State closeState(State s) {
-        if (s == null) return null;
+    /** Waits for both devices, then frees one state's tensors and mailboxes. */
+    private void closeState(State s) {
         for (Tower t : towers) if (t != null) t.lane.synchronize();
         for (Tower.Acts a : s.acts) a.close();
         s.boxes.values().forEach(Mailbox::close);
-        return null;
+    }
+
+    private void closeStates() {
+        List<State> all = new ArrayList<>(states.values());
+        states.clear();
+        lastTraining = null;
+        RuntimeException first = null;
+        for (State s : all) {
+            try {
+                closeState(s);
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+                else first.addSuppressed(e);
+            }
+        }
+        if (first != null) throw first;
     }
 
     /** Releases both towers' memory, stops the workers and closes both backends. */
     @Override
     public void close() {
         try {
-            state = closeState(state);
+            closeStates();
         } finally {
             for (int i = 0; i < 2; i++) {
                 Tower t = towers[i];
