@@ -14,6 +14,7 @@ import dev.alexnetffm.engine.train.TrainingStep;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -94,6 +95,10 @@ final class BenchCommand implements Main.Command {
                 }
             };
             long done = time(out, args, devices.spec().startsWith("cpu"), batch, call);
+            List<ExchangePlan.Copy> moved = split.lastCopies();
+            out.printf(Locale.ROOT, "moved by the transport in the last call: %,d bytes in %d copies (%s the plan)%n",
+                    moved.stream().mapToLong(ExchangePlan.Copy::bytes).sum(), moved.size(),
+                    moved.size() == plan.copies().size() && moved.stream().mapToLong(ExchangePlan.Copy::bytes).sum() == plan.bytes() ? "as" : "NOT as");
             if (trace != null) {
                 split.traceNextCall();
                 call.run(done);

@@ -120,6 +120,7 @@ class MainTest {
         // batch 1, inference: pool2 and pool5 halves, fc6 and fc7 halves (2048 floats), the logits' half (500)
         long bytes = 4L * 2 * (128 * 13 * 13 + 128 * 6 * 6 + 2048 + 2048) + 4L * 500;
         assertTrue(r.out().contains(String.format("exchanged per batch: %,d bytes", bytes)), r.out());
+        assertTrue(r.out().contains(String.format("moved by the transport in the last call: %,d bytes in 9 copies (as the plan)", bytes)), r.out());
         assertTrue(java.nio.file.Files.readString(trace).contains("\"name\": \"conv1\""), "the trace has conv1's spans");
     }
 
