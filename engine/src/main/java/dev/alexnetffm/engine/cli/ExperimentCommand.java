@@ -127,7 +127,8 @@ final class ExperimentCommand implements Main.Command {
         }
 
         List<Row> rows = new ArrayList<>();
-        Map<String, Curves> curves = new LinkedHashMap<>();
+        Map<String, Trainer.Result> results = new LinkedHashMap<>();
+        int window = 0;
         String where;
         try (Engine engine = devices == null ? EngineOptions.open(args) : null) {
             Learner.Factory learners = engine != null ? Learner.on(engine.backend()) : SplitAlexNet.learners(devices.a(), devices.b());
@@ -143,22 +144,25 @@ final class ExperimentCommand implements Main.Command {
                 long t0 = System.nanoTime();
                 Trainer.Result result = new Trainer(learners, data.train(), data.val(), options, out).run(config);
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                curves.put(arm.name(), result.curves());
+                results.put(arm.name(), result);
+                window = window(data.train().size(), options.batchSize());
                 result.curves().write(outDir.resolve(arm.name() + "-curves.csv"), outDir.resolve(arm.name() + "-curves.png"),
                         design.title() + ": " + arm.name());
-                rows.add(new Row(arm.name(), result.valTop1(), result.valTop5(), best(result.curves()), result.curves(), seconds));
+                result.steps().write(outDir.resolve(arm.name() + "-steps.csv"));
+                rows.add(new Row(arm.name(), result.valTop1(), result.valTop5(), best(result.curves()), result, seconds));
                 if (design.name().equals("ten-crop")) {
                     Evaluation.Result e = tenCrop(engine, devices, runDir, data.valBase(), options);
                     rows.clear();
-                    rows.add(new Row("centre crop", e.centreTop1(), e.centreTop5(), Double.NaN, result.curves(), seconds));
-                    rows.add(new Row("ten crops", e.tenCropTop1(), e.tenCropTop5(), Double.NaN, result.curves(), seconds));
+                    rows.add(new Row("centre crop", e.centreTop1(), e.centreTop5(), Double.NaN, result, seconds));
+                    rows.add(new Row("ten crops", e.tenCropTop1(), e.tenCropTop5(), Double.NaN, result, seconds));
                 }
             }
         }
-        Comparison.write(outDir.resolve("comparison.png"), design.title() + " (" + where + ")", curves, design.name().equals("relu-tanh") ? target : 0);
-        String report = report(design, rows, target, where, argv);
+        Comparison.write(outDir.resolve("comparison.png"), design.title() + " (" + where + ")", results, window,
+                design.name().equals("relu-tanh") ? target : 0);
+        String report = report(design, rows, target, window, where, argv);
         Curves.writeText(outDir.resolve("README.md"), report);
-        Curves.writeText(outDir.resolve("results.csv"), csv(rows, target));
+        Curves.writeText(outDir.resolve("results.csv"), csv(rows, target, window));
         out.print(report);
         out.println("results in " + outDir);
         return 0;
@@ -175,7 +179,12 @@ final class ExperimentCommand implements Main.Command {
         };
     }
 
-    private record Row(String name, double valTop1, double valTop5, double bestValTop1, Curves curves, double seconds) {}
+    private record Row(String name, double valTop1, double valTop5, double bestValTop1, Trainer.Result result, double seconds) {}
+
+    /** The training error is averaged over the last tenth of an epoch's images (at least one batch). */
+    private static int window(int trainImages, int batch) {
+        return Math.max(batch, trainImages / 10);
+    }
 
     private static double best(Curves c) {
         return c.epochs().stream().mapToDouble(Curves.Epoch::valTop1).min().orElse(Double.NaN);
@@ -196,52 +205,53 @@ final class ExperimentCommand implements Main.Command {
         }
     }
 
-    private static String report(Design d, List<Row> rows, double target, String where, String[] argv) {
+    private static String report(Design d, List<Row> rows, double target, int window, String where, String[] argv) {
         StringBuilder b = new StringBuilder();
         b.append("# ").append(d.title()).append("\n\n");
         b.append("The paper: ").append(d.claim()).append("\n\n");
         b.append("Measured ").append(LocalDate.now(ZoneOffset.UTC)).append(" on ").append(where).append(", with:\n\n```bash\n./alexnet experiment ")
                 .append(String.join(" ", argv)).append("\n```\n\n");
-        b.append(String.format(Locale.ROOT, "| arm | val top-1 error | val top-5 error | best val top-1 | epochs to %.0f%% train error | time to it | s per epoch | images/s |%n",
+        b.append(String.format(Locale.ROOT, "| arm | val top-1 error | val top-5 error | best val top-1 | epochs to %.0f%% train error | training time to it | s per epoch | images/s |%n",
                 100 * target));
         b.append("|---|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
-            List<Curves.Epoch> e = r.curves().epochs();
-            int to = Comparison.epochsTo(r.curves(), target);
-            double secondsTo = Comparison.secondsTo(r.curves(), target);
+            List<Curves.Epoch> e = r.result().curves().epochs();
+            double to = r.result().steps().epochsTo(target, window), secondsTo = r.result().steps().secondsTo(target, window);
             double perEpoch = e.stream().mapToDouble(Curves.Epoch::seconds).average().orElse(Double.NaN);
             double rate = e.stream().mapToDouble(Curves.Epoch::imagesPerSecond).average().orElse(Double.NaN);
             b.append(String.format(Locale.ROOT, "| %s | %.2f%% | %.2f%% | %s | %s | %s | %.1f | %.1f |%n", r.name(), 100 * r.valTop1(), 100 * r.valTop5(),
                     Double.isNaN(r.bestValTop1()) ? "" : String.format(Locale.ROOT, "%.2f%%", 100 * r.bestValTop1()),
-                    to < 0 ? "not reached in " + e.size() : Integer.toString(to), Double.isNaN(secondsTo) ? "" : String.format(Locale.ROOT, "%.0f s", secondsTo),
-                    perEpoch, rate));
+                    Double.isNaN(to) ? "not reached in " + e.size() : String.format(Locale.ROOT, "%.2f", to),
+                    Double.isNaN(secondsTo) ? "" : String.format(Locale.ROOT, "%.0f s", secondsTo), perEpoch, rate));
         }
         if (rows.size() == 2) {
             Row a = rows.get(0), c = rows.get(1);
             b.append(String.format(Locale.ROOT, "%n%s against %s: top-1 error %+.2f points, top-5 error %+.2f points.", a.name(), c.name(),
                     100 * (a.valTop1() - c.valTop1()), 100 * (a.valTop5() - c.valTop5())));
-            int ea = Comparison.epochsTo(a.curves(), target), ec = Comparison.epochsTo(c.curves(), target);
+            double ea = a.result().steps().epochsTo(target, window), ec = c.result().steps().epochsTo(target, window);
             if (d.name().equals("relu-tanh")) {
-                if (ea > 0 && ec > 0) {
-                    b.append(String.format(Locale.ROOT, " %s reached %.0f%% training error in %d epochs, %s in %d (%.1fx).", a.name(), 100 * target, ea,
-                            c.name(), ec, (double) ec / ea));
+                if (!Double.isNaN(ea) && !Double.isNaN(ec)) {
+                    b.append(String.format(Locale.ROOT, " %s reached %.0f%% training error after %.2f epochs, %s after %.2f (%.1fx).", a.name(),
+                            100 * target, ea, c.name(), ec, ec / ea));
                 } else {
                     b.append(String.format(Locale.ROOT, " %.0f%% training error: %s %s, %s %s.", 100 * target, a.name(),
-                            ea > 0 ? "after " + ea + " epochs" : "not reached", c.name(), ec > 0 ? "after " + ec + " epochs" : "not reached"));
+                            Double.isNaN(ea) ? "not reached" : String.format(Locale.ROOT, "after %.2f epochs", ea), c.name(),
+                            Double.isNaN(ec) ? "not reached" : String.format(Locale.ROOT, "after %.2f epochs", ec)));
                 }
             }
             b.append('\n');
         }
-        b.append("\nTraining top-1 error is measured on the training batches during each epoch (with dropout and augmentation);")
-                .append(" validation errors after each epoch. `comparison.png` draws both per epoch; `<arm>-curves.*` are each run's curves.\n");
+        b.append(String.format(Locale.ROOT, "%nThe training error is the top-1 error on the last %d training images (a tenth of an epoch, at least one "
+                + "batch), as trained (with dropout and augmentation), at every step; validation errors are measured after each epoch. "
+                + "`comparison.png` draws both; `<arm>-curves.*` and `<arm>-steps.csv` are each run's own records.%n", window));
         return b.toString();
     }
 
-    private static String csv(List<Row> rows, double target) {
-        StringBuilder b = new StringBuilder("arm,val_top1_error,val_top5_error,best_val_top1_error,epochs_to_target,target,seconds\n");
+    private static String csv(List<Row> rows, double target, int window) {
+        StringBuilder b = new StringBuilder("arm,val_top1_error,val_top5_error,best_val_top1_error,epochs_to_target,target,window_images,seconds\n");
         for (Row r : rows) {
-            b.append(String.format(Locale.ROOT, "%s,%.6f,%.6f,%.6f,%d,%.3f,%.1f%n", r.name(), r.valTop1(), r.valTop5(), r.bestValTop1(),
-                    Comparison.epochsTo(r.curves(), target), target, r.seconds()));
+            b.append(String.format(Locale.ROOT, "%s,%.6f,%.6f,%.6f,%.4f,%.3f,%d,%.1f%n", r.name(), r.valTop1(), r.valTop5(), r.bestValTop1(),
+                    r.result().steps().epochsTo(target, window), target, window, r.seconds()));
         }
         return b.toString();
     }

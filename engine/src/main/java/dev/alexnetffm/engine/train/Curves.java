@@ -108,8 +108,14 @@ public final class Curves {
     /** One chart panel: series {@code ys} (NaN = missing) against {@code x}, with a legend; errors drawn as percentages. */
     static void panel(Graphics2D g, int x0, int y0, int w, int h, String label, double[] x, List<double[]> ys, List<Color> colors,
                               List<String> names, boolean percent) {
+        panel(g, x0, y0, w, h, label, x, ys, colors, names, percent, true);
+    }
+
+    /** As above; {@code dots} marks each point (per-epoch series) or draws only the line (per-step series). */
+    static void panel(Graphics2D g, int x0, int y0, int w, int h, String label, double[] x, List<double[]> ys, List<Color> colors,
+                      List<String> names, boolean percent, boolean dots) {
         int left = x0 + 50, right = x0 + w - 10, top = y0 + 10, bottom = y0 + h - 30;
-        double xmin = x.length == 0 ? 0 : x[0], xmax = x.length == 0 ? 1 : Math.max(x[x.length - 1], xmin + 1);
+        double xmin = x.length == 0 ? 0 : Math.floor(x[0]), xmax = x.length == 0 ? 1 : Math.max(Math.ceil(x[x.length - 1]), xmin + 1);
         double ymax = 0;
         for (double[] y : ys) for (double v : y) if (Double.isFinite(v)) ymax = Math.max(ymax, v);
         ymax = ymax <= 0 ? 1 : ymax * 1.05;
@@ -141,7 +147,7 @@ public final class Curves {
                 int xx = left + (int) ((right - left) * (x[i] - xmin) / (xmax - xmin));
                 int yy = bottom - (int) ((bottom - top) * y[i] / ymax);
                 if (px >= 0) g.drawLine(px, py, xx, yy);
-                g.fillOval(xx - 3, yy - 3, 6, 6);
+                if (dots) g.fillOval(xx - 3, yy - 3, 6, 6);
                 px = xx;
                 py = yy;
             }

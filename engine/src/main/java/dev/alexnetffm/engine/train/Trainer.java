@@ -49,7 +49,7 @@ public final class Trainer {
     }
 
     /** The outcome: the final validation errors and every epoch's summary. */
-    public record Result(double valTop1, double valTop5, Curves curves, Path runDir) {}
+    public record Result(double valTop1, double valTop5, Curves curves, StepLog steps, Path runDir) {}
 
     private final Learner.Factory learners;
     private final Dataset train;
@@ -79,7 +79,7 @@ public final class Trainer {
         checkFits(config);
         try (Learner learner = learners.create(config, AlexNet.initialWeights(config, options.seed(), options.init()), options.seed())) {
             Checkpoint start = new Checkpoint(0, 0, options.sgd().learningRate(), Double.POSITIVE_INFINITY, 0, 0, options.seed());
-            return loop(learner, start, new Curves());
+            return loop(learner, start, new Curves(), new StepLog());
         }
     }
 
@@ -89,11 +89,13 @@ public final class Trainer {
         checkFits(loaded.config());
         Path csv = options.runDir().resolve("curves.csv");
         Curves curves = Files.isRegularFile(csv) ? Curves.parse(Files.readString(csv)) : new Curves();
+        Path stepsCsv = options.runDir().resolve("steps.csv");
+        StepLog steps = Files.isRegularFile(stepsCsv) ? StepLog.parse(Files.readString(stepsCsv)) : new StepLog();
         try (Learner learner = learners.create(loaded.config(), loaded.weights(), loaded.state().seed())) {
             learner.loadVelocities(loaded.velocities());
             log.printf("resuming %s after epoch %d (step %d, learning rate %s)%n", options.runDir(), loaded.state().epochsDone(),
                     loaded.state().step(), loaded.state().learningRate());
-            return loop(learner, loaded.state(), curves);
+            return loop(learner, loaded.state(), curves, steps);
         }
     }
 
@@ -105,13 +107,14 @@ public final class Trainer {
         }
     }
 
-    private Result loop(Learner learner, Checkpoint state, Curves curves) throws IOException, InterruptedException {
+    private Result loop(Learner learner, Checkpoint state, Curves curves, StepLog steps) throws IOException, InterruptedException {
         long seed = state.seed();
         float lr = state.learningRate();
         long step = state.step();
         double best = state.bestValTop1();
         int bad = state.badEpochs(), reductions = state.reductions();
         double[] lastVal = {Double.NaN, Double.NaN};
+        double trainSeconds = steps.last() == null ? 0 : steps.last().seconds();
         for (int epoch = state.epochsDone() + 1; epoch <= options.epochs(); epoch++) {
             long t0 = System.nanoTime();
             train.startEpoch(epoch);
@@ -130,8 +133,11 @@ public final class Trainer {
                             throw new IllegalStateException("the loss became " + loss + " at step " + step + " (epoch " + epoch
                                     + "): training diverged; try a lower learning rate");
                         }
-                        wrong += Metrics.topKWrong(learner.lastLogits(), Math.min(batch.size, batch.labels.length), batch.labels, 1);
+                        int mistakes = Metrics.topKWrong(learner.lastLogits(), Math.min(batch.size, batch.labels.length), batch.labels, 1);
+                        wrong += mistakes;
                         lossSum += (double) loss * batch.size;
+                        steps.add(new StepLog.Step(step, epoch - 1 + (batch.index + 1.0) / batches, loss, batch.size, mistakes,
+                                trainSeconds + (System.nanoTime() - t0) / 1e9));
                         seen += batch.size;
                         progress.update(batch.index + 1, batches, seen, lossSum / seen, System.nanoTime() - t0);
                     }
@@ -139,6 +145,7 @@ public final class Trainer {
                 if (loader.skipped() > 0) log.printf("%nskipped %d corrupt items (first: %s)%n", loader.skipped(), loader.skippedItems().getFirst());
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
+            trainSeconds += seconds;
             progress.finish();
             double[] v = evaluate(learner, val, options.batchSize(), options.loaderThreads());
             lastVal = v;
@@ -158,10 +165,11 @@ public final class Trainer {
                 new Checkpoint(epoch, step, lr, best, bad, reductions, seed).save(options.runDir(), learner);
                 curves.write(options.runDir().resolve("curves.csv"), options.runDir().resolve("curves.png"),
                         "AlexNet on " + train.name() + " (" + learner.description() + ")");
+                steps.write(options.runDir().resolve("steps.csv"));
             }
         }
         if (Double.isNaN(lastVal[0])) lastVal = evaluate(learner, val, options.batchSize(), options.loaderThreads());
-        return new Result(lastVal[0], lastVal[1], curves, options.runDir());
+        return new Result(lastVal[0], lastVal[1], curves, steps, options.runDir());
     }
 
     /** Top-1 and top-5 error of {@code net} on {@code data} (inference: dropout off). */

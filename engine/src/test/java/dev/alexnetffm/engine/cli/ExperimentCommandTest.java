@@ -41,7 +41,7 @@ class ExperimentCommandTest {
         assertTrue(readme.contains("./alexnet experiment pooling --out"), "the command that reproduces it: " + readme);
         List<String> csv = Files.readAllLines(out.resolve("results.csv"));
         assertEquals(3, csv.size(), csv.toString());
-        for (String f : List.of("comparison.png", "overlapping-3x3-curves.png", "non-overlapping-2x2-curves.csv")) {
+        for (String f : List.of("comparison.png", "overlapping-3x3-curves.png", "non-overlapping-2x2-curves.csv", "overlapping-3x3-steps.csv")) {
             assertTrue(Files.size(out.resolve(f)) > 100, f);
         }
         assertTrue(Files.isRegularFile(dir.resolve("runs/non-overlapping-2x2/checkpoint.safetensors")), "checkpoints go to --runs");

@@ -68,6 +68,9 @@ class TrainerTest {
         assertNotEquals(0f, a.velocities().get("fc8.weight").data()[0], "momentum was saved");
         assertEquals(Files.readString(straight.resolve("curves.csv")).lines().count(), Files.readString(split.resolve("curves.csv")).lines().count());
         assertTrue(Files.size(straight.resolve("curves.png")) > 1000);
+        // the step log continues across the resume: one line per step of both epochs
+        assertEquals(Files.readString(straight.resolve("steps.csv")).lines().count(), Files.readString(split.resolve("steps.csv")).lines().count());
+        assertEquals(1 + a.state().step(), Files.readString(split.resolve("steps.csv")).lines().count());
     }
 
     static void assertSameTensors(Map<String, HostTensor> a, Map<String, HostTensor> b) {
