@@ -1,13 +1,8 @@
 package dev.alexnetffm.engine.train;
 
-import javax.imageio.ImageIO;
-import java.awt.BasicStroke;
 import java.awt.Color;
-import java.awt.Font;
 import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,15 +26,8 @@ public final class Comparison {
      * validation top-1 error per epoch. {@code runs} maps names to results, in legend order.
      */
     public static void write(Path png, String title, Map<String, Trainer.Result> runs, int window, double target) throws IOException {
-        int w = 1000, h = 420;
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, w, h);
-        g.setColor(Color.BLACK);
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
-        g.drawString(title, 20, 24);
+        BufferedImage img = new BufferedImage(1000, 420, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = Curves.begin(img, title);
         List<String> names = new ArrayList<>(runs.keySet());
         List<Color> colours = new ArrayList<>();
         for (int k = 0; k < names.size(); k++) colours.add(COLOURS[k % COLOURS.length]);
@@ -75,10 +63,7 @@ public final class Comparison {
             val.add(y);
         }
         Curves.panel(g, 510, 40, 470, 360, "validation top-1 error", x, val, colours, names, true, true);
-        g.setStroke(new BasicStroke(1f));
         g.dispose();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        ImageIO.write(img, "png", bytes);
-        Curves.writeAtomically(png, bytes.toByteArray());
+        Curves.writePng(png, img);
     }
 }

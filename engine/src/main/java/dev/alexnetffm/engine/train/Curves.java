@@ -60,9 +60,7 @@ public final class Curves {
 
     public void write(Path csvFile, Path pngFile, String title) throws IOException {
         writeAtomically(csvFile, csv().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
-        ImageIO.write(draw(title), "png", png);
-        writeAtomically(pngFile, png.toByteArray());
+        writePng(pngFile, draw(title));
     }
 
     /** Writes {@code text} (UTF-8) to {@code file} through a temporary file and a rename. */
@@ -84,21 +82,33 @@ public final class Curves {
 
     /** A 1000x420 chart: left, training loss per epoch; right, top-1 error (train and validation) and top-5 (validation). */
     public BufferedImage draw(String title) {
-        int w = 1000, h = 420;
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, w, h);
-        g.setColor(Color.BLACK);
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
-        g.drawString(title, 20, 24);
+        BufferedImage img = new BufferedImage(1000, 420, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = begin(img, title);
         double[] x = epochs.stream().mapToDouble(Epoch::epoch).toArray();
         panel(g, 20, 40, 470, 360, "training loss", x, List.of(series(Epoch::trainLoss)), List.of(new Color(0x1f77b4)), List.of("loss"), false);
         panel(g, 510, 40, 470, 360, "error", x, List.of(series(Epoch::trainTop1), series(Epoch::valTop1), series(Epoch::valTop5)),
                 List.of(new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c)), List.of("train top-1", "val top-1", "val top-5"), true);
         g.dispose();
         return img;
+    }
+
+    /** White background, antialiasing and the title: the start of every chart (two 470x360 panels below it). */
+    static Graphics2D begin(BufferedImage img, String title) {
+        Graphics2D g = img.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, img.getWidth(), img.getHeight());
+        g.setColor(Color.BLACK);
+        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
+        g.drawString(title, 20, 24);
+        return g;
+    }
+
+    /** Writes {@code img} as a PNG to {@code file}, atomically. */
+    static void writePng(Path file, BufferedImage img) throws IOException {
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        ImageIO.write(img, "png", png);
+        writeAtomically(file, png.toByteArray());
     }
 
     private double[] series(java.util.function.ToDoubleFunction<Epoch> f) {

@@ -1,12 +1,8 @@
 package dev.alexnetffm.engine.backend.cuda;
 
-import dev.alexnetffm.cuda.CudaDriver;
 import dev.alexnetffm.engine.backend.HostBuffer;
 import dev.alexnetffm.engine.tensor.Shape;
 import dev.alexnetffm.engine.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -16,31 +12,14 @@ import java.util.Random;
 
 import static dev.alexnetffm.engine.backend.cuda.ElementwiseGpuTest.assertBitwiseEqual;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Uploads from page-locked host buffers: queued in order with the stream's work, no host copy, the buffer reported
  * reusable only once the copy has read it, one buffer feeding two backends.
  */
 @Tag("gpu")
-class HostBufferGpuTest {
-    static CudaBackend gpu;
+class HostBufferGpuTest extends GpuAgainstCpu {
     final Random random = new Random();
-
-    @BeforeAll
-    static void open() {
-        if (CudaDriver.isAvailable()) gpu = new CudaBackend(0);
-    }
-
-    @AfterAll
-    static void close() {
-        if (gpu != null) gpu.close();
-    }
-
-    @BeforeEach
-    void requireGpu() {
-        assumeTrue(gpu != null, () -> "no usable CUDA driver/GPU: " + CudaDriver.unavailableReason().orElse(""));
-    }
 
     float[] randomData(long n) {
         float[] a = new float[Math.toIntExact(n)];
