@@ -132,7 +132,9 @@ final class ExperimentCommand implements Main.Command {
         String where;
         try (Engine engine = devices == null ? EngineOptions.open(args) : null) {
             Learner.Factory learners = engine != null ? Learner.on(engine.backend()) : SplitAlexNet.learners(devices.a(), devices.b());
-            where = engine != null ? engine.description() : "two devices (" + devices.spec() + ")";
+            where = engine == null ? "two devices (" + devices.spec() + ")"
+                    : engine.description().equals("cpu") ? "the CPU backend (" + Runtime.getRuntime().availableProcessors() + " cores)"
+                    : engine.description();
             for (Arm arm : design.arms()) {
                 Args armArgs = design.name().equals("pca") && !arm.pca() ? args.without("pca") : args;
                 TrainingSetup.Data data = TrainingSetup.data(armArgs, arm.pca() ? pca : null);
