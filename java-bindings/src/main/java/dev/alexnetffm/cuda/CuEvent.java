@@ -46,9 +46,12 @@ public final class CuEvent extends NativeResource {
         return this;
     }
 
-    /** Blocks the calling thread until the recorded work has run. */
+    /**
+     * Blocks the calling thread until the recorded work has run. Callable from any thread (a data loader's, say):
+     * the event's context is made current for the call and the thread's own restored.
+     */
     public void synchronize() {
-        Check.check(CuDriver.cuEventSynchronize(handle()), "cuEventSynchronize(" + this + ")");
+        context.withCurrent(() -> Check.check(CuDriver.cuEventSynchronize(handle()), "cuEventSynchronize(" + this + ")"));
     }
 
     /** True when the recorded work has run. */
@@ -64,7 +67,7 @@ public final class CuEvent extends NativeResource {
         if (!timing || !start.timing) throw new IllegalStateException("elapsed time needs two timing events; create them with timing = true");
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(JAVA_FLOAT);
-            Check.check(CuDriver.cuEventElapsedTime(out, start.handle(), handle()), "cuEventElapsedTime");
+            context.withCurrent(() -> Check.check(CuDriver.cuEventElapsedTime(out, start.handle(), handle()), "cuEventElapsedTime"));
             return out.get(JAVA_FLOAT, 0);
         }
     }

@@ -198,6 +198,28 @@ class DriverGpuTest {
     }
 
     @Test
+    void eventsCanBeAwaitedAndTimedFromAThreadWithoutACurrentContext() throws Exception {
+        int n = 1 << 22;
+        try (DeviceBuffer a = ctx.allocate(4L * n); CuStream s = ctx.createStream();
+             CuEvent start = ctx.createEvent(true); CuEvent stop = ctx.createEvent(true)) {
+            start.record(s);
+            elementwise.kernel(FILL).launch(s, Dim3.of(256), Dim3.of(256), 0, a, 1f, (long) n);
+            stop.record(s);
+            float[] ms = new float[1];
+            Thread loader = new Thread(() -> {  // a fresh thread: no context current
+                stop.synchronize();
+                ms[0] = stop.elapsedMillisSince(start);
+            });
+            java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+            loader.setUncaughtExceptionHandler((t, e) -> failed.set(e));
+            loader.start();
+            loader.join();
+            assertNull(failed.get(), () -> "from a thread without a context: " + failed.get());
+            assertTrue(ms[0] >= 0, "elapsed " + ms[0]);
+        }
+    }
+
+    @Test
     void peerCopyBetweenTwoLogicalDevicesOnOneGpu() {
         int n = 100_003;
         float[] x = randomFloats(n);
