@@ -67,7 +67,8 @@ public final class Main {
         s.println("usage: alexnet <command> [options]");
         s.println();
         s.println("commands:");
-        COMMANDS.forEach((name, c) -> s.printf("  %-8s %s%n", name, c.summary()));
+        int width = COMMANDS.keySet().stream().mapToInt(String::length).max().orElse(8);
+        COMMANDS.forEach((name, c) -> s.printf("  %-" + width + "s  %s%n", name, c.summary()));
         s.println();
         s.println("Run with -Dalexnet.debug=true (JAVA_OPTS) for stack traces.");
     }
