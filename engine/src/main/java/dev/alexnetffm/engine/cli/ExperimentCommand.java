@@ -4,6 +4,7 @@ import dev.alexnetffm.engine.Engine;
 import dev.alexnetffm.engine.backend.LrnSpec;
 import dev.alexnetffm.engine.backend.PoolSpec;
 import dev.alexnetffm.engine.data.Dataset;
+import dev.alexnetffm.engine.io.AtomicFile;
 import dev.alexnetffm.engine.data.augment.PcaColour;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
@@ -163,8 +164,8 @@ final class ExperimentCommand implements Main.Command {
         Comparison.write(outDir.resolve("comparison.png"), design.title() + " (" + where + ")", results, window,
                 design.name().equals("relu-tanh") ? target : 0);
         String report = report(design, rows, target, window, where, argv);
-        Curves.writeText(outDir.resolve("README.md"), report);
-        Curves.writeText(outDir.resolve("results.csv"), csv(rows, target, window));
+        AtomicFile.writeString(outDir.resolve("README.md"), report);
+        AtomicFile.writeString(outDir.resolve("results.csv"), csv(rows, target, window));
         out.print(report);
         out.println("results in " + outDir);
         return 0;

@@ -16,10 +16,8 @@ import java.nio.charset.CharsetEncoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -29,7 +27,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Reads and writes weights in the safetensors format, the one PyTorch users share weights in.
@@ -115,8 +112,8 @@ public final class SafeTensors {
         byte[] header = headerBytes(sorted, meta);
         writeAtomically(file, channel -> {
             ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
-            writeFully(channel, length);
-            writeFully(channel, ByteBuffer.wrap(header));
+            AtomicFile.writeFully(channel, length);
+            AtomicFile.writeFully(channel, ByteBuffer.wrap(header));
             ByteBuffer chunk = ByteBuffer.allocate(WRITE_CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
             FloatBuffer floats = chunk.asFloatBuffer();
             for (HostTensor t : sorted.values()) {
@@ -126,7 +123,7 @@ public final class SafeTensors {
                     floats.clear();
                     floats.put(data, off, n);
                     chunk.clear().limit(n * Float.BYTES);
-                    writeFully(channel, chunk);
+                    AtomicFile.writeFully(channel, chunk);
                     off += n;
                 }
             }
@@ -170,63 +167,18 @@ public final class SafeTensors {
         return out;
     }
 
-    /** Writes a file's contents into an open channel. */
-    @FunctionalInterface
-    interface ChannelWriter {
-        void write(FileChannel channel) throws IOException;
-    }
-
     /**
-     * Runs {@code body} on a fresh temporary file beside {@code target}, forces it to disk and renames it over
-     * {@code target}. On any failure the temporary file is deleted and {@code target} is untouched.
+     * {@link AtomicFile#write(Path, AtomicFile.Body)}, with an I/O failure reported as a {@link SafeTensorsException}
+     * naming the file.
      */
-    static void writeAtomically(Path target, ChannelWriter body) throws IOException {
-        Path absolute = target.toAbsolutePath();
-        Path dir = absolute.getParent();
-        Path tmp = null;
+    static void writeAtomically(Path target, AtomicFile.Body body) throws IOException {
         try {
-            FileChannel channel = null;
-            // Not Files.createTempFile: that makes the file owner-only, and the rename would carry that over.
-            for (int attempt = 0; channel == null; attempt++) {
-                tmp = dir.resolve("." + absolute.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1) + ".tmp");
-                try {
-                    channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                } catch (FileAlreadyExistsException e) {
-                    if (attempt >= 10) throw e;
-                }
-            }
-            try (FileChannel c = channel) {
-                body.write(c);
-                c.force(true);
-            }
-            Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            tmp = null;
-        } catch (IOException | RuntimeException | Error e) {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException cleanup) {
-                    e.addSuppressed(cleanup);
-                }
-            }
-            if (e instanceof SafeTensorsException s) throw s;
-            if (e instanceof IOException io) throw new SafeTensorsException(target, "write failed, existing file left unchanged: " + io, io);
+            AtomicFile.write(target, body);
+        } catch (SafeTensorsException e) {
             throw e;
+        } catch (IOException e) {
+            throw new SafeTensorsException(target, "write failed, existing file left unchanged: " + e, e);
         }
-        syncDirectory(dir);
-    }
-
-    /** Makes the rename itself durable where the platform allows opening a directory (Linux does; Windows not). */
-    private static void syncDirectory(Path dir) {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException | UnsupportedOperationException notSupported) {
-            // The data is on disk already; only the rename's durability across a crash is at stake.
-        }
-    }
-
-    private static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
-        while (buffer.hasRemaining()) channel.write(buffer);
     }
 
     // ---------------------------------------------------------------------------------------------------- reading

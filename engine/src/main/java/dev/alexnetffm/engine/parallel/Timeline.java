@@ -1,11 +1,10 @@
 package dev.alexnetffm.engine.parallel;
 
 import dev.alexnetffm.cuda.CuEvent;
+import dev.alexnetffm.engine.io.AtomicFile;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -109,15 +108,7 @@ public final class Timeline {
 
     /** Writes {@link #toChromeTraceJson} to {@code file}, replacing it atomically. */
     public void write(Path file) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        if (dir != null) Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-        try {
-            Files.writeString(tmp, toChromeTraceJson());
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFile.writeString(file, toChromeTraceJson());
     }
 
     private static String quote(String s) {

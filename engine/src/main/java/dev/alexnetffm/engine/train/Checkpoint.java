@@ -1,13 +1,12 @@
 package dev.alexnetffm.engine.train;
 
+import dev.alexnetffm.engine.io.AtomicFile;
 import dev.alexnetffm.engine.io.SafeTensors;
 import dev.alexnetffm.engine.io.SafeTensorsFile;
-import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.tensor.HostTensor;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -49,7 +48,7 @@ public record Checkpoint(int epochsDone, long step, float learningRate, double b
         String json = String.format(java.util.Locale.ROOT,
                 "{\"epochs_done\": %d, \"step\": %d, \"learning_rate\": %s, \"best_val_top1\": %s, \"bad_epochs\": %d, \"reductions\": %d, \"seed\": %d}%n",
                 epochsDone, step, Float.toString(learningRate), Double.toString(bestValTop1), badEpochs, reductions, seed);
-        Curves.writeAtomically(dir.resolve(STATE), json.getBytes(StandardCharsets.UTF_8));
+        AtomicFile.writeString(dir.resolve(STATE), json);
     }
 
     /** What a checkpoint file holds: the state, the configuration, weights and velocities. */

@@ -1,5 +1,7 @@
 package dev.alexnetffm.engine.train;
 
+import dev.alexnetffm.engine.io.AtomicFile;
+
 import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -8,9 +10,7 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -59,25 +59,8 @@ public final class Curves {
     }
 
     public void write(Path csvFile, Path pngFile, String title) throws IOException {
-        writeAtomically(csvFile, csv().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        AtomicFile.writeString(csvFile, csv());
         writePng(pngFile, draw(title));
-    }
-
-    /** Writes {@code text} (UTF-8) to {@code file} through a temporary file and a rename. */
-    public static void writeText(Path file, String text) throws IOException {
-        writeAtomically(file, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    }
-
-    static void writeAtomically(Path file, byte[] bytes) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 
     /** A 1000x420 chart: left, training loss per epoch; right, top-1 error (train and validation) and top-5 (validation). */
@@ -108,7 +91,7 @@ public final class Curves {
     static void writePng(Path file, BufferedImage img) throws IOException {
         java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
         ImageIO.write(img, "png", png);
-        writeAtomically(file, png.toByteArray());
+        AtomicFile.write(file, png.toByteArray());
     }
 
     private double[] series(java.util.function.ToDoubleFunction<Epoch> f) {

@@ -1,5 +1,7 @@
 package dev.alexnetffm.engine.train;
 
+import dev.alexnetffm.engine.io.AtomicFile;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -98,6 +100,6 @@ public final class StepLog {
 
     /** Writes {@link #csv()} to {@code file}, atomically. */
     public void write(Path file) throws IOException {
-        Curves.writeText(file, csv());
+        AtomicFile.writeString(file, csv());
     }
 }

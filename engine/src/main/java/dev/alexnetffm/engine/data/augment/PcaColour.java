@@ -1,15 +1,14 @@
 package dev.alexnetffm.engine.data.augment;
 
 import dev.alexnetffm.engine.data.Dataset;
+import dev.alexnetffm.engine.io.AtomicFile;
 
 import java.io.IOException;
 import java.io.Reader;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
@@ -286,20 +285,7 @@ public final class PcaColour {
             sb.append("eigenvalue.").append(k).append('=').append(eigenvalues[k]).append('\n');
             sb.append("eigenvector.").append(k).append('=').append(join(eigenvectors[k])).append('\n');
         }
-        Path abs = file.toAbsolutePath();
-        Path dir = abs.getParent();
-        if (dir != null) Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, abs.getFileName().toString(), ".tmp");
-        try {
-            Files.writeString(tmp, sb, StandardCharsets.UTF_8);
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFile.writeString(file, sb);
     }
 
     /** Reads a file written by {@link #save}; a malformed one fails with an {@link IOException} naming it and the problem. */
