@@ -96,9 +96,9 @@ final class BenchCommand implements Main.Command {
             };
             long done = time(out, args, devices.spec().startsWith("cpu"), batch, call);
             List<ExchangePlan.Copy> moved = split.lastCopies();
-            out.printf(Locale.ROOT, "moved by the transport in the last call: %,d bytes in %d copies (%s the plan)%n",
-                    moved.stream().mapToLong(ExchangePlan.Copy::bytes).sum(), moved.size(),
-                    moved.size() == plan.copies().size() && moved.stream().mapToLong(ExchangePlan.Copy::bytes).sum() == plan.bytes() ? "as" : "NOT as");
+            long movedBytes = moved.stream().mapToLong(ExchangePlan.Copy::bytes).sum();
+            out.printf(Locale.ROOT, "moved by the transport in the last call: %,d bytes in %d copies (%s the plan)%n", movedBytes, moved.size(),
+                    moved.size() == plan.copies().size() && movedBytes == plan.bytes() ? "as" : "NOT as");
             if (trace != null) {
                 split.traceNextCall();
                 call.run(done);

@@ -6,6 +6,7 @@ import dev.alexnetffm.engine.backend.PoolSpec;
 import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.io.AtomicFile;
 import dev.alexnetffm.engine.data.augment.PcaColour;
+import dev.alexnetffm.engine.data.augment.RandomCropFlip;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.parallel.SplitAlexNet;
@@ -37,8 +38,11 @@ import java.util.function.UnaryOperator;
  * {@code --runs}.
  */
 final class ExperimentCommand implements Main.Command {
-    /** An experiment: the paper's claim it tests, and its arms. */
-    private record Design(String name, String title, String claim, List<Arm> arms) {}
+    /**
+     * An experiment: the paper's claim it tests, the train option it sets itself (null when it varies the data or
+     * the test instead), whether it trains on random crops, and its arms.
+     */
+    private record Design(String name, String title, String claim, String varies, boolean crops, List<Arm> arms) {}
 
     /** One arm: a name, a change to the network, and whether PCA colour augmentation is on. */
     private record Arm(String name, UnaryOperator<AlexNetConfig> config, boolean pca) {}
@@ -48,27 +52,33 @@ final class ExperimentCommand implements Main.Command {
     static {
         add(new Design("relu-tanh", "ReLU against tanh",
                 "Figure 1: a four-layer CNN with ReLUs reaches 25% training error on CIFAR-10 six times faster than with tanh.",
+                "activation", false,
                 List.of(new Arm("relu", c -> c.withActivation(AlexNetConfig.Activation.RELU), false),
                         new Arm("tanh", c -> c.withActivation(AlexNetConfig.Activation.TANH), false))));
         add(new Design("lrn", "Local response normalisation on against off",
                 "Section 3.3: response normalisation reduces the top-1 and top-5 error rates by 1.4% and 1.2%.",
+                "lrn", false,
                 List.of(new Arm("lrn", c -> c.withLrn(LrnSpec.paper()), false), new Arm("no-lrn", c -> c.withLrn(null), false))));
         add(new Design("pooling", "Overlapping pooling against non-overlapping",
                 "Section 3.4: overlapping pooling (3x3, stride 2) reduces the top-1 and top-5 error rates by 0.4% and 0.3% "
                         + "against 2x2 stride 2, which gives outputs of the same size.",
+                "pool", false,
                 List.of(new Arm("overlapping-3x3", c -> c.withPool(PoolSpec.overlapping()), false),
                         new Arm("non-overlapping-2x2", c -> c.withPool(new PoolSpec(2, 2)), false))));
         add(new Design("dropout", "Dropout on against off",
                 "Section 4.2: without dropout the network exhibits substantial overfitting; dropout roughly doubles the "
                         + "iterations needed to converge.",
+                "dropout", false,
                 List.of(new Arm("dropout-0.5", c -> c.withDropout(0.5f), false), new Arm("no-dropout", c -> c.withDropout(0f), false))));
         add(new Design("pca", "PCA colour augmentation on against off",
                 "Section 4.1: altering the intensities of the RGB channels along their principal components reduces the "
                         + "top-1 error rate by over 1%.",
+                null, true,
                 List.of(new Arm("crop-flip+pca", c -> c, true), new Arm("crop-flip", c -> c, false))));
         add(new Design("ten-crop", "Ten-crop testing against the centre crop",
                 "Section 4.1: at test time the network averages its softmax over ten 224x224 patches (four corners, centre, "
                         + "and their reflections).",
+                null, true,
                 List.of(new Arm("crop-flip", c -> c, false))));
     }
 
@@ -105,12 +115,12 @@ final class ExperimentCommand implements Main.Command {
         if (design == null) {
             throw new Main.UsageException("no experiment '" + args.operands().getFirst() + "'; there are " + String.join(", ", DESIGNS.keySet()));
         }
-        boolean crops = design.name().equals("pca") || design.name().equals("ten-crop");
+        boolean crops = design.crops();
         if (crops && args.string("augment", "crop-flip").equals("none")) {
             throw new Main.UsageException("the " + design.name() + " experiment trains with --augment crop-flip");
         }
-        for (String fixed : fixedBy(design)) {
-            if (args.string(fixed, null) != null) throw new Main.UsageException("--" + fixed + " is what the " + design.name() + " experiment varies");
+        if (design.varies() != null && args.string(design.varies(), null) != null) {
+            throw new Main.UsageException("--" + design.varies() + " is what the " + design.name() + " experiment varies");
         }
         if (crops) args = args.with("augment", "crop-flip");
         Path outDir = Path.of(args.string("out", "results/" + design.name()));
@@ -121,9 +131,12 @@ final class ExperimentCommand implements Main.Command {
         // PCA statistics, fitted once on the training images (before cropping) unless given
         PcaColour pca = null;
         if (design.name().equals("pca")) {
-            TrainingSetup.Data plain = TrainingSetup.data(args.with("augment", "none").with("image-size",
-                    Integer.toString(dev.alexnetffm.engine.data.augment.RandomCropFlip.forInput(3, args.integer("image-size", 227, 11, 1024)).inSize())), null);
-            pca = args.string("pca", null) != null ? PcaColour.load(Path.of(args.string("pca", null))) : PcaColour.fit(plain.train(), 10_000);
+            if (args.string("pca", null) != null) {
+                pca = PcaColour.load(Path.of(args.string("pca", null)));
+            } else { // fitted on the training images as prepared for cropping
+                int prepared = RandomCropFlip.preparedSize(args.integer("image-size", 227, 11, 1024));
+                pca = PcaColour.fit(TrainingSetup.data(args.with("augment", "none").with("image-size", Integer.toString(prepared)), null).train(), 10_000);
+            }
             out.println("pca: " + pca);
         }
 
@@ -169,17 +182,6 @@ final class ExperimentCommand implements Main.Command {
         out.print(report);
         out.println("results in " + outDir);
         return 0;
-    }
-
-    /** The options an experiment sets itself. */
-    private static List<String> fixedBy(Design d) {
-        return switch (d.name()) {
-            case "relu-tanh" -> List.of("activation");
-            case "lrn" -> List.of("lrn");
-            case "pooling" -> List.of("pool");
-            case "dropout" -> List.of("dropout");
-            default -> List.of();
-        };
     }
 
     private record Row(String name, double valTop1, double valTop5, double bestValTop1, Trainer.Result result, double seconds) {}
