@@ -65,11 +65,10 @@ final class BenchCommand implements Main.Command {
 
         if (devices == null) {
             try (Engine engine = EngineOptions.open(args); AlexNet net = AlexNet.fromWeights(engine.backend(), config, weights);
-                 Tensor input = engine.backend().allocate(net.inputShape(batch));
                  TrainingStep step = train ? new TrainingStep(net, 42) : null) {
                 header(out, engine.description(), batch, what, config);
                 time(out, args, engine.backend().name().equals("cpu"), batch, i -> {
-                    engine.backend().copyFromHost(input, x);
+                    Tensor input = net.upload(x, batch);
                     if (train) {
                         step.step(input, labels, sgd, i);
                         engine.backend().synchronize();

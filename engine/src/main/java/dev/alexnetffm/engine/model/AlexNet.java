@@ -2,6 +2,7 @@ package dev.alexnetffm.engine.model;
 
 import dev.alexnetffm.engine.backend.Backend;
 import dev.alexnetffm.engine.backend.ConvSpec;
+import dev.alexnetffm.engine.backend.HostBuffer;
 import dev.alexnetffm.engine.io.SafeTensors;
 import dev.alexnetffm.engine.io.SafeTensorsFile;
 import dev.alexnetffm.engine.tensor.HostTensor;
@@ -52,6 +53,7 @@ public final class AlexNet implements AutoCloseable {
     private final AlexNetConfig config;
     private final Map<String, Tensor> params;
     private Activations activations;
+    private Tensor input;
 
     private AlexNet(Backend backend, AlexNetConfig config, Map<String, Tensor> params) {
         this.backend = backend;
@@ -278,9 +280,7 @@ public final class AlexNet implements AutoCloseable {
 
     /** Logits for a batch given as a host array of N*C*S*S floats in NCHW order. */
     public float[] logits(float[] input, int n) {
-        try (Tensor x = backend.fromArray(inputShape(n), input)) {
-            return forward(x).toArray();
-        }
+        return forward(upload(exactly(input, n), n)).toArray();
     }
 
     /** Logits for a batch of N*C*S*S native-order floats in off-heap memory (NCHW). */
@@ -292,12 +292,46 @@ public final class AlexNet implements AutoCloseable {
 
     /** Class probabilities (softmax of the logits) for a host batch. */
     public float[] probabilities(float[] input, int n) {
-        try (Tensor x = backend.fromArray(inputShape(n), input)) {
-            Tensor logits = forward(x);
-            Activations a = activationsFor(n);
-            backend.softmax(a.probabilities, logits);
-            return a.probabilities.toArray();
+        Tensor logits = forward(upload(exactly(input, n), n));
+        Activations a = activationsFor(n);
+        backend.softmax(a.probabilities, logits);
+        return a.probabilities.toArray();
+    }
+
+    /**
+     * The network's input tensor for a batch of {@code n}, holding the first N*C*S*S floats of {@code images}: one
+     * tensor per network, reused while the batch size stays the same, the copy queued after the work before it.
+     * Valid until the next upload.
+     */
+    public Tensor upload(float[] images, int n) {
+        Tensor x = inputFor(n);
+        backend.copyFromHost(x, images);
+        return x;
+    }
+
+    /** {@link #upload(float[], int)} from host memory the backend allocated (no copy on the calling thread). */
+    public Tensor upload(HostBuffer images, int n) {
+        Tensor x = inputFor(n);
+        backend.copyFromHost(x, images);
+        return x;
+    }
+
+    private Tensor inputFor(int n) {
+        if (input == null || input.shape().dim(0) != n) {
+            if (input != null) input.close();
+            input = null; // stays null if the allocation below fails
+            input = backend.allocate(inputShape(n));
         }
+        return input;
+    }
+
+    /** A batch given as exactly N*C*S*S floats. */
+    private float[] exactly(float[] images, int n) {
+        Shape shape = inputShape(n);
+        if (images.length != shape.size()) {
+            throw new IllegalArgumentException("shape " + shape + " needs " + shape.size() + " floats, got " + images.length);
+        }
+        return images;
     }
 
     private Tensor p(String name) {
@@ -322,6 +356,8 @@ public final class AlexNet implements AutoCloseable {
     public void close() {
         if (activations != null) activations.close();
         activations = null;
+        if (input != null) input.close();
+        input = null;
         params.values().forEach(Tensor::close);
     }
 

@@ -5,7 +5,6 @@ import dev.alexnetffm.engine.backend.HostBuffer;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.tensor.HostTensor;
-import dev.alexnetffm.engine.tensor.Tensor;
 
 import java.util.Map;
 
@@ -81,11 +80,10 @@ public interface Learner extends AutoCloseable {
         return (config, weights, seed) -> new OneDevice(AlexNet.fromWeights(backend, config, weights), seed);
     }
 
-    /** The network and its {@link TrainingStep} on one backend, with an input tensor reused across batches. */
+    /** The network and its {@link TrainingStep} on one backend (the network keeps the input tensor). */
     final class OneDevice implements Learner {
         private final AlexNet net;
         private final TrainingStep training;
-        private Tensor input;
 
         OneDevice(AlexNet net, long seed) {
             this.net = net;
@@ -107,34 +105,14 @@ public interface Learner extends AutoCloseable {
             return net.backend().name();
         }
 
-        private Tensor input(int n) {
-            if (input == null || input.shape().dim(0) != n) {
-                if (input != null) input.close();
-                input = net.backend().allocate(net.inputShape(n));
-            }
-            return input;
-        }
-
-        private Tensor upload(float[] images, int n) {
-            Tensor x = input(n);
-            net.backend().copyFromHost(x, images);
-            return x;
-        }
-
-        private Tensor upload(HostBuffer images, int n) {
-            Tensor x = input(n);
-            net.backend().copyFromHost(x, images);
-            return x;
-        }
-
         @Override
         public float step(float[] images, int[] labels, Sgd sgd, long step) {
-            return training.step(upload(images, labels.length), labels, sgd, step);
+            return training.step(net.upload(images, labels.length), labels, sgd, step);
         }
 
         @Override
         public float step(HostBuffer images, int[] labels, Sgd sgd, long step) {
-            return training.step(upload(images, labels.length), labels, sgd, step);
+            return training.step(net.upload(images, labels.length), labels, sgd, step);
         }
 
         @Override
@@ -149,12 +127,12 @@ public interface Learner extends AutoCloseable {
 
         @Override
         public float[] logits(float[] images, int n) {
-            return net.forward(upload(images, n)).toArray();
+            return net.forward(net.upload(images, n)).toArray();
         }
 
         @Override
         public float[] logits(HostBuffer images, int n) {
-            return net.forward(upload(images, n)).toArray();
+            return net.forward(net.upload(images, n)).toArray();
         }
 
         @Override
@@ -174,7 +152,6 @@ public interface Learner extends AutoCloseable {
 
         @Override
         public void close() {
-            if (input != null) input.close();
             training.close();
             net.close();
         }

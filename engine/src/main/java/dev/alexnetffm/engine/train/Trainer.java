@@ -6,7 +6,6 @@ import dev.alexnetffm.engine.data.BatchLoader;
 import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
-import dev.alexnetffm.engine.tensor.Tensor;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -174,9 +173,7 @@ public final class Trainer {
 
     /** Top-1 and top-5 error of {@code net} on {@code data} (inference: dropout off). */
     public static double[] evaluate(AlexNet net, Dataset data, int batchSize, int threads) throws IOException, InterruptedException {
-        try (Inputs inputs = new Inputs(net)) {
-            return evaluate((images, n) -> net.forward(inputs.upload(images, n)).toArray(), net.config(), data, batchSize, threads);
-        }
+        return evaluate((images, n) -> net.forward(net.upload(images, n)).toArray(), net.config(), data, batchSize, threads);
     }
 
     /** Inference logits (N, classes) for the first N images of a host batch. */
@@ -210,29 +207,5 @@ public final class Trainer {
             }
         }
         return new double[] {(double) wrong1 / seen, (double) wrong5 / seen};
-    }
-
-    /** The network's input tensor for each batch size, reused across batches. */
-    private static final class Inputs implements AutoCloseable {
-        private final AlexNet net;
-        private Tensor tensor;
-
-        Inputs(AlexNet net) {
-            this.net = net;
-        }
-
-        Tensor upload(float[] images, int n) {
-            if (tensor == null || tensor.shape().dim(0) != n) {
-                if (tensor != null) tensor.close();
-                tensor = net.backend().allocate(net.inputShape(n));
-            }
-            net.backend().copyFromHost(tensor, images);
-            return tensor;
-        }
-
-        @Override
-        public void close() {
-            if (tensor != null) tensor.close();
-        }
     }
 }
