@@ -1,5 +1,9 @@
-// A minimal CUDA emulator for checking kernel logic on a machine without a GPU: each block's threads run as
-// std::threads (one block at a time), __syncthreads is a barrier, __shared__ is shared by the block's threads.
+// A minimal CUDA emulator for checking kernel logic on a machine without a GPU: one block at a time, __shared__ is
+// shared by the block's threads, __syncthreads is a barrier. Two ways to run a block's threads:
+//   default        each thread a std::thread, __syncthreads a std::barrier (works under AddressSanitizer: test.cpp);
+//   EMU_FIBERS     each thread a fiber on the caller's thread, created once per launch and reused for every block;
+//                  __syncthreads switches to the next fiber (fast: the emulated driver, driver.cpp, uses this).
+//                  A thread that has returned counts as arrived at later barriers, as on current GPUs.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -13,11 +17,43 @@ using std::min; using std::max;
 struct dim3 { unsigned x = 1, y = 1, z = 1; };
 struct alignas(16) float4 { float x, y, z, w; };
 inline float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
-inline thread_local dim3 threadIdx, blockIdx;
 inline dim3 blockDim, gridDim;
-inline std::barrier<>* g_bar;
 inline std::vector<double> g_shfl;
+#ifdef EMU_FIBERS
+#include <csetjmp>
+#include <ucontext.h>
+#include <sys/mman.h>
+inline dim3 threadIdx, blockIdx;  // set by the scheduler before it resumes a fiber
+namespace emu_fibers {
+enum State { RUNNING, AT_BARRIER, BLOCK_DONE };
+struct Fiber { ucontext_t start; jmp_buf resume; bool started; State state; };
+inline std::vector<Fiber> fibers;
+inline char* stacks = nullptr;
+inline size_t stackCount = 0;
+constexpr size_t STACK = 256 * 1024;
+inline jmp_buf scheduler;
+inline int current = 0;
+inline void (*body)(void*) = nullptr;
+inline void* bodyArg = nullptr;
+// Back to the scheduler, in state s; returns when the scheduler resumes this fiber.
+inline void yield(State s) {
+    const int me = current;
+    fibers[me].state = s;
+    if (!_setjmp(fibers[me].resume)) _longjmp(scheduler, 1);
+}
+inline void entry() {
+    for (;;) {  // one kernel body per block; parked in BLOCK_DONE between blocks, abandoned after the last
+        body(bodyArg);
+        yield(BLOCK_DONE);
+    }
+}
+}  // namespace emu_fibers
+inline void __syncthreads() { emu_fibers::yield(emu_fibers::AT_BARRIER); }
+#else
+inline thread_local dim3 threadIdx, blockIdx;
+inline std::barrier<>* g_bar;
 inline void __syncthreads() { g_bar->arrive_and_wait(); }
+#endif
 inline float __fmul_rn(float a, float b) { volatile float r = a * b; return r; }
 inline float __fadd_rn(float a, float b) { volatile float r = a + b; return r; }
 inline float __fsub_rn(float a, float b) { volatile float r = a - b; return r; }
@@ -34,6 +70,49 @@ template <class T> inline T __shfl_xor_sync(unsigned, T v, int m) {
 #define __align__(n) __attribute__((aligned(n)))
 #pragma GCC diagnostic ignored "-Wunused-variable"
 
+#ifdef EMU_FIBERS
+// Not reentrant: one launch at a time (the emulated driver holds a lock around it).
+template <class F> void launch(dim3 grid, dim3 block, F f) {
+    using namespace emu_fibers;
+    gridDim = grid; blockDim = block;
+    const int nt = block.x * block.y * block.z;
+    g_shfl.assign(nt, 0.0);
+    if (stackCount < (size_t)nt) {
+        if (stacks) munmap(stacks, stackCount * STACK);
+        void* m = mmap(nullptr, nt * STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED) { perror("emu: fiber stacks"); abort(); }
+        stacks = (char*)m; stackCount = nt;
+    }
+    fibers.assign(nt, Fiber{});
+    body = [](void* p) { (*(F*)p)(); };
+    bodyArg = &f;
+    for (int t = 0; t < nt; t++) {
+        getcontext(&fibers[t].start);
+        fibers[t].start.uc_stack.ss_sp = stacks + (size_t)t * STACK;
+        fibers[t].start.uc_stack.ss_size = STACK;
+        fibers[t].start.uc_link = nullptr;
+        makecontext(&fibers[t].start, entry, 0);
+    }
+    const long long blocks = (long long)grid.x * grid.y * grid.z;
+    for (long long b = 0; b < blocks; b++) {
+        blockIdx = {unsigned(b % grid.x), unsigned(b / grid.x % grid.y), unsigned(b / ((long long)grid.x * grid.y))};
+        for (auto& fb : fibers) fb.state = RUNNING;
+        for (bool again = true; again;) {  // one round per barrier: resume every fiber that has not finished the block
+            again = false;
+            for (int t = 0; t < nt; t++) {
+                if (fibers[t].state == BLOCK_DONE) continue;
+                current = t;
+                threadIdx = {unsigned(t % block.x), unsigned(t / block.x % block.y), unsigned(t / (block.x * block.y))};
+                if (!_setjmp(scheduler)) {
+                    if (!fibers[t].started) { fibers[t].started = true; setcontext(&fibers[t].start); }
+                    else _longjmp(fibers[t].resume, 1);
+                }
+                if (fibers[t].state == AT_BARRIER) again = true;
+            }
+        }
+    }
+}
+#else
 template <class F> void launch(dim3 grid, dim3 block, F f) {
     gridDim = grid; blockDim = block;
     int nt = block.x * block.y * block.z;
@@ -49,3 +128,4 @@ template <class F> void launch(dim3 grid, dim3 block, F f) {
         for (auto& th : ths) th.join();
     }
 }
+#endif

@@ -54,13 +54,26 @@ class SplitAlexNetGpuTest {
         assertSameWeights("weights after three steps", three[0].weights(), three[1].weights());
     }
 
+    /**
+     * The paper's network and initialisation at batch 32. From the same weights the two runs' forward passes agree
+     * to the last bits, and the gradients differ only where the split sums two towers' partial sums: at this
+     * initialisation the lower layers' gradients are small differences of large sums (the bias-1 layers make their
+     * inputs nearly constant), so those re-associations show at about 1e-6 to 3e-6 relative (the CPU reference
+     * split in the same way measures the same), hence 1e-5 here. After the first update the forward passes differ in
+     * the last bits, and max-pooling windows whose values are that close re-route some gradients, so the step-2
+     * gradients of conv1-conv4 differ by up to about 1e-2: the weights are compared instead. Measured with the
+     * kernels on the CPU (scripts/emulated-gpu-tests): weight matrices 1e-8 to 8e-7 apart after two steps, the
+     * biases that start at zero (conv1, conv3) up to 6e-4.
+     */
     @Test
     void thePapersNetworkTrainsTheSameAtBatch32() {
         AlexNetConfig c = AlexNetConfig.paper();
         Map<String, HostTensor> w = AlexNet.initialWeights(c, 1);
-        Outcome[] o = train(GPU0, c, w, 32, 2, 3);
-        assertClose("gradients", o[0].gradients(), o[1].gradients(), MAX_RELATIVE);
-        assertSameWeights("weights after two steps", o[0].weights(), o[1].weights());
+        Outcome[] one = train(GPU0, c, w, 32, 1, 3);
+        assertEquals(one[0].loss(), one[1].loss(), 1e-6 * Math.abs(one[0].loss()), "loss");
+        assertClose("gradients of the first step", one[0].gradients(), one[1].gradients(), 10 * MAX_RELATIVE);
+        Outcome[] two = train(GPU0, c, w, 32, 2, 3);
+        assertSameWeightsAfterSteps("weights after two steps", two[0].weights(), two[1].weights());
     }
 
     @Test

@@ -22,8 +22,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * when called, so the first driver call says plainly what is missing.
  */
 public final class DriverLibrary {
-    /** The soname the NVIDIA driver installs; override with -Dalexnet.cuda.library=/path/to/libcuda.so.1. */
-    public static final String LIBRARY = System.getProperty("alexnet.cuda.library", "libcuda.so.1");
+    /**
+     * The soname the NVIDIA driver installs; override with -Dalexnet.cuda.library=/path/to/libcuda.so.1 or the
+     * environment variable ALEXNET_CUDA_LIBRARY (the property wins).
+     */
+    public static final String LIBRARY = System.getProperty("alexnet.cuda.library",
+            System.getenv().getOrDefault("ALEXNET_CUDA_LIBRARY", "libcuda.so.1"));
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LOOKUP;
