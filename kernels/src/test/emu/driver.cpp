@@ -20,6 +20,7 @@
 //     pageable host memory read the source before the call returns (as the driver does); copies to pageable memory
 //     complete before it returns; copies from and to pinned memory run in their stream's turn. Synchronous copies
 //     and memsets do not wait for (non-blocking) streams. cuMemFree waits for every stream, as the driver does.
+//     ALEXNET_EMU_JITTER=N adds a random delay of up to N microseconds before each queued operation.
 //   - One kernel runs at a time, its blocks one after another, a block's threads as fibers (emu.h).
 //   - Stream capture records the queued operations; a graph launch queues them again.
 #define EMU_FIBERS 1
@@ -33,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <set>
 #include <string>
 #include <tuple>
@@ -79,6 +81,13 @@ const int deviceCount = std::max(1, envInt("ALEXNET_EMU_DEVICES", 2));
 const size_t deviceMemory = (size_t)std::max(64, envInt("ALEXNET_EMU_MEMORY_MB", 8192)) << 20;
 const bool peerAllowed = envInt("ALEXNET_EMU_PEER", 1) != 0;
 const size_t pageSize = (size_t)sysconf(_SC_PAGESIZE);
+// ALEXNET_EMU_JITTER=N: each stream sleeps up to N microseconds (at random) before each operation, so that the
+// relative timing of streams and of the host changes from run to run and missing waits show.
+const int jitterMicros = envInt("ALEXNET_EMU_JITTER", 0);
+void jitter() {
+    thread_local std::mt19937 random(std::random_device{}());
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % (jitterMicros + 1)));
+}
 
 struct Context;
 struct Stream;
@@ -157,6 +166,7 @@ struct Stream {
             queue.pop_front();
             busy = true;
             l.unlock();
+            if (jitterMicros > 0) jitter();
             op();
             l.lock();
             busy = false;
