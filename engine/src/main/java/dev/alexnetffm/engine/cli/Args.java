@@ -9,6 +9,7 @@ import java.util.Set;
 /**
  * A command's arguments: {@code --name value} options, {@code --flag} switches and positional operands. Every
  * option must be one the command declares; a wrong one is a {@link Main.UsageException} listing the valid ones.
+ * ({@code --help} and {@code -h} are answered by {@link Main}, with the command's usage, before a command parses.)
  */
 final class Args {
     private final String command;
@@ -41,9 +42,10 @@ final class Args {
                     options.put(name, value);
                 } else {
                     List<String> valid = new ArrayList<>();
-                    valued.forEach(v -> valid.add("--" + v + " <value>"));
-                    flags.forEach(f -> valid.add("--" + f));
-                    throw new Main.UsageException("unknown option " + a + (valid.isEmpty() ? "" : "; valid: " + String.join(", ", valid)));
+                    valued.stream().sorted().forEach(v -> valid.add("--" + v + " <value>"));
+                    flags.stream().sorted().forEach(f -> valid.add("--" + f));
+                    throw new Main.UsageException("unknown option " + a + (valid.isEmpty() ? "" : "; valid: " + String.join(", ", valid))
+                            + " (alexnet " + command + " --help describes them)");
                 }
             } else {
                 operands.add(a);

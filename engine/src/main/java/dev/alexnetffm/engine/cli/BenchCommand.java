@@ -31,6 +31,22 @@ final class BenchCommand implements Main.Command {
         return "throughput: --batch N [--train] [--iterations K] [--weights file] [--device ... | --devices A,B [--trace file.json]]";
     }
 
+    @Override
+    public String help() {
+        return """
+                usage: alexnet bench [options]
+                  --batch N                      images per batch (default 128)
+                  --train                        time a training step (forward, backward, SGD) instead of the forward pass
+                  --iterations K                 timed calls, of which the median is reported (default 50; 2 on the CPU)
+                  --warmup K                     untimed calls first (default 5; 1 on the CPU)
+                  --weights <file>               the weights to run (default: the paper's network, freshly initialised)
+                """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP + """
+                  --trace <file.json>            with --devices: one more call's timeline on both devices, as Chrome trace
+                                                 JSON (chrome://tracing or ui.perfetto.dev)
+                Every call starts from the same batch in host memory and ends with its work finished.
+                """;
+    }
+
     /** One timed call: a forward pass or a training step on the same host batch. */
     private interface Call {
         void run(long iteration);

@@ -12,10 +12,14 @@ import java.util.function.Supplier;
 final class EngineOptions {
     private EngineOptions() {}
 
-    static final String HELP = "--device auto|cpu|cuda|cuda:N   where to compute (default auto: GPU 0 if present, else CPU)";
+    /** The usage line of {@code --device}, for the commands' {@code --help}. */
+    static final String HELP = "  --device auto|cpu|cuda|cuda:N  where to compute (default auto: GPU 0 if present, else CPU)\n";
 
-    static final String DEVICES_HELP = "--devices A,B                  split the network's two towers over two devices as the paper did: GPU ordinals\n"
-            + "                                 (0,1 for two GPUs, 0,0 for two streams of one GPU) or cpu,cpu";
+    /** The usage lines of {@code --devices}, for the commands that take it. */
+    static final String DEVICES_HELP = """
+              --devices A,B                  split the network's two towers over two devices as the paper did: GPU ordinals
+                                             (0,1 for two GPUs, 0,0 for two streams of one GPU) or cpu,cpu; not with --device
+            """;
 
     /** The two devices of {@code --devices}, each made on demand; the names say which. */
     record TwoDevices(String spec, Supplier<Backend> a, Supplier<Backend> b) {}

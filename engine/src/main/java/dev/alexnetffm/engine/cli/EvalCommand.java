@@ -9,6 +9,7 @@ import dev.alexnetffm.engine.data.Subset;
 import dev.alexnetffm.engine.data.augment.RandomCropFlip;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
+import dev.alexnetffm.engine.parallel.SplitAlexNet;
 import dev.alexnetffm.engine.train.Checkpoint;
 import dev.alexnetffm.engine.train.Evaluation;
 
@@ -18,16 +19,36 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Set;
 
-/** {@code alexnet eval}: top-1 and top-5 error of a checkpoint or weights file, centre crop and ten-crop. */
+/**
+ * {@code alexnet eval}: top-1 and top-5 error of a checkpoint or weights file, centre crop and ten-crop, on one
+ * device or split over two.
+ */
 final class EvalCommand implements Main.Command {
     @Override
     public String summary() {
-        return "top-1/top-5 error, centre crop and ten-crop: --weights <file|run dir> [--data fashion-mnist|<folder>]";
+        return "top-1/top-5 error, centre crop and ten-crop: --weights <file|run dir> [--data fashion-mnist|<folder>] [--devices A,B]";
+    }
+
+    @Override
+    public String help() {
+        return """
+                usage: alexnet eval --weights <file|dir> [options]
+                  --weights <file|dir>           required: a weights file (.safetensors) or a train --run folder (its checkpoint)
+                  --data fashion-mnist|<folder>  the test images (default fashion-mnist, its test split); a folder has one
+                                                 sub-folder per class, as for train
+                """ + TrainingSetup.DATA_DIR_HELP + """
+                  --subset N                     evaluate a seeded sample of N images (default: all of them)
+                  --batch N                      images per forward pass, ten crops each (default 16)
+                  --threads N                    image decoding threads (default: cores - 1)
+                """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP + """
+                The images are prepared at 256x256 for a 227x227 network (in proportion for smaller ones); the centre
+                crop and the ten crops (corners, centre and their mirror images, softmax averaged) are each scored.
+                """;
     }
 
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
-        Args args = new Args("eval", argv, Set.of("weights", "data", "data-dir", "subset", "batch", "threads", "device"), Set.of());
+        Args args = new Args("eval", argv, Set.of("weights", "data", "data-dir", "subset", "batch", "threads", "device", "devices"), Set.of());
         if (!args.operands().isEmpty()) throw new Main.UsageException("unexpected argument " + args.operands().getFirst());
         String weights = args.string("weights", null);
         if (weights == null) throw new Main.UsageException("--weights <file.safetensors or a train --run folder> is required");
@@ -35,30 +56,34 @@ final class EvalCommand implements Main.Command {
         int threads = args.integer("threads", Math.max(1, Runtime.getRuntime().availableProcessors() - 1), 1, 256);
         String data = args.string("data", "fashion-mnist");
         int subset = args.integer("subset", 0, 0, Integer.MAX_VALUE);
-        try (Engine engine = EngineOptions.open(args)) {
-            Path w = Path.of(weights);
-            AlexNet net;
-            if (Files.isDirectory(w)) {
-                Checkpoint.Loaded c = Checkpoint.load(w);
-                net = AlexNet.fromWeights(engine.backend(), c.config(), c.weights());
-            } else {
-                net = AlexNet.load(engine.backend(), w, AlexNetConfig.paper());
-            }
-            try (net) {
-                // the images are prepared at 256x256 for a 227x227 network (in proportion for smaller ones) and cropped
-                int size = RandomCropFlip.preparedSize(net.config().inputSize());
-                Dataset test = data.equals("fashion-mnist")
-                        ? FashionMnist.test(args.string("data-dir", null) != null ? Path.of(args.string("data-dir", null)) : FashionMnist.defaultDir(), 3, size)
-                        : ImageFolder.open(Path.of(data), ImagePreprocessor.builder().cropSize(size).build());
-                if (subset > 0) test = new Subset(test, subset, 1);
-                if (net.config().classes() != test.classes()) {
-                    throw new IllegalArgumentException("the network has " + net.config().classes() + " classes, the data set " + test.classes());
-                }
-                out.printf(Locale.ROOT, "eval: %s on %s (%d images), %s%n", weights, test.name(), test.size(), engine.description());
-                Evaluation.Result r = Evaluation.tenCrop(net, test, batch, threads);
-                out.printf(Locale.ROOT, "centre crop: top-1 error %.2f%%, top-5 error %.2f%%%n", 100 * r.centreTop1(), 100 * r.centreTop5());
-                out.printf(Locale.ROOT, "ten crops:   top-1 error %.2f%%, top-5 error %.2f%%%n", 100 * r.tenCropTop1(), 100 * r.tenCropTop5());
-            }
+        EngineOptions.TwoDevices devices = EngineOptions.devices(args);
+        Path w = Path.of(weights);
+        AlexNet.Saved saved;
+        if (Files.isDirectory(w)) {
+            Checkpoint.Loaded c = Checkpoint.load(w);
+            saved = new AlexNet.Saved(c.config(), c.weights());
+        } else {
+            saved = AlexNet.read(w, AlexNetConfig.paper());
+        }
+        AlexNetConfig config = saved.config();
+        // the images are prepared at 256x256 for a 227x227 network (in proportion for smaller ones) and cropped
+        int size = RandomCropFlip.preparedSize(config.inputSize());
+        Dataset test = data.equals("fashion-mnist")
+                ? FashionMnist.test(TrainingSetup.fashionMnistDir(args), 3, size)
+                : ImageFolder.open(Path.of(data), ImagePreprocessor.builder().cropSize(size).build());
+        if (subset > 0) test = new Subset(test, subset, 1);
+        if (config.classes() != test.classes()) {
+            throw new IllegalArgumentException("the network has " + config.classes() + " classes, the data set " + test.classes());
+        }
+        try (Engine engine = devices == null ? EngineOptions.open(args) : null;
+             AlexNet one = engine == null ? null : AlexNet.fromWeights(engine.backend(), config, saved.weights());
+             SplitAlexNet two = devices == null ? null : SplitAlexNet.open(devices.a(), devices.b(), config, saved.weights())) {
+            Evaluation.Probabilities net = one != null ? one::probabilities : two::probabilities;
+            out.printf(Locale.ROOT, "eval: %s on %s (%d images), %s%n", weights, test.name(), test.size(),
+                    engine != null ? engine.description() : two.description());
+            Evaluation.Result r = Evaluation.tenCrop(net, config, test, batch, threads);
+            out.printf(Locale.ROOT, "centre crop: top-1 error %.2f%%, top-5 error %.2f%%%n", 100 * r.centreTop1(), 100 * r.centreTop5());
+            out.printf(Locale.ROOT, "ten crops:   top-1 error %.2f%%, top-5 error %.2f%%%n", 100 * r.tenCropTop1(), 100 * r.tenCropTop5());
         }
         return 0;
     }

@@ -91,21 +91,24 @@ final class ExperimentCommand implements Main.Command {
         return "the paper's claims, one command each: " + String.join("|", DESIGNS.keySet()) + " --out <dir> [train options]";
     }
 
-    static final String HELP = """
-            usage: alexnet experiment relu-tanh|lrn|pooling|dropout|pca|ten-crop [options]
-              --out <dir>                    where the results go (default results/<experiment>): README.md with the
-                                             table, results.csv, comparison.png, each arm's curves
-              --runs <dir>                   where each arm's checkpoints go (default runs/experiments/<experiment>)
-              --target X                     training top-1 error the epochs are counted to (default 0.25)
-            Every arm trains with the options below, from the same seed, changing only what the experiment is about
-            (pca and ten-crop train with --augment crop-flip; pca fits the colour statistics itself unless --pca is given):
-            """ + TrainingSetup.HELP;
+    @Override
+    public String help() {
+        return """
+                usage: alexnet experiment relu-tanh|lrn|pooling|dropout|pca|ten-crop [options]
+                  --out <dir>                    where the results go (default results/<experiment>): README.md with the
+                                                 table, results.csv, comparison.png, each arm's curves
+                  --runs <dir>                   where each arm's checkpoints go (default runs/experiments/<experiment>)
+                  --target X                     training top-1 error the epochs are counted to (default 0.25)
+                Every arm trains with the options below, from the same seed, changing only what the experiment is about
+                (pca and ten-crop train with --augment crop-flip; pca fits the colour statistics itself unless --pca is given):
+                """ + TrainingSetup.HELP;
+    }
 
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
-        if (argv.length == 0 || argv[0].equals("--help") || argv[0].equals("-h")) {
-            out.print(HELP);
-            return argv.length == 0 ? 2 : 0;
+        if (argv.length == 0) {
+            out.print(help());
+            return 2;
         }
         Set<String> valued = new HashSet<>(TrainingSetup.OPTIONS), flags = new HashSet<>(TrainingSetup.FLAGS);
         valued.addAll(Set.of("out", "runs", "target"));

@@ -27,6 +27,23 @@ final class InferCommand implements Main.Command {
     }
 
     @Override
+    public String help() {
+        return """
+                usage: alexnet infer --weights <file> [options] image...
+                  --weights <file>               the network's weights (.safetensors); required unless --untrained
+                  --untrained                    run freshly initialised weights (seed 42) instead; the classes mean nothing
+                  --labels <file>                class names, line i naming class i (default: the classes' indices)
+                  --top K                        classes printed per image, most probable first (default 5)
+                  --ten-crop                     average the softmax over the ten 227x227 crops (corners, centre, mirrored)
+                                                 of the image at 256x256 (default: the centre crop alone)
+                  --batch N                      images per forward pass (default 32)
+                """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP + """
+                Each image (JPEG or PNG) has its short side resized to 256, the centre 227x227 cropped and the ImageNet mean
+                subtracted.
+                """;
+    }
+
+    @Override
     public int run(String[] argv, PrintStream out) throws Exception {
         Args args = new Args("infer", argv, Set.of("weights", "labels", "top", "batch", "device", "devices"), Set.of("untrained", "ten-crop"));
         List<Path> images = args.operands().stream().map(Path::of).toList();

@@ -21,6 +21,16 @@ final class InfoCommand implements Main.Command {
     }
 
     @Override
+    public String help() {
+        return """
+                usage: alexnet info
+                Takes no options. Prints the Java runtime, the kernel modules packaged, the CUDA driver (or why it is not
+                available), every GPU, peer access between each pair, and loads every kernel module on every GPU: the
+                status is 1 if one fails to load.
+                """;
+    }
+
+    @Override
     public int run(String[] args, PrintStream out) {
         if (args.length > 0) throw new Main.UsageException("takes no arguments, got " + String.join(" ", args));
         out.printf("alexnet-ffm on Java %s (%s), %d CPU cores%n", Runtime.version(), System.getProperty("java.vm.vendor"),

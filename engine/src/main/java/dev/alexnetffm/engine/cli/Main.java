@@ -6,13 +6,21 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The command line: {@code alexnet <command> [options]}. Each command is a small class; bad usage prints what
- * was wrong and the usage, and exits with status 2.
+ * The command line: {@code alexnet <command> [options]}. Each command is a small class; {@code --help} (or
+ * {@code -h}) among a command's arguments prints its usage, and bad usage prints what was wrong and exits with
+ * status 2.
  */
 public final class Main {
     /** A command: runs with its arguments and returns the process exit status. */
     interface Command {
+        /** One line for {@code alexnet help}. */
         String summary();
+
+        /**
+         * The usage block {@code --help} prints: a {@code usage:} line, then one line per option (continued lines
+         * indented to the description column), each option's default where it has one.
+         */
+        String help();
 
         int run(String[] args, PrintStream out) throws Exception;
     }
@@ -45,8 +53,13 @@ public final class Main {
             usage(err);
             return 2;
         }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        if (Arrays.stream(rest).anyMatch(a -> a.equals("--help") || a.equals("-h"))) {
+            out.print(command.help());
+            return 0;
+        }
         try {
-            return command.run(Arrays.copyOfRange(args, 1, args.length), out);
+            return command.run(rest, out);
         } catch (UsageException e) {
             err.println("alexnet " + args[0] + ": " + e.getMessage());
             return 2;
@@ -70,6 +83,7 @@ public final class Main {
         int width = COMMANDS.keySet().stream().mapToInt(String::length).max().orElse(8);
         COMMANDS.forEach((name, c) -> s.printf("  %-" + width + "s  %s%n", name, c.summary()));
         s.println();
+        s.println("Every command takes --help (or -h): its options, what each does, and the defaults.");
         s.println("Run with -Dalexnet.debug=true (JAVA_OPTS) for stack traces.");
     }
 

@@ -23,6 +23,20 @@ final class PcaCommand implements Main.Command {
     }
 
     @Override
+    public String help() {
+        return """
+                usage: alexnet pca --out <file> [options]
+                  --out <file>                   where the statistics go (required), for train --augment crop-flip --pca <file>
+                  --data fashion-mnist|<folder>  the training images (default fashion-mnist, its training split); a folder has
+                                                 one sub-folder per class
+                """ + TrainingSetup.DATA_DIR_HELP + """
+                  --max-images N                 images fitted on, evenly spaced over the set (default 10000)
+                The images are prepared at 256x256, as for training on random crops; the RGB covariance of their pixels,
+                its eigenvalues and eigenvectors are printed and written to --out.
+                """;
+    }
+
+    @Override
     public int run(String[] argv, PrintStream out) throws Exception {
         Args args = new Args("pca", argv, Set.of("data", "data-dir", "out", "max-images"), Set.of());
         if (!args.operands().isEmpty()) throw new Main.UsageException("unexpected argument " + args.operands().getFirst());
@@ -33,8 +47,7 @@ final class PcaCommand implements Main.Command {
         String data = args.string("data", "fashion-mnist");
         Dataset train;
         if (data.equals("fashion-mnist")) {
-            Path dir = args.string("data-dir", null) != null ? Path.of(args.string("data-dir", null)) : FashionMnist.defaultDir();
-            train = FashionMnist.train(dir, 3, size);
+            train = FashionMnist.train(TrainingSetup.fashionMnistDir(args), 3, size);
         } else {
             train = ImageFolder.open(Path.of(data), ImagePreprocessor.builder().cropSize(size).build());
         }

@@ -21,18 +21,17 @@ final class TrainCommand implements Main.Command {
         return "train: --data fashion-mnist|<folder> [--val <folder>] --run <dir> [--epochs 10] [--resume] (see train --help)";
     }
 
-    static final String HELP = """
-            usage: alexnet train --run <dir> [options]
-              --run <dir>                    where checkpoints and curves go (required)
-              --resume                       continue the run in --run from its last checkpoint
-            """ + TrainingSetup.HELP;
+    @Override
+    public String help() {
+        return """
+                usage: alexnet train --run <dir> [options]
+                  --run <dir>                    where checkpoints and curves go (required)
+                  --resume                       continue the run in --run from its last checkpoint
+                """ + TrainingSetup.HELP;
+    }
 
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
-        if (argv.length == 1 && (argv[0].equals("--help") || argv[0].equals("-h"))) {
-            out.print(HELP);
-            return 0;
-        }
         Set<String> valued = new HashSet<>(TrainingSetup.OPTIONS), flags = new HashSet<>(TrainingSetup.FLAGS);
         valued.add("run");
         flags.add("resume");

@@ -35,9 +35,16 @@ final class TrainingSetup {
     /** Switches read here. */
     static final Set<String> FLAGS = Set.of("skip-corrupt");
 
+    /** The usage line of {@code --data-dir}, which every command reading Fashion-MNIST takes. */
+    static final String DATA_DIR_HELP = """
+              --data-dir <dir>               the folder of Fashion-MNIST's IDX files (default $FASHION_MNIST_DIR, else
+                                             /usr/share/datasets/fashion-mnist)
+            """;
+
+    /** The usage lines of the options read here, for {@code train --help} and {@code experiment --help}. */
     static final String HELP = """
               --data fashion-mnist|<folder>  training data (default fashion-mnist); a folder has one sub-folder per class
-              --data-dir <dir>               Fashion-MNIST's IDX files (default $FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist)
+            """ + DATA_DIR_HELP + """
               --val <folder>                 validation images for a folder data set (Fashion-MNIST uses its test split)
               --epochs N                     total epochs (default 10)
               --batch N                      batch size (default 128)
@@ -59,7 +66,7 @@ final class TrainingSetup {
                                              network; in proportion for smaller ones) and cropped; validation on the
                                              centre crop; default none
               --pca <file>                   with --augment: also PCA colour augmentation, eigenvectors from `alexnet pca`
-            """ + "  " + EngineOptions.HELP + "\n  " + EngineOptions.DEVICES_HELP + "\n";
+            """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP;
 
     /**
      * The training and validation sets as the options ask, and {@code valBase}: the validation images before
@@ -80,7 +87,7 @@ final class TrainingSetup {
         String data = args.string("data", "fashion-mnist");
         Dataset train, val;
         if (data.equals("fashion-mnist")) {
-            Path dir = args.string("data-dir", null) != null ? Path.of(args.string("data-dir", null)) : FashionMnist.defaultDir();
+            Path dir = fashionMnistDir(args);
             train = FashionMnist.train(dir, 3, prepared);
             val = FashionMnist.test(dir, 3, prepared);
         } else {
@@ -99,6 +106,12 @@ final class TrainingSetup {
             val = new CentreCrop(val, crop);
         }
         return new Data(train, val, valBase, crops);
+    }
+
+    /** The folder of Fashion-MNIST's IDX files: {@code --data-dir}, else {@link FashionMnist#defaultDir()}. */
+    static Path fashionMnistDir(Args args) {
+        String dir = args.string("data-dir", null);
+        return dir != null ? Path.of(dir) : FashionMnist.defaultDir();
     }
 
     static long seed(Args args) {

@@ -1,0 +1,82 @@
+package dev.alexnetffm.engine.cli;
+
+import dev.alexnetffm.engine.io.SafeTensors;
+import dev.alexnetffm.engine.model.AlexNet;
+import dev.alexnetffm.engine.model.AlexNetConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static dev.alexnetffm.engine.cli.MainTest.run;
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code alexnet eval} on a tiny network and an image folder, on the CPU: one device, and the two-tower split. */
+class EvalCommandTest {
+    /** A 67x67 network with two classes, saved to a weights file. */
+    static Path tinyWeights(Path dir) throws Exception {
+        AlexNetConfig config = AlexNetConfig.paper().withClasses(2).withInput(3, 67).withHidden(16);
+        Path weights = dir.resolve("tiny.safetensors");
+        SafeTensors.write(weights, AlexNet.initialWeights(config, 7, AlexNet.Init.KAIMING), config.toMetadata());
+        return weights;
+    }
+
+    /** An image folder of two classes, {@code a} and {@code b}, with two noise images each. */
+    static Path noiseFolder(Path dir) throws Exception {
+        Path root = dir.resolve("images");
+        SplittableRandom random = new SplittableRandom(11);
+        for (String label : List.of("a", "b")) {
+            Files.createDirectories(root.resolve(label));
+            for (int i = 0; i < 2; i++) {
+                BufferedImage img = new BufferedImage(90, 80, BufferedImage.TYPE_INT_RGB);
+                for (int y = 0; y < 80; y++) for (int x = 0; x < 90; x++) img.setRGB(x, y, random.nextInt(1 << 24));
+                ImageIO.write(img, "png", root.resolve(label).resolve(i + ".png").toFile());
+            }
+        }
+        return root;
+    }
+
+    /** The two error lines, centre crop then ten crops, after the header. */
+    static List<String> errors(MainTest.Result r) {
+        assertEquals(0, r.status(), r.err());
+        List<String> lines = r.out().lines().skip(1).toList();
+        assertEquals(2, lines.size(), r.out());
+        assertTrue(lines.get(0).startsWith("centre crop: top-1 error ") && lines.get(1).startsWith("ten crops:   top-1 error "), r.out());
+        return lines;
+    }
+
+    @Test
+    void onTwoDevicesItGivesTheOneDeviceErrors(@TempDir Path dir) throws Exception {
+        // batch 3 of 4 images: a full batch, then a partial one
+        String[] common = {"eval", "--weights", tinyWeights(dir).toString(), "--data", noiseFolder(dir).toString(), "--batch", "3", "--threads", "1"};
+        MainTest.Result one = run(concat(common, "--device", "cpu"));
+        MainTest.Result two = run(concat(common, "--devices", "cpu,cpu"));
+        assertTrue(two.out().contains("(4 images), tower A on cpu, tower B on cpu"), two.out());
+        assertEquals(errors(one), errors(two), "the split network scores the same crops the same way");
+        MainTest.Result both = run(concat(common, "--device", "cpu", "--devices", "cpu,cpu"));
+        assertEquals(2, both.status());
+        assertTrue(both.err().contains("give --device or --devices, not both"), both.err());
+    }
+
+    @Test
+    void itReadsATrainRunsCheckpoint(@TempDir Path dir) throws Exception {
+        Path images = noiseFolder(dir), run = dir.resolve("run");
+        MainTest.Result trained = run("train", "--data", images.toString(), "--val", images.toString(), "--run", run.toString(), "--image-size", "67",
+                "--hidden", "16", "--batch", "2", "--epochs", "1", "--init", "kaiming", "--threads", "1", "--device", "cpu");
+        assertEquals(0, trained.status(), trained.err());
+        String[] common = {"eval", "--weights", run.toString(), "--data", images.toString(), "--threads", "1"};
+        assertEquals(errors(run(concat(common, "--device", "cpu"))), errors(run(concat(common, "--devices", "cpu,cpu"))));
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+}
