@@ -12,10 +12,13 @@ import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.parallel.SplitAlexNet;
 import dev.alexnetffm.engine.train.Checkpoint;
 import dev.alexnetffm.engine.train.Evaluation;
+import dev.alexnetffm.engine.train.Trainer;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.Set;
 
@@ -42,7 +45,9 @@ final class EvalCommand implements Main.Command {
                   --threads N                    image decoding threads (default: cores - 1)
                 """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP + """
                 The images are prepared at 256x256 for a 227x227 network (in proportion for smaller ones); the centre
-                crop and the ten crops (corners, centre and their mirror images, softmax averaged) are each scored.
+                crop and the ten crops (corners, centre and their mirror images, softmax averaged) are each scored, as the
+                paper tests networks trained on crops. The whole image at the input size is scored too: how train
+                validates a network trained without --augment crop-flip.
                 """;
     }
 
@@ -67,11 +72,9 @@ final class EvalCommand implements Main.Command {
         }
         AlexNetConfig config = saved.config();
         // the images are prepared at 256x256 for a 227x227 network (in proportion for smaller ones) and cropped
-        int size = RandomCropFlip.preparedSize(config.inputSize());
-        Dataset test = data.equals("fashion-mnist")
-                ? FashionMnist.test(TrainingSetup.fashionMnistDir(args), 3, size)
-                : ImageFolder.open(Path.of(data), ImagePreprocessor.builder().cropSize(size).build());
-        if (subset > 0) test = new Subset(test, subset, 1);
+        Dataset test = open(args, data, RandomCropFlip.preparedSize(config.inputSize()), subset);
+        // and, as train validates without --augment crop-flip, prepared at the input size itself
+        Dataset whole = open(args, data, config.inputSize(), subset);
         if (config.classes() != test.classes()) {
             throw new IllegalArgumentException("the network has " + config.classes() + " classes, the data set " + test.classes());
         }
@@ -84,7 +87,20 @@ final class EvalCommand implements Main.Command {
             Evaluation.Result r = Evaluation.tenCrop(net, config, test, batch, threads);
             out.printf(Locale.ROOT, "centre crop: top-1 error %.2f%%, top-5 error %.2f%%%n", 100 * r.centreTop1(), 100 * r.centreTop5());
             out.printf(Locale.ROOT, "ten crops:   top-1 error %.2f%%, top-5 error %.2f%%%n", 100 * r.tenCropTop1(), 100 * r.tenCropTop5());
+            Trainer.Logits logits = one != null ? one::logits : two::logits;  // these take exactly n images
+            int floats = whole.imageFloats();
+            double[] e = Trainer.evaluate((images, n) -> logits.of(Arrays.copyOf(images, n * floats), n), config, whole, batch * 10, threads);
+            out.printf(Locale.ROOT, "whole image: top-1 error %.2f%%, top-5 error %.2f%% (%dx%d, no crop: what train reports without "
+                    + "--augment crop-flip)%n", 100 * e[0], 100 * e[1], config.inputSize(), config.inputSize());
         }
         return 0;
+    }
+
+    /** The test images prepared at {@code size} x {@code size}; with {@code subset} > 0 the same seeded sample at any size. */
+    private static Dataset open(Args args, String data, int size, int subset) throws IOException {
+        Dataset d = data.equals("fashion-mnist")
+                ? FashionMnist.test(TrainingSetup.fashionMnistDir(args), 3, size)
+                : ImageFolder.open(Path.of(data), ImagePreprocessor.builder().cropSize(size).build());
+        return subset > 0 ? new Subset(d, subset, 1) : d;
     }
 }

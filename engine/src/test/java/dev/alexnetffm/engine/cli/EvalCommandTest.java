@@ -12,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.SplittableRandom;
 
 import static dev.alexnetffm.engine.cli.MainTest.run;
@@ -42,13 +44,21 @@ class EvalCommandTest {
         return root;
     }
 
-    /** The two error lines, centre crop then ten crops, after the header. */
+    /** The three error lines, centre crop, ten crops, then the whole image, after the header. */
     static List<String> errors(MainTest.Result r) {
         assertEquals(0, r.status(), r.err());
         List<String> lines = r.out().lines().skip(1).toList();
-        assertEquals(2, lines.size(), r.out());
-        assertTrue(lines.get(0).startsWith("centre crop: top-1 error ") && lines.get(1).startsWith("ten crops:   top-1 error "), r.out());
+        assertEquals(3, lines.size(), r.out());
+        assertTrue(lines.get(0).startsWith("centre crop: top-1 error ") && lines.get(1).startsWith("ten crops:   top-1 error ")
+                && lines.get(2).startsWith("whole image: top-1 error "), r.out());
         return lines;
+    }
+
+    /** "top-1 error X%, top-5 error Y%" from a line of eval's or train's output. */
+    static String topErrors(String text) {
+        Matcher m = Pattern.compile("top-1 error [0-9.]+%.*?top-5 error [0-9.]+%").matcher(text);
+        assertTrue(m.find(), text);
+        return m.group().replaceAll(" \\(accuracy [0-9.]+%\\)", "");
     }
 
     @Test
@@ -71,7 +81,11 @@ class EvalCommandTest {
                 "--hidden", "16", "--batch", "2", "--epochs", "1", "--init", "kaiming", "--threads", "1", "--device", "cpu");
         assertEquals(0, trained.status(), trained.err());
         String[] common = {"eval", "--weights", run.toString(), "--data", images.toString(), "--threads", "1"};
-        assertEquals(errors(run(concat(common, "--device", "cpu"))), errors(run(concat(common, "--devices", "cpu,cpu"))));
+        List<String> one = errors(run(concat(common, "--device", "cpu")));
+        assertEquals(one, errors(run(concat(common, "--devices", "cpu,cpu"))));
+        // trained without crops: the whole-image line is what train reported on the same images
+        String done = trained.out().lines().filter(l -> l.startsWith("done: validation")).findFirst().orElseThrow();
+        assertEquals(topErrors(done), topErrors(one.get(2)));
     }
 
     private static String[] concat(String[] a, String... b) {
