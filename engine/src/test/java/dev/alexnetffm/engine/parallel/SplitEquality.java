@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * The checks shared by the CPU and GPU tests of the split: a two-tower run against the one-device network on
  * the same kind of backend, with the same weights, data, seed and steps.
  */
-final class SplitEquality {
+public final class SplitEquality {
     private SplitEquality() {}
 
     /** Relative L2 error allowed where the split sums two partial sums instead of one. */
@@ -124,7 +124,7 @@ final class SplitEquality {
     }
 
     /** Relative L2 error of {@code actual} against {@code expected}. */
-    static double relativeL2(float[] expected, float[] actual) {
+    public static double relativeL2(float[] expected, float[] actual) {
         assertEquals(expected.length, actual.length, "length");
         double num = 0, den = 0;
         for (int i = 0; i < expected.length; i++) {

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import static dev.alexnetffm.engine.parallel.SplitEquality.relativeL2;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -58,16 +59,6 @@ class TrainingGpuTest {
             }
             return new Run(loss, t.lastLogits(), HostTensor.copiesOf(t.gradients()), net.weights(), t.velocitiesToHost());
         }
-    }
-
-    static double relativeL2(float[] expected, float[] actual) {
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.length; i++) {
-            double d = (double) actual[i] - expected[i];
-            num += d * d;
-            den += (double) expected[i] * expected[i];
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     }
 
     static void assertClose(String what, Map<String, HostTensor> expected, Map<String, HostTensor> actual, double max) {
