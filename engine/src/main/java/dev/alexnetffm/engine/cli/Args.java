@@ -97,6 +97,19 @@ final class Args {
         }
     }
 
+    /** A decimal number in [min, max]; a value that is not one is a usage error naming the option. */
+    double number(String name, double fallback, double min, double max) {
+        String v = options.get(name);
+        if (v == null) return fallback;
+        try {
+            double x = Double.parseDouble(v);
+            if (!(x >= min && x <= max)) throw new Main.UsageException("--" + name + " must be between " + min + " and " + max + ", got " + v);
+            return x;
+        } catch (NumberFormatException e) {
+            throw new Main.UsageException("--" + name + " must be a number, got '" + v + "'");
+        }
+    }
+
     String command() {
         return command;
     }

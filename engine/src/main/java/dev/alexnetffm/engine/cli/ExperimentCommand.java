@@ -128,7 +128,7 @@ final class ExperimentCommand implements Main.Command {
         if (crops) args = args.with("augment", "crop-flip");
         Path outDir = Path.of(args.string("out", "results/" + design.name()));
         Path runs = Path.of(args.string("runs", "runs/experiments/" + design.name()));
-        double target = Double.parseDouble(args.string("target", "0.25"));
+        double target = args.number("target", 0.25, 0, 1);
         EngineOptions.TwoDevices devices = EngineOptions.devices(args);
 
         // PCA statistics, fitted once on the training images (before cropping) unless given

@@ -138,7 +138,7 @@ final class TrainingSetup {
                     case "2x2" -> new PoolSpec(2, 2);
                     default -> throw new Main.UsageException("--pool must be overlapping or 2x2");
                 })
-                .withDropout(floatOption(args, "dropout", 0.5f));
+                .withDropout((float) args.number("dropout", 0.5, 0, 0.99));
     }
 
     /** The trainer's settings; checkpoints and curves go to {@code runDir}. */
@@ -147,7 +147,8 @@ final class TrainingSetup {
         if (train.size() < batch) {
             throw new Main.UsageException("the training set (" + train.size() + " images) is smaller than one batch (" + batch + "): use a smaller --batch");
         }
-        Sgd sgd = new Sgd(floatOption(args, "lr", 0.01f), floatOption(args, "momentum", 0.9f), floatOption(args, "weight-decay", 0.0005f));
+        Sgd sgd = new Sgd((float) args.number("lr", 0.01, 0, 10), (float) args.number("momentum", 0.9, 0, 1),
+                (float) args.number("weight-decay", 0.0005, 0, 1));
         int threads = args.integer("threads", Math.max(1, Runtime.getRuntime().availableProcessors() - 1), 1, 256);
         return new Trainer.Options(args.integer("epochs", 10, 1, 100_000), batch, sgd, seed(args), args.integer("patience", 1, 1, 1000), 3, threads,
                 args.flag("skip-corrupt"), runDir, init(args.string("init", "paper")));
@@ -159,15 +160,5 @@ final class TrainingSetup {
             case "kaiming", "he" -> AlexNet.Init.KAIMING;
             default -> throw new Main.UsageException("--init must be paper or kaiming, got '" + name + "'");
         };
-    }
-
-    static float floatOption(Args args, String name, float fallback) {
-        String v = args.string(name, null);
-        if (v == null) return fallback;
-        try {
-            return Float.parseFloat(v);
-        } catch (NumberFormatException e) {
-            throw new Main.UsageException("--" + name + " must be a number, got '" + v + "'");
-        }
     }
 }

@@ -43,6 +43,13 @@ class MainTest {
         assertTrue(r.err().contains("takes no arguments"), r.err());
         assertEquals(2, run().status());
         assertEquals(0, run("help").status());
+        // numbers: not a number, or out of range, is a usage error naming the option (before any data is read)
+        r = run("train", "--run", "unused", "--lr", "fast");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--lr must be a number, got 'fast'"), r.err());
+        r = run("experiment", "dropout", "--target", "25");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--target must be between 0.0 and 1.0, got 25"), r.err());
     }
 
     @Test
