@@ -41,7 +41,8 @@ public final class DriverLibrary {
         } catch (IllegalArgumentException | IllegalCallerException e) {
             failure = "The CUDA driver library " + LIBRARY + " could not be loaded (" + e.getMessage() + "). "
                     + "This machine has no NVIDIA driver, or the loader cannot find it: install the NVIDIA driver, "
-                    + "add the folder holding " + LIBRARY + " to LD_LIBRARY_PATH, or run on the CPU backend.";
+                    + "add the folder holding " + LIBRARY + " to LD_LIBRARY_PATH (or give its path in ALEXNET_CUDA_LIBRARY), "
+                    + "or run on the CPU backend.";
         }
         LOOKUP = lookup;
         LOAD_FAILURE = failure;
