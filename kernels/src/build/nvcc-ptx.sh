@@ -25,6 +25,12 @@ MSG
   exit 1
 fi
 
+# ptxas (beside nvcc, else on the PATH) assembles each PTX for its GPU as the driver's JIT will, so a PTX that a GPU
+# would reject fails the build here; it also reports register spills. Without it that check is skipped.
+ptxas="$(dirname "$(command -v "$nvcc" 2>/dev/null || echo "$nvcc")")/ptxas"
+[ -x "$ptxas" ] || ptxas=$(command -v ptxas 2>/dev/null || true)
+[ -n "$ptxas" ] || echo "[kernels] ptxas not found beside nvcc or on the PATH: the PTX is not test-assembled" >&2
+
 IFS=',' read -r -a arch_list <<< "$archs"
 [ ${#arch_list[@]} -gt 0 ] || { echo "[kernels] cuda.archs is empty; give e.g. -Dcuda.archs=80,90" >&2; exit 1; }
 mkdir -p "$out"
@@ -44,6 +50,17 @@ for cu in "$src"/*.cu; do
     echo "[kernels] nvcc $name.cu -> sm_$arch/$name.ptx"
     # No fast-math: results must match the CPU reference to float32 rounding.
     "$nvcc" -ptx -std=c++17 -O3 -lineinfo -arch=compute_"$arch" -I"$src" -o "$ptx.tmp" "$cu"
+    if [ -n "$ptxas" ]; then
+      if ! report=$("$ptxas" -arch=sm_"$arch" -O3 -v -o "$ptx.cubin.tmp" "$ptx.tmp" 2>&1); then
+        echo "$report" >&2
+        echo "[kernels] ptxas rejected sm_$arch/$name.ptx (above): the GPU's JIT would too" >&2
+        rm -f "$ptx.tmp" "$ptx.cubin.tmp"
+        exit 1
+      fi
+      rm -f "$ptx.cubin.tmp"
+      grep -E "Compiling entry|[1-9][0-9]* bytes spill" <<< "$report" | grep -B1 "bytes spill" | grep -v "^--" |
+        sed "s/^/[kernels] warning: register spills, sm_$arch: /" >&2 || true
+    fi
     mv "$ptx.tmp" "$ptx"
   done
 done
