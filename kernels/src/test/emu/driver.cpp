@@ -344,49 +344,35 @@ bool rangeOk(const char* call, const char* what, CUdeviceptr p, size_t n, bool m
 }
 bool pinned(const void* p, size_t n) { return deviceOf((uintptr_t)p, n) == -1; }
 
-const char* errorName(CUresult e) {
-    switch (e) {
-        case 0: return "CUDA_SUCCESS";
-        case 1: return "CUDA_ERROR_INVALID_VALUE";
-        case 2: return "CUDA_ERROR_OUT_OF_MEMORY";
-        case 3: return "CUDA_ERROR_NOT_INITIALIZED";
-        case 101: return "CUDA_ERROR_INVALID_DEVICE";
-        case 201: return "CUDA_ERROR_INVALID_CONTEXT";
-        case 217: return "CUDA_ERROR_PEER_ACCESS_UNSUPPORTED";
-        case 218: return "CUDA_ERROR_INVALID_PTX";
-        case 400: return "CUDA_ERROR_INVALID_HANDLE";
-        case 500: return "CUDA_ERROR_NOT_FOUND";
-        case 600: return "CUDA_ERROR_NOT_READY";
-        case 700: return "CUDA_ERROR_ILLEGAL_ADDRESS";
-        case 704: return "CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED";
-        case 705: return "CUDA_ERROR_PEER_ACCESS_NOT_ENABLED";
-        case 801: return "CUDA_ERROR_NOT_SUPPORTED";
-        case 900: return "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED";
-        case 901: return "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED";
-        default: return nullptr;
-    }
-}
-const char* errorString(CUresult e) {
-    switch (e) {
-        case 0: return "no error";
-        case 1: return "invalid argument";
-        case 2: return "out of memory";
-        case 3: return "initialization error";
-        case 101: return "invalid device ordinal";
-        case 201: return "invalid device context";
-        case 217: return "peer access is not supported between these two devices";
-        case 218: return "a PTX JIT compilation failed";
-        case 400: return "invalid resource handle";
-        case 500: return "named symbol not found";
-        case 600: return "device not ready";
-        case 700: return "an illegal memory access was encountered";
-        case 704: return "peer access is already enabled";
-        case 705: return "peer access has not been enabled";
-        case 801: return "operation not supported";
-        case 900: return "operation not permitted when stream is capturing";
-        case 901: return "operation failed due to a previous error during capture";
-        default: return nullptr;
-    }
+// The errors the emulator returns, with the driver's names and descriptions.
+struct ErrorText {
+    CUresult code;
+    const char* name;
+    const char* text;
+};
+const ErrorText errorTexts[] = {
+    {0, "CUDA_SUCCESS", "no error"},
+    {1, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+    {2, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
+    {3, "CUDA_ERROR_NOT_INITIALIZED", "initialization error"},
+    {101, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
+    {201, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
+    {217, "CUDA_ERROR_PEER_ACCESS_UNSUPPORTED", "peer access is not supported between these two devices"},
+    {218, "CUDA_ERROR_INVALID_PTX", "a PTX JIT compilation failed"},
+    {400, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
+    {500, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+    {600, "CUDA_ERROR_NOT_READY", "device not ready"},
+    {700, "CUDA_ERROR_ILLEGAL_ADDRESS", "an illegal memory access was encountered"},
+    {704, "CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED", "peer access is already enabled"},
+    {705, "CUDA_ERROR_PEER_ACCESS_NOT_ENABLED", "peer access has not been enabled"},
+    {801, "CUDA_ERROR_NOT_SUPPORTED", "operation not supported"},
+    {900, "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED", "operation not permitted when stream is capturing"},
+    {901, "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED", "operation failed due to a previous error during capture"},
+};
+const ErrorText* errorText(CUresult e) {
+    for (const ErrorText& t : errorTexts)
+        if (t.code == e) return &t;
+    return nullptr;
 }
 
 }  // namespace
@@ -397,6 +383,12 @@ const char* errorString(CUresult e) {
     NEEDS_INIT;                                    \
     Context* ctx = requireCurrent(call);           \
     if (!ctx) return INVALID_CONTEXT
+// Declares s, the current context's stream to queue on (handle 0: the legacy default stream).
+#define NEEDS_STREAM(call, handle)                 \
+    NEEDS_CONTEXT(call);                           \
+    CUresult rc = SUCCESS;                         \
+    Stream* s = streamFor(call, handle, ctx, &rc); \
+    if (!s) return rc
 
 extern "C" {
 
@@ -413,13 +405,15 @@ CUresult cuDriverGetVersion(int* v) {
 }
 CUresult cuGetErrorName(CUresult e, const char** s) {
     if (!s) return INVALID_VALUE;
-    *s = errorName(e);
-    return *s ? SUCCESS : INVALID_VALUE;
+    const ErrorText* t = errorText(e);
+    *s = t ? t->name : nullptr;
+    return t ? SUCCESS : INVALID_VALUE;
 }
 CUresult cuGetErrorString(CUresult e, const char** s) {
     if (!s) return INVALID_VALUE;
-    *s = errorString(e);
-    return *s ? SUCCESS : INVALID_VALUE;
+    const ErrorText* t = errorText(e);
+    *s = t ? t->text : nullptr;
+    return t ? SUCCESS : INVALID_VALUE;
 }
 
 // ---- Devices ----
@@ -654,10 +648,7 @@ CUresult cuMemsetD32_v2(CUdeviceptr d, unsigned v, size_t n) {
     return SUCCESS;
 }
 CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void* stream) {
-    NEEDS_CONTEXT("cuMemsetD32Async");
-    CUresult rc = SUCCESS;
-    Stream* s = streamFor("cuMemsetD32Async", stream, ctx, &rc);
-    if (!s) return rc;
+    NEEDS_STREAM("cuMemsetD32Async", stream);
     if (d % 4) return INVALID_VALUE;
     if (!rangeOk("cuMemsetD32Async", "destination", d, n * 4, true)) return INVALID_VALUE;
     s->push([d, v, n] {
@@ -684,10 +675,7 @@ CUresult cuMemcpyDtoD_v2(CUdeviceptr d, CUdeviceptr s, size_t n) {
     return SUCCESS;
 }
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* h, size_t n, void* stream) {
-    NEEDS_CONTEXT("cuMemcpyHtoDAsync");
-    CUresult rc = SUCCESS;
-    Stream* s = streamFor("cuMemcpyHtoDAsync", stream, ctx, &rc);
-    if (!s) return rc;
+    NEEDS_STREAM("cuMemcpyHtoDAsync", stream);
     if (!rangeOk("cuMemcpyHtoDAsync", "destination", d, n, true) || (!h && n)) return INVALID_VALUE;
     if (pinned(h, n)) {
         s->push([d, h, n] { memcpy((void*)d, h, n); });
@@ -698,20 +686,14 @@ CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* h, size_t n, void* stre
     return SUCCESS;
 }
 CUresult cuMemcpyDtoHAsync_v2(void* h, CUdeviceptr d, size_t n, void* stream) {
-    NEEDS_CONTEXT("cuMemcpyDtoHAsync");
-    CUresult rc = SUCCESS;
-    Stream* s = streamFor("cuMemcpyDtoHAsync", stream, ctx, &rc);
-    if (!s) return rc;
+    NEEDS_STREAM("cuMemcpyDtoHAsync", stream);
     if (!rangeOk("cuMemcpyDtoHAsync", "source", d, n, true) || (!h && n)) return INVALID_VALUE;
     s->push([h, d, n] { memcpy(h, (const void*)d, n); });
     if (!pinned(h, n) && !capturing(s)) s->drain();  // pageable: complete before returning
     return SUCCESS;
 }
 CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr src, size_t n, void* stream) {
-    NEEDS_CONTEXT("cuMemcpyDtoDAsync");
-    CUresult rc = SUCCESS;
-    Stream* s = streamFor("cuMemcpyDtoDAsync", stream, ctx, &rc);
-    if (!s) return rc;
+    NEEDS_STREAM("cuMemcpyDtoDAsync", stream);
     if (!rangeOk("cuMemcpyDtoDAsync", "destination", d, n, true) || !rangeOk("cuMemcpyDtoDAsync", "source", src, n, true))
         return INVALID_VALUE;
     s->push([d, src, n] { memmove((void*)d, (const void*)src, n); });
@@ -738,10 +720,7 @@ CUresult cuMemcpyPeer(CUdeviceptr d, void* dctx, CUdeviceptr s, void* sctx, size
     return SUCCESS;
 }
 CUresult cuMemcpyPeerAsync(CUdeviceptr d, void* dctx, CUdeviceptr src, void* sctx, size_t n, void* stream) {
-    NEEDS_CONTEXT("cuMemcpyPeerAsync");
-    CUresult rc = SUCCESS;
-    Stream* s = streamFor("cuMemcpyPeerAsync", stream, ctx, &rc);
-    if (!s) return rc;
+    NEEDS_STREAM("cuMemcpyPeerAsync", stream);
     if (!peerArgsOk("cuMemcpyPeerAsync", d, dctx, src, sctx, n)) return INVALID_VALUE;
     s->push([d, src, n] { memmove((void*)d, (const void*)src, n); });
     return SUCCESS;
