@@ -18,7 +18,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.Set;
 
@@ -87,9 +86,7 @@ final class EvalCommand implements Main.Command {
             Evaluation.Result r = Evaluation.tenCrop(net, config, test, batch, threads);
             out.printf(Locale.ROOT, "centre crop: top-1 error %.2f%%, top-5 error %.2f%%%n", 100 * r.centreTop1(), 100 * r.centreTop5());
             out.printf(Locale.ROOT, "ten crops:   top-1 error %.2f%%, top-5 error %.2f%%%n", 100 * r.tenCropTop1(), 100 * r.tenCropTop5());
-            Trainer.Logits logits = one != null ? one::logits : two::logits;  // these take exactly n images
-            int floats = whole.imageFloats();
-            double[] e = Trainer.evaluate((images, n) -> logits.of(Arrays.copyOf(images, n * floats), n), config, whole, batch * 10, threads);
+            double[] e = one != null ? Trainer.evaluate(one, whole, batch * 10, threads) : Trainer.evaluate(two, whole, batch * 10, threads);
             out.printf(Locale.ROOT, "whole image: top-1 error %.2f%%, top-5 error %.2f%% (%dx%d, no crop: what train reports without "
                     + "--augment crop-flip)%n", 100 * e[0], 100 * e[1], config.inputSize(), config.inputSize());
         }

@@ -74,6 +74,8 @@ public final class BatchLoader implements AutoCloseable {
     private final BlockingQueue<Slot> free;
     private final List<HostBuffer> hostBuffers = new ArrayList<>();
     private final ArrayDeque<Future<Batch>> pending = new ArrayDeque<>();
+    /** One image's floats per loading thread, for decoding into host buffers. */
+    private final ThreadLocal<float[]> scratch;
     private final AtomicInteger skipped = new AtomicInteger();
     private final List<String> skippedItems = java.util.Collections.synchronizedList(new ArrayList<>());
     private final int batches;
@@ -104,6 +106,7 @@ public final class BatchLoader implements AutoCloseable {
         this.skipCorrupt = skipCorrupt;
         this.batches = dropLast ? order.length / batchSize : (order.length + batchSize - 1) / batchSize;
         this.free = new ArrayBlockingQueue<>(prefetch + 1);
+        this.scratch = ThreadLocal.withInitial(() -> new float[data.imageFloats()]);
         int floats = Math.multiplyExact(batchSize, data.imageFloats());
         try {
             for (int i = 0; i < prefetch + 1; i++) {
@@ -173,7 +176,7 @@ public final class BatchLoader implements AutoCloseable {
         int floats = data.imageFloats();
         // Host buffers: each image is decoded into this thread's scratch array, then copied in (here, not on the
         // consumer's thread), since datasets write float arrays.
-        float[] scratch = slot.host == null ? null : new float[floats];
+        float[] scratch = slot.host == null ? null : this.scratch.get();
         int from = b * batchSize, to = Math.min(order.length, from + batchSize);
         int n = 0;
         for (int i = from; i < to; i++) {
