@@ -1,6 +1,7 @@
 package dev.alexnetffm.engine.cli;
 
 import dev.alexnetffm.engine.Engine;
+import dev.alexnetffm.engine.backend.Profiler;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.parallel.ExchangePlan;
@@ -28,7 +29,7 @@ import java.util.SplittableRandom;
 final class BenchCommand implements Main.Command {
     @Override
     public String summary() {
-        return "throughput: --batch N [--train] [--iterations K] [--weights file] [--device ... | --devices A,B [--trace file.json]]";
+        return "throughput: --batch N [--train] [--iterations K] [--weights file] [--device ... [--profile] | --devices A,B [--trace file.json]]";
     }
 
     @Override
@@ -41,6 +42,8 @@ final class BenchCommand implements Main.Command {
                   --warmup K                     untimed calls first (default 5; 1 on the CPU)
                   --weights <file>               the weights to run (default: the paper's network, freshly initialised)
                 """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP + """
+                  --profile                      on one device: one more call with every op timed (device time on a GPU),
+                                                 printed as a table: calls, ms, share, GFLOP/s, GB/s per op
                   --trace <file.json>            with --devices: one more call's timeline on both devices, as Chrome trace
                                                  JSON (chrome://tracing or ui.perfetto.dev)
                 Every call starts from the same batch in host memory and ends with its work finished.
@@ -54,13 +57,15 @@ final class BenchCommand implements Main.Command {
 
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
-        Args args = new Args("bench", argv, Set.of("batch", "iterations", "warmup", "weights", "device", "devices", "trace"), Set.of("train"));
+        Args args = new Args("bench", argv, Set.of("batch", "iterations", "warmup", "weights", "device", "devices", "trace"), Set.of("train", "profile"));
         if (!args.operands().isEmpty()) throw new Main.UsageException("unexpected argument " + args.operands().getFirst());
         int batch = args.integer("batch", 128, 1, 4096);
         boolean train = args.flag("train");
         String trace = args.string("trace", null);
         EngineOptions.TwoDevices devices = EngineOptions.devices(args);
+        boolean profile = args.flag("profile");
         if (trace != null && devices == null) throw new Main.UsageException("--trace records the two devices' timeline: it needs --devices");
+        if (profile && devices != null) throw new Main.UsageException("--profile times one device's ops; for the split, --trace records both devices' timeline");
         String weightsFile = args.string("weights", null);
         AlexNetConfig config;
         Map<String, HostTensor> weights;
@@ -80,10 +85,11 @@ final class BenchCommand implements Main.Command {
         String what = train ? "training step (forward, backward, SGD)" : "forward";
 
         if (devices == null) {
-            try (Engine engine = EngineOptions.open(args); AlexNet net = AlexNet.fromWeights(engine.backend(), config, weights);
+            try (Engine engine = EngineOptions.open(args); Profiler profiler = profile ? Profiler.of(engine.backend()) : null;
+                 AlexNet net = AlexNet.fromWeights(profile ? profiler.backend() : engine.backend(), config, weights);
                  TrainingStep step = train ? new TrainingStep(net, 42) : null) {
                 header(out, engine.description(), batch, what, config);
-                time(out, args, engine.backend().name().equals("cpu"), batch, i -> {
+                Call call = i -> {
                     Tensor input = net.upload(x, batch);
                     if (train) {
                         step.step(input, labels, sgd, i);
@@ -91,7 +97,9 @@ final class BenchCommand implements Main.Command {
                     } else {
                         net.forward(input).toArray();
                     }
-                });
+                };
+                long done = time(out, args, engine.backend().name().equals("cpu"), batch, call);
+                if (profile) out.print(profiler.record(() -> call.run(done)).table(what + ", batch " + batch));
             }
             return 0;
         }

@@ -119,6 +119,19 @@ class MainTest {
     }
 
     @Test
+    void benchProfilesEveryOpOfTheCall() {
+        Result r = run("bench", "--device", "cpu", "--batch", "1", "--iterations", "1", "--warmup", "0", "--profile");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("profile: forward, batch 1 on cpu, 14 ops"), r.out());
+        for (String op : new String[] {"conv2d 96x3x11x11/4", "lrn 1x96x55x55", "maxPool 1x256x6x6", "linear 1000x4096"}) {
+            assertTrue(r.out().contains(op), op + " missing from\n" + r.out());
+        }
+        r = run("bench", "--devices", "cpu,cpu", "--profile");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--profile times one device's ops"), r.err());
+    }
+
+    @Test
     void benchOnTwoDevicesReportsTheExchangeAndWritesTheTimeline(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         java.nio.file.Path trace = dir.resolve("split.json");
         Result r = run("bench", "--devices", "cpu,cpu", "--batch", "1", "--iterations", "1", "--warmup", "0", "--trace", trace.toString());
