@@ -10,6 +10,7 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -24,8 +25,9 @@ import java.util.stream.Collectors;
  * launch gap before it, if the host fell behind), read once the recorded work has finished; on the CPU they are
  * host time.
  *
- * <p>Convolutions and fully connected layers are named by method and weight shape ({@code conv2d 96x3x11x11/4},
- * {@code linearBackwardWeight 4096x9216}), every other op by method and output shape ({@code lrn 128x96x55x55}).
+ * <p>Convolutions and fully connected layers are named by layer where their weights are {@linkplain #label labelled}
+ * ({@code conv1}, {@code conv1 dX}, {@code conv1 dW}), else by method and weight shape ({@code conv2d 96x3x11x11/4});
+ * every other op by method and output shape ({@code lrn 128x96x55x55}).
  * Convolutions and fully connected layers (forward and both backward passes) are credited with their
  * multiply-adds (2 FLOP each, as cuDNN and PyTorch count them); every op with a bandwidth figure: the bytes of its
  * tensor arguments, each taken as read or written once (exact for elementwise ops, pooling and LRN; a lower bound
@@ -34,6 +36,7 @@ import java.util.stream.Collectors;
  * <pre>{@code
  * Profiler profiler = Profiler.of(engine.backend());
  * AlexNet net = AlexNet.fromWeights(profiler.backend(), config, weights);
+ * profiler.label(net.parameters());
  * profiler.record(() -> net.forward(input).toArray());
  * System.out.print(profiler.table("forward, batch 128"));
  * }</pre>
@@ -70,6 +73,7 @@ public final class Profiler implements AutoCloseable {
     private final Backend proxy;
     private final Clock clock;
     private final List<Pending> pending = new ArrayList<>();
+    private final Map<Object, String> labels = new IdentityHashMap<>();
     private List<Op> ops = List.of();
     private boolean recording;
 
@@ -84,6 +88,22 @@ public final class Profiler implements AutoCloseable {
     public static Profiler of(Backend backend) {
         if (Proxy.isProxyClass(backend.getClass())) throw new IllegalArgumentException("backend is already a profiler's: profile the backend itself");
         return new Profiler(backend);
+    }
+
+    /**
+     * Names {@code tensor} in the ops' names: a layer's parameters and their gradients under the parameter's name
+     * ("conv1.weight"), so that its ops read "conv1", "conv1 dX", "conv1 dW", "sgdUpdate conv1.weight". Returns
+     * this profiler.
+     */
+    public Profiler label(Tensor tensor, String name) {
+        labels.put(tensor, name);
+        return this;
+    }
+
+    /** {@link #label Labels} every tensor of {@code named} with its key, e.g. a network's parameters. */
+    public Profiler label(Map<String, ? extends Tensor> named) {
+        named.forEach((name, t) -> label(t, name));
+        return this;
     }
 
     /** The backend to build the work on: every call goes to the profiled backend; ops are timed while recording. */
@@ -175,18 +195,27 @@ public final class Profiler implements AutoCloseable {
     }
 
     /**
-     * Convolutions and fully connected layers by method and weight shape, which tells AlexNet's layers apart
-     * ("conv2d 96x3x11x11/4", "conv2dBackwardData 256x48x5x5/1 g2", "linearBackwardWeight 4096x9216"); every
-     * other op by method and output shape ("lrn 128x96x55x55").
+     * Convolutions and fully connected layers by layer, when their weight (or weight gradient) has a
+     * {@linkplain #label label} "layer.weight" ("conv1", "conv1 dX", "conv1 dW"), else by method and weight shape
+     * ("conv2d 96x3x11x11/4", "conv2dBackwardData 256x48x5x5/1 g2", "linearBackwardWeight 4096x9216"); every other
+     * op by method and the label or shape of its first tensor ("sgdUpdate conv1.weight", "lrn 128x96x55x55").
      */
-    static String name(Method method, Object[] args) {
+    String name(Method method, Object[] args) {
         String m = method.getName();
         int weight = switch (m) {
             case "conv2d", "conv2dBackwardData", "linear", "linearBackwardData" -> 2;
             case "conv2dBackwardWeight", "linearBackwardWeight" -> 0;
             default -> -1;
         };
-        if (weight < 0) return m + ' ' + dims(((Tensor) args[0]).shape());
+        if (weight < 0) {
+            String label = labels.get(args[0]);
+            return m + ' ' + (label != null ? label : dims(((Tensor) args[0]).shape()));
+        }
+        String label = labels.get(args[weight]);
+        if (label != null && label.endsWith(".weight")) {
+            String layer = label.substring(0, label.length() - ".weight".length());
+            return m.endsWith("BackwardData") ? layer + " dX" : m.endsWith("BackwardWeight") ? layer + " dW" : layer;
+        }
         StringBuilder sb = new StringBuilder(m).append(' ').append(dims(((Tensor) args[weight]).shape()));
         for (Object a : args) {
             if (a instanceof ConvSpec spec) {

@@ -89,6 +89,10 @@ final class BenchCommand implements Main.Command {
                  AlexNet net = AlexNet.fromWeights(profile ? profiler.backend() : engine.backend(), config, weights);
                  TrainingStep step = train ? new TrainingStep(net, 42) : null) {
                 header(out, engine.description(), batch, what, config);
+                if (profile) {
+                    profiler.label(net.parameters());
+                    if (train) profiler.label(step.gradients());
+                }
                 Call call = i -> {
                     Tensor input = net.upload(x, batch);
                     if (train) {

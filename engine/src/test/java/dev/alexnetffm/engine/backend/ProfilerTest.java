@@ -97,6 +97,29 @@ class ProfilerTest {
     }
 
     @Test
+    void labelledParametersNameTheirLayersOps() {
+        CpuBackend cpu = new CpuBackend();
+        Map<String, HostTensor> w = AlexNet.initialWeights(NET, 3, AlexNet.Init.KAIMING);
+        try (Profiler profiler = Profiler.of(cpu); AlexNet net = AlexNet.fromWeights(profiler.backend(), NET, w);
+             TrainingStep step = new TrainingStep(net, 5)) {
+            Tensor x = net.upload(images(), BATCH);
+            step.step(x, new int[] {0, 2}, Sgd.paper(), 0);  // makes the gradients
+            profiler.label(net.parameters()).label(step.gradients());
+            profiler.record(() -> step.step(x, new int[] {0, 2}, Sgd.paper(), 1));
+            List<String> names = profiler.ops().stream().map(Profiler.Op::name).toList();
+            for (String layer : List.of("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")) {
+                assertTrue(names.contains(layer), layer + ": " + names);
+                assertTrue(names.contains(layer + " dW"), layer + ": " + names);
+                assertEquals(!layer.equals("conv1"), names.contains(layer + " dX"), layer + ": " + names);
+                assertTrue(names.contains("sgdUpdate " + layer + ".weight") && names.contains("sgdUpdate " + layer + ".bias"), layer + ": " + names);
+            }
+            assertTrue(names.contains("lrn 2x96x15x15"), names.toString());  // unlabelled: by shape
+            Profiler.Op conv2 = profiler.ops().get(names.indexOf("conv2"));
+            assertEquals(2.0 * (2 * 256 * 7 * 7) * (48 * 5 * 5) / 1e9, conv2.gflop(), 1e-15);
+        }
+    }
+
+    @Test
     void onlyWhatRunsInsideRecordIsTimedAndErrorsComeThroughUnwrapped() {
         CpuBackend cpu = new CpuBackend();
         try (Profiler profiler = Profiler.of(cpu); Tensor a = profiler.backend().allocate(Shape.of(4, 5));
