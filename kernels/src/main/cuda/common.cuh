@@ -15,16 +15,17 @@ __device__ __forceinline__ bool aligned16(const void* p) {
     return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
 }
 
-// The register micro-tile of the tiled GEMMs (conv2d.cu, gemm.cu): a block of 128 threads computes a 64 x 128 tile,
-// each thread an 8 x 8 part of it: rows tm*4 .. tm*4+3 and 32+tm*4 .. 32+tm*4+3, columns tn*4 .. tn*4+3 and
-// 64+tn*4 .. 64+tn*4+3 (tm = tid / 16, tn = tid % 16). Split into float4 halves, a warp's shared-memory reads are
-// contiguous and free of bank conflicts. Adds one BK-deep slab: acc[i][j] += sum_k A[k][row i] * B[k][column j].
-template <int BK, int LDA, int LDB>
+// The register micro-tile of the tiled GEMMs (conv2d.cu, gemm.cu): a block of 2*BM threads computes a BM x 128
+// tile (BM = 2*HALF_M: 64 unless a kernel says otherwise), each thread an 8 x 8 part of it: rows tm*4 .. tm*4+3 and
+// HALF_M+tm*4 .. HALF_M+tm*4+3, columns tn*4 .. tn*4+3 and 64+tn*4 .. 64+tn*4+3 (tm = tid / 16, tn = tid % 16).
+// Split into float4 halves, a warp's shared-memory reads are contiguous and free of bank conflicts. Adds one BK-deep
+// slab: acc[i][j] += sum_k A[k][row i] * B[k][column j].
+template <int BK, int HALF_M = 32, int LDA, int LDB>
 __device__ __forceinline__ void tile_8x8_mma(float (&acc)[8][8], const float (*A)[LDA], const float (*B)[LDB], int tm, int tn) {
 #pragma unroll
     for (int k = 0; k < BK; k++) {
         const float4 a0 = *reinterpret_cast<const float4*>(&A[k][tm * 4]);
-        const float4 a1 = *reinterpret_cast<const float4*>(&A[k][32 + tm * 4]);
+        const float4 a1 = *reinterpret_cast<const float4*>(&A[k][HALF_M + tm * 4]);
         const float4 b0 = *reinterpret_cast<const float4*>(&B[k][tn * 4]);
         const float4 b1 = *reinterpret_cast<const float4*>(&B[k][64 + tn * 4]);
         const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};

@@ -12,16 +12,21 @@
 //                         X_g[kk, j]      = in[n, g*Cg + c, p*stride - pad + r, q*stride - pad + s] or 0 (padding)
 //                                           with j = (n*P + p)*Q + q, never materialised (im2col on the fly)
 //                         Out_g[m, j]     -> out[n, g*Kg + m, p, q]
-//                       Block tile 64 (m) x 128 (j), reduction slabs of 8, 128 threads, each thread an 8 x 8 register
-//                       micro-tile; the next slab is read from global memory into registers while the current one
-//                       is multiplied out of shared memory (double buffer, one __syncthreads per slab).
-//                       Grid (ceil(N*P*Q / 128), ceil(Kg / 64), groups), block 128. Every tile edge is bounds-checked:
+//                       Block tile BM (m) x 128 (j), reduction slabs of 8, 2*BM threads, each thread an 8 x 8
+//                       register micro-tile; the next slab is read from global memory into registers while the current
+//                       one is multiplied out of shared memory (double buffer, one __syncthreads per slab).
+//                       Grid (ceil(N*P*Q / 128), ceil(Kg / BM), groups), block 2*BM. Every tile edge is bounds-checked:
 //                       out-of-range rows, columns and reduction indices load zeros and are never stored.
+//                       v2: the row tile BM is 64 (conv2d_forward), 48 (_m48) or 96 (_m96): the host picks the one
+//                       that pads Kg least (conv1's 96 filters fill one 96-row tile, where two 64-row tiles computed
+//                       32 rows of zeros: a quarter of the layer's multiply-adds). With 96 threads (BM 48), threads
+//                       load a second im2col column so that the slab's 128 columns are covered.
 //                       Requires N*P*Q, C*H*W and K*P*Q < 2^31 (the image offset itself is 64-bit); the caller checks.
 //
-//   The backward kernels share v1's tile (64 x 128, slabs of 8, 128 threads, 8 x 8 micro-tiles, double buffer) and
-//   its inner product; their weight-side slab is stored with rows padded to 68 floats so that its transposing stores
-//   are free of bank conflicts. Every output element is summed by one thread over one fixed range in one fixed
+//   The backward kernels share the forward kernel's tile (BM x 128 with BM 64, 48 or 96 as the host picks, slabs of
+//   8, 2*BM threads, 8 x 8 micro-tiles, double buffer) and its inner product; their weight-side slab is stored with
+//   rows padded to BM + 4 floats so that its transposing stores are free of bank conflicts. (BM 48 serves conv2's
+//   data gradient, whose 48 input channels per group filled three quarters of a 64-row tile.) Every output element is summed by one thread over one fixed range in one fixed
 //   order (no atomics): results are the same bits on every run.
 //   conv2d_backward_data           v1: dIn = W^T x dOut as an implicit GEMM per group g and per stride phase
 //                       (ph, pw) = (h mod stride, w mod stride). For an input pixel of phase ph only taps
@@ -31,8 +36,8 @@
 //                         dIn_g,ph,pw (Cg x N*Hph*Wph) = Wt (Cg x Kg*Rph*Sph) . dOutCols (Kg*Rph*Sph x N*Hph*Wph)
 //                         Wt[c, (k, rr, ss)]        = weight[g*Kg + k, c, rph + stride*rr, sph + stride*ss]
 //                         dOutCols[(k, rr, ss), j]  = dOut[n, g*Kg + k, hh + offH - rr, ww + offW - ss] or 0 outside
-//                       Grid (ceil(N*ceil(H/stride)*ceil(W/stride) / 128), ceil(Cg / 64), groups*stride^2), block
-//                       128; z = g*stride^2 + ph*stride + pw. A phase without taps (stride > filter) writes zeros.
+//                       Grid (ceil(N*ceil(H/stride)*ceil(W/stride) / 128), ceil(Cg / BM), groups*stride^2), block
+//                       2*BM; z = g*stride^2 + ph*stride + pw. A phase without taps (stride > filter) writes zeros.
 //                       Requires N*H*W, C*H*W, K*P*Q and the weight's size < 2^31; the caller checks.
 //   conv2d_backward_weight         v1: dW and dBias as one implicit GEMM per group over the long reduction j = (n, p, q):
 //                         dW_g (Kg x Cg*R*S + 1) = dOut_g (Kg x N*P*Q) . X_g (N*P*Q x Cg*R*S + 1)
@@ -43,17 +48,21 @@
 //                       j in [split*chunk, min(N*P*Q, (split+1)*chunk)) (split = z / groups, g = z % groups) and
 //                       writes raw partial sums to a (splits, K, Cg*R*S + 1) workspace, which
 //                       conv2d_backward_weight_reduce adds in ascending split order. With one split the kernel writes
-//                       dWeight and dBias directly. Grid (ceil((Cg*R*S + 1) / 128), ceil(Kg / 64), groups*splits).
+//                       dWeight and dBias directly. Grid (ceil((Cg*R*S + 1) / 128), ceil(Kg / BM), groups*splits), block 2*BM.
 //                       Requires N*P*Q, C*H*W, K*P*Q and K*(Cg*R*S + 1) < 2^31; the caller checks.
 //   conv2d_backward_weight_reduce  v1: dWeight[k, i] and dBias[k] from the partials, each summed in ascending split
 //                       order; grid-stride over K*(Cg*R*S + 1).
 #include "common.cuh"
 
 namespace conv2d_v1 {
-constexpr int BM = 64;       // output channels (GEMM rows) per block tile
 constexpr int BN = 128;      // output pixels (GEMM columns) per block tile
 constexpr int BK = 8;        // reduction indices per slab
-constexpr int THREADS = 128; // = (BM / 8) * (BN / 8): one 8 x 8 micro-tile per thread
+// BM (output channels, GEMM rows, per block tile) is a template parameter: 64, or 48 / 96 where that pads the
+// rows less; 2*BM threads = (BM / 8) * (BN / 8), one 8 x 8 micro-tile each. COLS: tile columns each thread loads.
+template <int BM> struct Tile {
+    static constexpr int THREADS = 2 * BM;
+    static constexpr int COLS = (BN + THREADS - 1) / THREADS;
+};
 }  // namespace conv2d_v1
 
 __device__ __forceinline__ float conv2d_act(float x, int relu) {
@@ -61,11 +70,13 @@ __device__ __forceinline__ float conv2d_act(float x, int relu) {
     return (relu == 0 || x > 0.0f || x != x) ? x : 0.0f;
 }
 
-KERNEL void __launch_bounds__(conv2d_v1::THREADS)
-conv2d_forward(float* __restrict__ out, const float* __restrict__ in, const float* __restrict__ weight,
-               const float* __restrict__ bias, int N, int C, int H, int W, int K, int R, int S, int P, int Q,
-               int stride, int pad, int groups, int relu) {
+template <int BM>
+__device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, const float* __restrict__ in,
+                                                    const float* __restrict__ weight, const float* __restrict__ bias,
+                                                    int N, int C, int H, int W, int K, int R, int S, int P, int Q,
+                                                    int stride, int pad, int groups, int relu) {
     using namespace conv2d_v1;
+    constexpr int COLS = Tile<BM>::COLS, THREADS = Tile<BM>::THREADS;
     __shared__ __align__(16) float As[2][BK][BM];  // weight slab, transposed: As[buf][kk][m]
     __shared__ __align__(16) float Bs[2][BK][BN];  // im2col slab: Bs[buf][kk][j]
 
@@ -81,32 +92,38 @@ conv2d_forward(float* __restrict__ out, const float* __restrict__ in, const floa
     const int tid = threadIdx.x;
 
     // --- What this thread loads. ---
-    // A (weights): row am of the tile, reduction indices ak .. ak+3 of each slab (4 floats; 64 rows x 2 = 128 threads).
+    // A (weights): row am of the tile, reduction indices ak .. ak+3 of each slab (4 floats; BM rows x 2 = 2*BM threads).
     const int am = tid % BM;
     const int ak = (tid / BM) * 4;
     const bool aRowOk = m0 + am < Kg;
     const float* aRow = weight + (long long)(g * Kg + (aRowOk ? m0 + am : 0)) * CRS;
 
-    // B (input): column tid of the tile, all BK reduction indices of each slab. The column's pixel (n, p, q) is fixed
-    // for the whole reduction, so it is decoded once; the reduction index (c, r, s) is the same for every thread and
-    // advances one step per loaded element, so no division is needed in the loop.
-    const int bj = j0 + tid;
-    const bool colOk = bj < NPQ;
-    int bn = 0, bp = 0, bq = 0;
-    if (colOk) {
-        bn = bj / PQ;
-        const int pq = bj - bn * PQ;
-        bp = pq / Q;
-        bq = pq - bp * Q;
+    // B (input): tile columns tid + c*THREADS (c < COLS, below BN), all BK reduction indices of each slab. A column's
+    // pixel (n, p, q) is fixed for the whole reduction, so it is decoded once; the reduction index (c, r, s) is the
+    // same for every column and advances one step per loaded element, so no division is needed in the loop.
+    bool colOk[COLS];
+    int h0[COLS], w0[COLS];
+    const float* img[COLS];
+#pragma unroll
+    for (int c = 0; c < COLS; c++) {
+        const int bj = j0 + tid + c * THREADS;
+        colOk[c] = tid + c * THREADS < BN && bj < NPQ;
+        int bn = 0, bp = 0, bq = 0;
+        if (colOk[c]) {
+            bn = bj / PQ;
+            const int pq = bj - bn * PQ;
+            bp = pq / Q;
+            bq = pq - bp * Q;
+        }
+        h0[c] = bp * stride - pad;  // input row of filter tap r = 0
+        w0[c] = bq * stride - pad;  // input column of filter tap s = 0
+        img[c] = in + ((long long)bn * C + (long long)g * Cg) * HW;  // image bn, first channel of group g
     }
-    const int h0 = bp * stride - pad;  // input row of filter tap r = 0
-    const int w0 = bq * stride - pad;  // input column of filter tap s = 0
-    const float* img = in + ((long long)bn * C + (long long)g * Cg) * HW;  // image bn, first channel of group g
     int kc = 0, kr = 0, ks = 0;  // (c, r, s) of the next reduction index this thread will load
     int kk = 0;                  // that index: kk = (kc*R + kr)*S + ks
 
     float aReg[4];
-    float bReg[BK];
+    float bReg[COLS][BK];
 
     // Loads slab t into aReg/bReg. Must be called for t = 0, 1, 2, ... in order (it advances kc/kr/ks/kk).
     auto loadSlab = [&](int t) {
@@ -117,12 +134,15 @@ conv2d_forward(float* __restrict__ out, const float* __restrict__ in, const floa
         }
 #pragma unroll
         for (int i = 0; i < BK; i++) {
-            float v = 0.0f;
-            if (colOk && kk < CRS) {
-                const int h = h0 + kr, w = w0 + ks;
-                if (h >= 0 && h < H && w >= 0 && w < W) v = img[kc * HW + h * W + w];
+#pragma unroll
+            for (int c = 0; c < COLS; c++) {
+                float v = 0.0f;
+                if (colOk[c] && kk < CRS) {
+                    const int h = h0[c] + kr, w = w0[c] + ks;
+                    if (h >= 0 && h < H && w >= 0 && w < W) v = img[c][kc * HW + h * W + w];
+                }
+                bReg[c][i] = v;
             }
-            bReg[i] = v;
             kk++;
             if (++ks == S) {
                 ks = 0;
@@ -137,10 +157,15 @@ conv2d_forward(float* __restrict__ out, const float* __restrict__ in, const floa
 #pragma unroll
         for (int i = 0; i < 4; i++) As[buf][ak + i][am] = aReg[i];
 #pragma unroll
-        for (int i = 0; i < BK; i++) Bs[buf][i][tid] = bReg[i];
+        for (int c = 0; c < COLS; c++) {
+            if (tid + c * THREADS < BN) {
+#pragma unroll
+                for (int i = 0; i < BK; i++) Bs[buf][i][tid + c * THREADS] = bReg[c][i];
+            }
+        }
     };
 
-    // --- What this thread computes: rows tm*4 + {0..3} and 32 + tm*4 + {0..3}, columns tn*4 + {0..3} and
+    // --- What this thread computes: rows tm*4 + {0..3} and BM/2 + tm*4 + {0..3}, columns tn*4 + {0..3} and
     // 64 + tn*4 + {0..3} of the tile. Splitting each dimension in two halves makes a warp's float4 reads of a
     // shared-memory row contiguous (16 threads x 16 bytes), so they are free of bank conflicts.
     const int tn = tid % 16;
@@ -158,7 +183,7 @@ conv2d_forward(float* __restrict__ out, const float* __restrict__ in, const floa
     for (int t = 0; t < slabs; t++) {
         const int buf = t & 1;
         if (t + 1 < slabs) loadSlab(t + 1);  // global loads in flight while we multiply
-        tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn);
+        tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn);
         // Buffer buf ^ 1 was last read in iteration t - 1, which every thread finished before the barrier that
         // ended it; writing it now cannot race with a reader.
         if (t + 1 < slabs) storeSlab(buf ^ 1);
@@ -179,7 +204,7 @@ conv2d_forward(float* __restrict__ out, const float* __restrict__ in, const floa
     }
 #pragma unroll
     for (int i = 0; i < 8; i++) {
-        const int m = m0 + (i < 4 ? tm * 4 + i : 32 + tm * 4 + (i - 4));
+        const int m = m0 + (i < 4 ? tm * 4 + i : BM / 2 + tm * 4 + (i - 4));
         if (m >= Kg) continue;
         const int k = g * Kg + m;
         const float b = bias[k];
@@ -190,27 +215,45 @@ conv2d_forward(float* __restrict__ out, const float* __restrict__ in, const floa
     }
 }
 
+// One entry per row tile (the host picks the one that pads Kg least); the same arguments and results.
+#define CONV2D_FORWARD_ENTRY(name, BM)                                                                                \
+    KERNEL void __launch_bounds__(conv2d_v1::Tile<BM>::THREADS)                                                      \
+    name(float* __restrict__ out, const float* __restrict__ in, const float* __restrict__ weight,                    \
+         const float* __restrict__ bias, int N, int C, int H, int W, int K, int R, int S, int P, int Q, int stride,   \
+         int pad, int groups, int relu) {                                                                             \
+        conv2d_forward_tile<BM>(out, in, weight, bias, N, C, H, W, K, R, S, P, Q, stride, pad, groups, relu);        \
+    }
+CONV2D_FORWARD_ENTRY(conv2d_forward, 64)
+CONV2D_FORWARD_ENTRY(conv2d_forward_m48, 48)
+CONV2D_FORWARD_ENTRY(conv2d_forward_m96, 96)
+
 namespace conv2d_bwd_v1 {
-constexpr int BM = 64;
 constexpr int BN = 128;
 constexpr int BK = 8;
-constexpr int THREADS = 128;
-constexpr int APAD = BM + 4;  // row length of the A slab in shared memory: stores of 16 rows x 8 slab indices hit 32 banks
+// BM and the threads as in conv2d_v1::Tile. The A slab's rows are padded to BM + 4 floats so that its transposing
+// stores (8 slab indices x 4 rows per warp) hit 32 different banks.
+template <int BM> struct Tile {
+    static constexpr int THREADS = 2 * BM;
+    static constexpr int COLS = (BN + THREADS - 1) / THREADS;
+    static constexpr int APAD = BM + 4;
+};
 }  // namespace conv2d_bwd_v1
 
-// acc[i][j] += sum over the slab of As[k][row i] * Bs[k][column j], rows tm*4 + {0..3} and 32 + tm*4 + {0..3},
-// columns tn*4 + {0..3} and 64 + tn*4 + {0..3} (halves keep a warp's float4 reads contiguous), k ascending.
-// Row (0..63) of the tile held in acc[i][.], and column (0..127) held in acc[.][j].
-__device__ __forceinline__ int conv2d_bwd_row(int i, int tm) { return i < 4 ? tm * 4 + i : 32 + tm * 4 + (i - 4); }
+// Row (0..BM-1) of the tile held in acc[i][.], and column (0..127) held in acc[.][j] (see tile_8x8_mma).
+template <int BM>
+__device__ __forceinline__ int conv2d_bwd_row(int i, int tm) { return i < 4 ? tm * 4 + i : BM / 2 + tm * 4 + (i - 4); }
 __device__ __forceinline__ int conv2d_bwd_col(int j, int tn) { return j < 4 ? tn * 4 + j : 64 + tn * 4 + (j - 4); }
 
 // dIn (N, C, H, W), dOut (N, K, P, Q), weight (K, C/groups, R, S).
-KERNEL void __launch_bounds__(conv2d_bwd_v1::THREADS)
-conv2d_backward_data(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ weight, int N,
-                     int C, int H, int W, int K, int R, int S, int P, int Q, int stride, int pad, int groups) {
+template <int BM>
+__device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dIn, const float* __restrict__ dOut,
+                                                          const float* __restrict__ weight, int N, int C, int H, int W,
+                                                          int K, int R, int S, int P, int Q, int stride, int pad,
+                                                          int groups) {
     using namespace conv2d_bwd_v1;
-    __shared__ __align__(16) float As[2][BK][APAD];  // weight slab: As[buf][reduction][c]
-    __shared__ __align__(16) float Bs[2][BK][BN];    // dOut slab:   Bs[buf][reduction][pixel]
+    constexpr int COLS = Tile<BM>::COLS, THREADS = Tile<BM>::THREADS;
+    __shared__ __align__(16) float As[2][BK][Tile<BM>::APAD];  // weight slab: As[buf][reduction][c]
+    __shared__ __align__(16) float Bs[2][BK][BN];              // dOut slab:   Bs[buf][reduction][pixel]
 
     const int phases = stride * stride;
     const int g = blockIdx.z / phases;
@@ -232,25 +275,33 @@ conv2d_backward_data(float* __restrict__ dIn, const float* __restrict__ dOut, co
     const int red = Kg * RSph;  // GEMM reduction length
     const int tid = threadIdx.x;
 
-    // A (weights): reduction index ak of each slab, rows am + 16*i.
+    // A (weights): reduction index ak of each slab, rows am + (BM/4)*i.
     const int ak = tid % BK;
     const int am = tid / BK;
     const float* wGroup = weight + (long long)g * Kg * Cg * RS;
-    // B (dOut): column tid, all BK reduction indices; (kk, kr, ks) step through (k, rr, ss) as in the forward kernel.
-    const int bj = j0 + tid;
-    const bool colOk = bj < cols;
-    int bn = 0, bhh = 0, bww = 0;
-    if (colOk) {
-        bn = bj / HWph;
-        const int rem = bj - bn * HWph;
-        bhh = rem / Wph;
-        bww = rem - bhh * Wph;
+    // B (dOut): tile columns tid + c*THREADS, all BK reduction indices; (kc, kr, ks) step through (k, rr, ss) as in
+    // the forward kernel, the same for every column.
+    bool colOk[COLS];
+    int pTop[COLS], qTop[COLS];  // output position of tap (rr, ss) = (0, 0)
+    const float* img[COLS];
+#pragma unroll
+    for (int c = 0; c < COLS; c++) {
+        const int bj = j0 + tid + c * THREADS;
+        colOk[c] = tid + c * THREADS < BN && bj < cols;
+        int bn = 0, bhh = 0, bww = 0;
+        if (colOk[c]) {
+            bn = bj / HWph;
+            const int rem = bj - bn * HWph;
+            bhh = rem / Wph;
+            bww = rem - bhh * Wph;
+        }
+        pTop[c] = bhh + offH;
+        qTop[c] = bww + offW;
+        img[c] = dOut + ((long long)bn * K + (long long)g * Kg) * PQ;
     }
-    const int pTop = bhh + offH, qTop = bww + offW;  // output position of tap (rr, ss) = (0, 0)
-    const float* img = dOut + ((long long)bn * K + (long long)g * Kg) * PQ;
     int kc = 0, kr = 0, ks = 0, kk = 0;
 
-    float aReg[4], bReg[BK];
+    float aReg[4], bReg[COLS][BK];
     auto loadSlab = [&](int t) {
         const int a = t * BK + ak;
         int wOff = 0;
@@ -264,17 +315,20 @@ conv2d_backward_data(float* __restrict__ dIn, const float* __restrict__ dOut, co
         }
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            const int c = m0 + am + 16 * i;
+            const int c = m0 + am + (BM / 4) * i;
             aReg[i] = (aOk && c < Cg) ? wGroup[wOff + c * RS] : 0.0f;
         }
 #pragma unroll
         for (int i = 0; i < BK; i++) {
-            float v = 0.0f;
-            if (colOk && kk < red) {
-                const int p = pTop - kr, q = qTop - ks;
-                if (p >= 0 && p < P && q >= 0 && q < Q) v = img[kc * PQ + p * Q + q];
+#pragma unroll
+            for (int c = 0; c < COLS; c++) {
+                float v = 0.0f;
+                if (colOk[c] && kk < red) {
+                    const int p = pTop[c] - kr, q = qTop[c] - ks;
+                    if (p >= 0 && p < P && q >= 0 && q < Q) v = img[c][kc * PQ + p * Q + q];
+                }
+                bReg[c][i] = v;
             }
-            bReg[i] = v;
             kk++;
             if (++ks == Sph) {
                 ks = 0;
@@ -287,9 +341,14 @@ conv2d_backward_data(float* __restrict__ dIn, const float* __restrict__ dOut, co
     };
     auto storeSlab = [&](int buf) {
 #pragma unroll
-        for (int i = 0; i < 4; i++) As[buf][ak][am + 16 * i] = aReg[i];
+        for (int i = 0; i < 4; i++) As[buf][ak][am + (BM / 4) * i] = aReg[i];
 #pragma unroll
-        for (int i = 0; i < BK; i++) Bs[buf][i][tid] = bReg[i];
+        for (int c = 0; c < COLS; c++) {
+            if (tid + c * THREADS < BN) {
+#pragma unroll
+                for (int i = 0; i < BK; i++) Bs[buf][i][tid + c * THREADS] = bReg[c][i];
+            }
+        }
     };
 
     const int tn = tid % 16, tm = tid / 16;
@@ -308,7 +367,7 @@ conv2d_backward_data(float* __restrict__ dIn, const float* __restrict__ dOut, co
     for (int t = 0; t < slabs; t++) {
         const int buf = t & 1;
         if (t + 1 < slabs) loadSlab(t + 1);
-        tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn);
+        tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn);
         // Buffer buf ^ 1 was last read in iteration t - 1, finished by every thread before that iteration's barrier.
         if (t + 1 < slabs) storeSlab(buf ^ 1);
         __syncthreads();
@@ -331,7 +390,7 @@ conv2d_backward_data(float* __restrict__ dIn, const float* __restrict__ dOut, co
     }
 #pragma unroll
     for (int i = 0; i < 8; i++) {
-        const int m = m0 + conv2d_bwd_row(i, tm);
+        const int m = m0 + conv2d_bwd_row<BM>(i, tm);
         if (m >= Cg) continue;
         const long long cOff = (long long)(g * Cg + m) * HW;
 #pragma unroll
@@ -341,16 +400,28 @@ conv2d_backward_data(float* __restrict__ dIn, const float* __restrict__ dOut, co
     }
 }
 
+#define CONV2D_BACKWARD_DATA_ENTRY(name, BM)                                                                          \
+    KERNEL void __launch_bounds__(conv2d_bwd_v1::Tile<BM>::THREADS)                                                  \
+    name(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ weight, int N, int C,    \
+         int H, int W, int K, int R, int S, int P, int Q, int stride, int pad, int groups) {                          \
+        conv2d_backward_data_tile<BM>(dIn, dOut, weight, N, C, H, W, K, R, S, P, Q, stride, pad, groups);            \
+    }
+CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data, 64)
+CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m48, 48)
+CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m96, 96)
+
 // With gridDim.z == groups: dWeight (K, C/groups, R, S) and dBias (K). With gridDim.z = groups*splits > groups:
 // dWeight is a (splits, K, Cg*R*S + 1) workspace of partial sums (column Cg*R*S: the bias) and dBias is unused.
 // dOut (N, K, P, Q), in (N, C, H, W). chunk: reduction indices (n, p, q) per split, read only when splitting.
-KERNEL void __launch_bounds__(conv2d_bwd_v1::THREADS)
-conv2d_backward_weight(float* __restrict__ dWeight, float* __restrict__ dBias, const float* __restrict__ dOut,
-                       const float* __restrict__ in, int N, int C, int H, int W, int K, int R, int S, int P, int Q,
-                       int stride, int pad, int groups, int chunk) {
+template <int BM>
+__device__ __forceinline__ void conv2d_backward_weight_tile(float* __restrict__ dWeight, float* __restrict__ dBias,
+                                                            const float* __restrict__ dOut, const float* __restrict__ in,
+                                                            int N, int C, int H, int W, int K, int R, int S, int P,
+                                                            int Q, int stride, int pad, int groups, int chunk) {
     using namespace conv2d_bwd_v1;
-    __shared__ __align__(16) float As[2][BK][APAD];  // dOut slab: As[buf][reduction][k]
-    __shared__ __align__(16) float Bs[2][BK][BN];    // im2col slab: Bs[buf][reduction][(c, r, s)]
+    constexpr int COLS = Tile<BM>::COLS, THREADS = Tile<BM>::THREADS;
+    __shared__ __align__(16) float As[2][BK][Tile<BM>::APAD];  // dOut slab: As[buf][reduction][k]
+    __shared__ __align__(16) float Bs[2][BK][BN];              // im2col slab: Bs[buf][reduction][(c, r, s)]
 
     const int Cg = C / groups, Kg = K / groups;
     const int RS = R * S, CRS = Cg * RS, PQ = P * Q, HW = H * W;
@@ -363,8 +434,8 @@ conv2d_backward_weight(float* __restrict__ dWeight, float* __restrict__ dBias, c
     const int i0 = blockIdx.x * BN;  // first GEMM column (c, r, s) of this tile
     const int tid = threadIdx.x;
 
-    // A (dOut): reduction index jBegin + t*BK + ak of slab t, rows am + 16*i. (an, apq) is that index's (n, p*Q + q),
-    // advanced by BK per slab.
+    // A (dOut): reduction index jBegin + t*BK + ak of slab t, rows am + (BM/4)*i. (an, apq) is that index's
+    // (n, p*Q + q), advanced by BK per slab.
     const int ak = tid % BK;
     const int am = tid / BK;
     int an = 0, apq = 0;
@@ -373,16 +444,26 @@ conv2d_backward_weight(float* __restrict__ dWeight, float* __restrict__ dBias, c
         an = j / PQ;
         apq = j - an * PQ;
     }
-    // B (input): column tid of the tile, all BK reduction indices; (c, r, s) fixed, (n, p, q) stepping.
-    const int bi = i0 + tid;
-    const bool colOk = bi < CRS;
-    const bool biasCol = bi == CRS;
-    int bc = 0, br = 0, bs = 0;
-    if (colOk) {
-        bc = bi / RS;
-        const int rs = bi - bc * RS;
-        br = rs / S;
-        bs = rs - br * S;
+    // B (input): tile columns tid + c*THREADS, all BK reduction indices; (c, r, s) fixed per column, (n, p, q)
+    // stepping the same for every column.
+    bool colOk[COLS], biasCol[COLS];
+    int chanOff[COLS], rOff[COLS], sOff[COLS];  // the column's channel offset (c*HW) and tap (r - pad, s - pad)
+#pragma unroll
+    for (int c = 0; c < COLS; c++) {
+        const int bi = i0 + tid + c * THREADS;
+        const bool inTile = tid + c * THREADS < BN;
+        colOk[c] = inTile && bi < CRS;
+        biasCol[c] = inTile && bi == CRS;
+        int bc = 0, br = 0, bs = 0;
+        if (colOk[c]) {
+            bc = bi / RS;
+            const int rs = bi - bc * RS;
+            br = rs / S;
+            bs = rs - br * S;
+        }
+        chanOff[c] = bc * HW;
+        rOff[c] = br - pad;
+        sOff[c] = bs - pad;
     }
     int jn, jp, jq;  // (n, p, q) of the next reduction index B loads; the same for every thread
     {
@@ -393,16 +474,15 @@ conv2d_backward_weight(float* __restrict__ dWeight, float* __restrict__ dBias, c
     }
     int jb = jBegin;
     const long long imgStride = (long long)C * HW;
-    const float* xImg = in + (long long)jn * imgStride + (long long)(g * Cg + bc) * HW;  // image jn, channel bc
-    const int rOff = br - pad, sOff = bs - pad;
+    const float* xImg = in + (long long)jn * imgStride + (long long)g * Cg * HW;  // image jn, first channel of group g
 
-    float aReg[4], bReg[BK];
+    float aReg[4], bReg[COLS][BK];
     auto loadSlab = [&](int t) {
         const bool aOk = jBegin + t * BK + ak < jEnd;
         const float* aImg = dOut + ((long long)an * K + (long long)g * Kg) * PQ + apq;
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            const int m = m0 + am + 16 * i;
+            const int m = m0 + am + (BM / 4) * i;
             aReg[i] = (aOk && m < Kg) ? aImg[(long long)m * PQ] : 0.0f;
         }
         apq += BK;
@@ -412,16 +492,19 @@ conv2d_backward_weight(float* __restrict__ dWeight, float* __restrict__ dBias, c
         }
 #pragma unroll
         for (int i = 0; i < BK; i++) {
-            float v = 0.0f;
-            if (jb < jEnd) {
-                if (colOk) {
-                    const int h = jp * stride + rOff, w = jq * stride + sOff;
-                    if (h >= 0 && h < H && w >= 0 && w < W) v = xImg[h * W + w];
-                } else if (biasCol) {
-                    v = 1.0f;
+#pragma unroll
+            for (int c = 0; c < COLS; c++) {
+                float v = 0.0f;
+                if (jb < jEnd) {
+                    if (colOk[c]) {
+                        const int h = jp * stride + rOff[c], w = jq * stride + sOff[c];
+                        if (h >= 0 && h < H && w >= 0 && w < W) v = xImg[chanOff[c] + h * W + w];
+                    } else if (biasCol[c]) {
+                        v = 1.0f;
+                    }
                 }
+                bReg[c][i] = v;
             }
-            bReg[i] = v;
             jb++;
             if (++jq == Q) {
                 jq = 0;
@@ -434,9 +517,14 @@ conv2d_backward_weight(float* __restrict__ dWeight, float* __restrict__ dBias, c
     };
     auto storeSlab = [&](int buf) {
 #pragma unroll
-        for (int i = 0; i < 4; i++) As[buf][ak][am + 16 * i] = aReg[i];
+        for (int i = 0; i < 4; i++) As[buf][ak][am + (BM / 4) * i] = aReg[i];
 #pragma unroll
-        for (int i = 0; i < BK; i++) Bs[buf][i][tid] = bReg[i];
+        for (int c = 0; c < COLS; c++) {
+            if (tid + c * THREADS < BN) {
+#pragma unroll
+                for (int i = 0; i < BK; i++) Bs[buf][i][tid + c * THREADS] = bReg[c][i];
+            }
+        }
     };
 
     const int tn = tid % 16, tm = tid / 16;
@@ -455,7 +543,7 @@ conv2d_backward_weight(float* __restrict__ dWeight, float* __restrict__ dBias, c
     for (int t = 0; t < slabs; t++) {
         const int buf = t & 1;
         if (t + 1 < slabs) loadSlab(t + 1);
-        tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn);
+        tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn);
         if (t + 1 < slabs) storeSlab(buf ^ 1);
         __syncthreads();
     }
@@ -465,7 +553,7 @@ conv2d_backward_weight(float* __restrict__ dWeight, float* __restrict__ dBias, c
     float* dst = direct ? dWeight : dWeight + (long long)split * K * (CRS + 1);
 #pragma unroll
     for (int i = 0; i < 8; i++) {
-        const int m = m0 + conv2d_bwd_row(i, tm);
+        const int m = m0 + conv2d_bwd_row<BM>(i, tm);
         if (m >= Kg) continue;
         const int k = g * Kg + m;
         float* row = dst + (long long)k * ld;
@@ -481,6 +569,18 @@ conv2d_backward_weight(float* __restrict__ dWeight, float* __restrict__ dBias, c
         }
     }
 }
+
+#define CONV2D_BACKWARD_WEIGHT_ENTRY(name, BM)                                                                        \
+    KERNEL void __launch_bounds__(conv2d_bwd_v1::Tile<BM>::THREADS)                                                  \
+    name(float* __restrict__ dWeight, float* __restrict__ dBias, const float* __restrict__ dOut,                     \
+         const float* __restrict__ in, int N, int C, int H, int W, int K, int R, int S, int P, int Q, int stride,     \
+         int pad, int groups, int chunk) {                                                                            \
+        conv2d_backward_weight_tile<BM>(dWeight, dBias, dOut, in, N, C, H, W, K, R, S, P, Q, stride, pad, groups,    \
+                                        chunk);                                                                       \
+    }
+CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight, 64)
+CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m48, 48)
+CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m96, 96)
 
 // dWeight (K, CRS), dBias (K); partials (splits, K, CRS + 1) as conv2d_backward_weight wrote them.
 KERNEL void conv2d_backward_weight_reduce(float* __restrict__ dWeight, float* __restrict__ dBias,

@@ -60,13 +60,24 @@ static void compareBits(const char* what, const std::string& shape, const float*
     }
 }
 
+// The conv kernels' row-tile variants (BM output channels per block, 2*BM threads): every conv test runs all three.
+struct ConvVariant {
+    int bm;
+    decltype(&conv2d_forward) forward;
+    decltype(&conv2d_backward_data) data;
+    decltype(&conv2d_backward_weight) weight;
+};
+static const ConvVariant CONV_VARIANTS[] = {
+    {64, conv2d_forward, conv2d_backward_data, conv2d_backward_weight},
+    {48, conv2d_forward_m48, conv2d_backward_data_m48, conv2d_backward_weight_m48},
+    {96, conv2d_forward_m96, conv2d_backward_data_m96, conv2d_backward_weight_m96},
+};
+
 static void testConv(int N, int C, int H, int W, int K, int R, int S, int stride, int pad, int groups, int relu, bool mis) {
     int P = (H + 2 * pad - R) / stride + 1, Q = (W + 2 * pad - S) / stride + 1;
     int Cg = C / groups, Kg = K / groups;
     Buf x((size_t)N * C * H * W, mis), w((size_t)K * Cg * R * S, mis), b(K), o((size_t)N * K * P * Q, mis);
-    x.randn(); w.randn(); b.randn(); o.fill(NAN);
-    dim3 grid{(unsigned)blocksFor((long long)N * P * Q, 128), (unsigned)blocksFor(Kg, 64), (unsigned)groups};
-    launch(grid, {128}, [&] { conv2d_forward(o.p, x.p, w.p, b.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups, relu); });
+    x.randn(); w.randn(); b.randn();
     std::vector<double> ref((size_t)N * K * P * Q);
     for (int n = 0; n < N; n++) for (int k = 0; k < K; k++) for (int p = 0; p < P; p++) for (int q = 0; q < Q; q++) {
         int g = k / Kg; double s = b.p[k];
@@ -78,8 +89,14 @@ static void testConv(int N, int C, int H, int W, int K, int R, int S, int stride
         if (relu && s < 0) s = 0;
         ref[(((size_t)n * K + k) * P + p) * Q + q] = s;
     }
-    char sh[256]; snprintf(sh, sizeof sh, "N%d C%d H%d W%d K%d R%d S%d st%d pad%d g%d relu%d mis%d", N, C, H, W, K, R, S, stride, pad, groups, relu, mis);
-    compare("conv2d", sh, o.p, ref);
+    for (const ConvVariant& v : CONV_VARIANTS) {
+        o.fill(NAN);
+        dim3 grid{(unsigned)blocksFor((long long)N * P * Q, 128), (unsigned)blocksFor(Kg, v.bm), (unsigned)groups};
+        launch(grid, {(unsigned)(2 * v.bm)}, [&] { v.forward(o.p, x.p, w.p, b.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups, relu); });
+        char sh[256];
+        snprintf(sh, sizeof sh, "BM%d N%d C%d H%d W%d K%d R%d S%d st%d pad%d g%d relu%d mis%d", v.bm, N, C, H, W, K, R, S, stride, pad, groups, relu, mis);
+        compare("conv2d", sh, o.p, ref);
+    }
 }
 
 static void testLinear(int N, int C, int K, int splits, int relu, bool mis) {
@@ -286,13 +303,8 @@ static void testConvBackward(int N, int C, int H, int W, int K, int R, int S, in
     int Cg = C / groups, Kg = K / groups, CRS = Cg * R * S, NPQ = N * P * Q;
     Buf x((size_t)N * C * H * W, mis), w((size_t)K * CRS, mis), dy((size_t)N * K * P * Q, mis);
     Buf dx(x.n, mis), dw(w.n, mis), db(K);
-    x.randn(); w.randn(); dy.randn(); dx.fill(NAN); dw.fill(NAN); db.fill(NAN);
-    char sh[256];
-    snprintf(sh, sizeof sh, "N%d C%d H%d W%d K%d R%d S%d st%d pad%d g%d chunk%d mis%d", N, C, H, W, K, R, S, stride, pad, groups, chunk, mis);
+    x.randn(); w.randn(); dy.randn();
     // Data gradient: the forward's sum scattered back, in float64.
-    dim3 gridD{(unsigned)blocksFor((long long)N * ((H + stride - 1) / stride) * ((W + stride - 1) / stride), 128), (unsigned)blocksFor(Cg, 64),
-               (unsigned)(groups * stride * stride)};
-    launch(gridD, {128}, [&] { conv2d_backward_data(dx.p, dy.p, w.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups); });
     std::vector<double> refX(x.n, 0.0), refW(w.n, 0.0), refB(K, 0.0);
     for (int n = 0; n < N; n++) for (int k = 0; k < K; k++) for (int p = 0; p < P; p++) for (int q = 0; q < Q; q++) {
         int g = k / Kg; double d = dy.p[(((size_t)n * K + k) * P + p) * Q + q];
@@ -305,22 +317,30 @@ static void testConvBackward(int N, int C, int H, int W, int K, int R, int S, in
             refW[wi] += (double)x.p[xi] * d;
         }
     }
-    compare("conv2d_backward_data", sh, dx.p, refX);
-    // Weight and bias gradients: direct when chunk covers everything, else split (one extra, empty split when chunk
-    // divides the reduction exactly, to check that an empty split writes zeros).
-    int splits = (NPQ + chunk - 1) / chunk;
-    if (splits == 1) {
-        dim3 grid{(unsigned)blocksFor(CRS + 1, 128), (unsigned)blocksFor(Kg, 64), (unsigned)groups};
-        launch(grid, {128}, [&] { conv2d_backward_weight(dw.p, db.p, dy.p, x.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups, chunk); });
-    } else {
-        if (NPQ % chunk == 0) splits++;
-        Buf ws((size_t)splits * K * (CRS + 1)); ws.fill(NAN);
-        dim3 grid{(unsigned)blocksFor(CRS + 1, 128), (unsigned)blocksFor(Kg, 64), (unsigned)(groups * splits)};
-        launch(grid, {128}, [&] { conv2d_backward_weight(ws.p, db.p, dy.p, x.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups, chunk); });
-        launch({3}, {64}, [&] { conv2d_backward_weight_reduce(dw.p, db.p, ws.p, K, CRS, splits); });
+    for (const ConvVariant& v : CONV_VARIANTS) {
+        char sh[256];
+        snprintf(sh, sizeof sh, "BM%d N%d C%d H%d W%d K%d R%d S%d st%d pad%d g%d chunk%d mis%d", v.bm, N, C, H, W, K, R, S, stride, pad, groups, chunk, mis);
+        dx.fill(NAN); dw.fill(NAN); db.fill(NAN);
+        dim3 gridD{(unsigned)blocksFor((long long)N * ((H + stride - 1) / stride) * ((W + stride - 1) / stride), 128), (unsigned)blocksFor(Cg, v.bm),
+                   (unsigned)(groups * stride * stride)};
+        launch(gridD, {(unsigned)(2 * v.bm)}, [&] { v.data(dx.p, dy.p, w.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups); });
+        compare("conv2d_backward_data", sh, dx.p, refX);
+        // Weight and bias gradients: direct when chunk covers everything, else split (one extra, empty split when
+        // chunk divides the reduction exactly, to check that an empty split writes zeros).
+        int splits = (NPQ + chunk - 1) / chunk;
+        if (splits == 1) {
+            dim3 grid{(unsigned)blocksFor(CRS + 1, 128), (unsigned)blocksFor(Kg, v.bm), (unsigned)groups};
+            launch(grid, {(unsigned)(2 * v.bm)}, [&] { v.weight(dw.p, db.p, dy.p, x.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups, chunk); });
+        } else {
+            if (NPQ % chunk == 0) splits++;
+            Buf ws((size_t)splits * K * (CRS + 1)); ws.fill(NAN);
+            dim3 grid{(unsigned)blocksFor(CRS + 1, 128), (unsigned)blocksFor(Kg, v.bm), (unsigned)(groups * splits)};
+            launch(grid, {(unsigned)(2 * v.bm)}, [&] { v.weight(ws.p, db.p, dy.p, x.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups, chunk); });
+            launch({3}, {64}, [&] { conv2d_backward_weight_reduce(dw.p, db.p, ws.p, K, CRS, splits); });
+        }
+        compare("conv2d_backward_weight", sh, dw.p, refW);
+        compare("conv2d_backward_bias", sh, db.p, refB);
     }
-    compare("conv2d_backward_weight", sh, dw.p, refW);
-    compare("conv2d_backward_bias", sh, db.p, refB);
 }
 
 // The LRN gradient: bit for bit against a float mirror of the kernel's documented arithmetic (host powf on both sides

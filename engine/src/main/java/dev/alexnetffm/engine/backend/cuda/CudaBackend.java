@@ -298,8 +298,31 @@ public final class CudaBackend implements Backend {
 
     // --- Forward ops. Each kernel's .cu header documents its tiling; the grid math here must match it. ---
 
-    /** conv2d.cu v1: block tile of 64 output channels x 128 output pixels, 128 threads. */
-    private static final int CONV_TILE_K = 64, CONV_TILE_PIXELS = 128, CONV_THREADS = 128;
+    /** conv2d.cu: block tiles of 128 output pixels (GEMM columns) by a row tile of 64, 48 or 96 channels. */
+    private static final int CONV_TILE_PIXELS = 128;
+
+    /**
+     * The row tile (output channels per block: GEMM rows) for a convolution GEMM of {@code rows} rows per group:
+     * the one that pads the rows least, 64 on a tie, then 96 (conv1's 96 filters: one 96-row tile instead of two
+     * 64-row tiles a quarter empty; conv2's 48 input channels per group, in its data gradient: one 48-row tile).
+     * A row tile of R runs 2R threads per block.
+     */
+    static int convRowTile(int rows) {
+        int best = 64;
+        for (int tile : new int[] {96, 48}) {
+            if (Dim3.blocksFor(rows, tile) * tile < Dim3.blocksFor(rows, best) * best) best = tile;
+        }
+        return best;
+    }
+
+    private static KernelSignature convKernel(int rowTile, KernelSignature m64, KernelSignature m48, KernelSignature m96) {
+        return switch (rowTile) {
+            case 64 -> m64;
+            case 48 -> m48;
+            case 96 -> m96;
+            default -> throw new IllegalArgumentException("no conv2d row tile of " + rowTile);
+        };
+    }
 
     @Override
     public void conv2d(Tensor out, Tensor in, Tensor weight, Tensor bias, ConvSpec spec, boolean relu) {
@@ -314,9 +337,10 @@ public final class CudaBackend implements Backend {
         requireInt("conv2d", "C*H*W", (long) c * h * wd);
         requireInt("conv2d", "K*P*Q", (long) k * p * q);
         int groups = spec.groups();
-        Dim3 grid = Dim3.of(Dim3.blocksFor((long) n * p * q, CONV_TILE_PIXELS), Dim3.blocksFor(k / groups, CONV_TILE_K), groups);
+        int tile = convRowTile(k / groups);
+        Dim3 grid = Dim3.of(Dim3.blocksFor((long) n * p * q, CONV_TILE_PIXELS), Dim3.blocksFor(k / groups, tile), groups);
         requireGridYZ("conv2d", grid);
-        launch(Kernels.CONV2D_FORWARD, grid, Dim3.of(CONV_THREADS), o.address(), x.address(), w.address(), b.address(),
+        launch(convKernel(tile, Kernels.CONV2D_FORWARD, Kernels.CONV2D_FORWARD_M48, Kernels.CONV2D_FORWARD_M96), grid, Dim3.of(2 * tile), o.address(), x.address(), w.address(), b.address(),
                 n, c, h, wd, k, r, s, p, q, spec.stride(), spec.pad(), groups, relu ? 1 : 0);
     }
 
@@ -491,10 +515,12 @@ public final class CudaBackend implements Backend {
         int groups = spec.groups(), stride = spec.stride();
         // One grid z-slice per (group, stride phase); x sized for the largest phase, ceil(H/stride) x ceil(W/stride).
         long phasePixels = (long) n * ((h + stride - 1) / stride) * ((wd + stride - 1) / stride);
-        Dim3 grid = Dim3.of(Dim3.blocksFor(phasePixels, CONV_TILE_PIXELS), Dim3.blocksFor(c / groups, CONV_TILE_K),
+        int tile = convRowTile(c / groups);
+        Dim3 grid = Dim3.of(Dim3.blocksFor(phasePixels, CONV_TILE_PIXELS), Dim3.blocksFor(c / groups, tile),
                 Math.multiplyExact(groups, stride * stride));
         requireGridYZ("conv2dBackwardData", grid);
-        launch(Kernels.CONV2D_BACKWARD_DATA, grid, Dim3.of(CONV_THREADS), dx.address(), dy.address(), w.address(),
+        launch(convKernel(tile, Kernels.CONV2D_BACKWARD_DATA, Kernels.CONV2D_BACKWARD_DATA_M48, Kernels.CONV2D_BACKWARD_DATA_M96), grid,
+                Dim3.of(2 * tile), dx.address(), dy.address(), w.address(),
                 n, c, h, wd, k, r, s, p, q, stride, spec.pad(), groups);
     }
 
@@ -518,20 +544,23 @@ public final class CudaBackend implements Backend {
         requireInt("conv2dBackwardWeight", "K*(C/groups*R*S + 1)", (long) k * (crs + 1));
         int npq = n * p * q;
         // GEMM columns: (c, r, s) plus one for the bias; rows: the group's filters.
-        int tilesX = Dim3.blocksFor(crs + 1, CONV_TILE_PIXELS), tilesY = Dim3.blocksFor(k / groups, CONV_TILE_K);
+        int tile = convRowTile(k / groups);
+        KernelSignature kernel = convKernel(tile, Kernels.CONV2D_BACKWARD_WEIGHT, Kernels.CONV2D_BACKWARD_WEIGHT_M48,
+                Kernels.CONV2D_BACKWARD_WEIGHT_M96);
+        int tilesX = Dim3.blocksFor(crs + 1, CONV_TILE_PIXELS), tilesY = Dim3.blocksFor(k / groups, tile);
         int chunk = convWeightChunk((long) tilesX * tilesY * groups, npq, multiprocessors);
         int splits = Dim3.blocksFor(npq, chunk);
         Dim3 grid = Dim3.of(tilesX, tilesY, Math.multiplyExact(groups, splits));
         requireGridYZ("conv2dBackwardWeight", grid);
         Object[] sizes = {n, c, h, wd, k, r, s, p, q, spec.stride(), spec.pad(), groups, chunk};
         if (splits == 1) {
-            launch(Kernels.CONV2D_BACKWARD_WEIGHT, grid, Dim3.of(CONV_THREADS), concat(new Object[] {dw.address(), db.address(),
+            launch(kernel, grid, Dim3.of(2 * tile), concat(new Object[] {dw.address(), db.address(),
                     dy.address(), x.address()}, sizes));
             return;
         }
         long partials = (long) splits * k * (crs + 1);
         DeviceBuffer partialSums = workspace(partials * Float.BYTES);
-        launch(Kernels.CONV2D_BACKWARD_WEIGHT, grid, Dim3.of(CONV_THREADS), concat(new Object[] {partialSums.address(), db.address(),
+        launch(kernel, grid, Dim3.of(2 * tile), concat(new Object[] {partialSums.address(), db.address(),
                 dy.address(), x.address()}, sizes));
         launch(Kernels.CONV2D_BACKWARD_WEIGHT_REDUCE, elementwiseGrid((long) k * (crs + 1), 1), Dim3.of(ELEMENTWISE_THREADS),
                 dw.address(), db.address(), partialSums.address(), k, crs, splits);

@@ -33,10 +33,16 @@ public final class Kernels {
             ptr("dst"), ptr("src"), i64("images"), i32("dstChannels"), i32("srcChannels"), i32("dstOffset"), i32("srcOffset"),
             i32("count"), i64("inner"));
 
-    // conv2d.cu
-    public static final KernelSignature CONV2D_FORWARD = of("conv2d", "conv2d_forward",
-            ptr("out"), ptr("in"), ptr("weight"), ptr("bias"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"), i32("R"), i32("S"),
-            i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"), i32("relu"));
+    // conv2d.cu: each convolution kernel has one entry per row tile (64, 48 or 96 output channels per block; the
+    // suffix names the non-default ones), the same parameters; CudaBackend.convRowTile picks one per layer.
+    public static final KernelSignature CONV2D_FORWARD = convForward("conv2d_forward");
+    public static final KernelSignature CONV2D_FORWARD_M48 = convForward("conv2d_forward_m48");
+    public static final KernelSignature CONV2D_FORWARD_M96 = convForward("conv2d_forward_m96");
+
+    private static KernelSignature convForward(String entry) {
+        return of("conv2d", entry, ptr("out"), ptr("in"), ptr("weight"), ptr("bias"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"),
+                i32("R"), i32("S"), i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"), i32("relu"));
+    }
 
     // lrn.cu
     public static final KernelSignature LRN_FORWARD = of("lrn", "lrn_forward",
@@ -62,13 +68,23 @@ public final class Kernels {
     public static final KernelSignature TANH_BACKWARD = of("elementwise", "tanh_backward", ptr("dIn"), ptr("dOut"), ptr("out"), i64("n"));
     public static final KernelSignature RELU_BACKWARD = of("elementwise", "relu_backward", ptr("dIn"), ptr("dOut"), ptr("out"), i64("n"));
 
-    // conv2d.cu
-    public static final KernelSignature CONV2D_BACKWARD_DATA = of("conv2d", "conv2d_backward_data",
-            ptr("dIn"), ptr("dOut"), ptr("weight"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"), i32("R"), i32("S"),
-            i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"));
-    public static final KernelSignature CONV2D_BACKWARD_WEIGHT = of("conv2d", "conv2d_backward_weight",
-            ptr("dWeight"), ptr("dBias"), ptr("dOut"), ptr("in"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"), i32("R"), i32("S"),
-            i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"), i32("chunk"));
+    // conv2d.cu (row tiles as for CONV2D_FORWARD)
+    public static final KernelSignature CONV2D_BACKWARD_DATA = convBackwardData("conv2d_backward_data");
+    public static final KernelSignature CONV2D_BACKWARD_DATA_M48 = convBackwardData("conv2d_backward_data_m48");
+    public static final KernelSignature CONV2D_BACKWARD_DATA_M96 = convBackwardData("conv2d_backward_data_m96");
+    public static final KernelSignature CONV2D_BACKWARD_WEIGHT = convBackwardWeight("conv2d_backward_weight");
+    public static final KernelSignature CONV2D_BACKWARD_WEIGHT_M48 = convBackwardWeight("conv2d_backward_weight_m48");
+    public static final KernelSignature CONV2D_BACKWARD_WEIGHT_M96 = convBackwardWeight("conv2d_backward_weight_m96");
+
+    private static KernelSignature convBackwardData(String entry) {
+        return of("conv2d", entry, ptr("dIn"), ptr("dOut"), ptr("weight"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"), i32("R"),
+                i32("S"), i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"));
+    }
+
+    private static KernelSignature convBackwardWeight(String entry) {
+        return of("conv2d", entry, ptr("dWeight"), ptr("dBias"), ptr("dOut"), ptr("in"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"),
+                i32("R"), i32("S"), i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"), i32("chunk"));
+    }
     public static final KernelSignature CONV2D_BACKWARD_WEIGHT_REDUCE = of("conv2d", "conv2d_backward_weight_reduce",
             ptr("dWeight"), ptr("dBias"), ptr("partials"), i32("K"), i32("CRS"), i32("splits"));
 
