@@ -17,13 +17,16 @@
 //                       one is multiplied out of shared memory (double buffer, one __syncthreads per slab).
 //                       Grid (ceil(N*P*Q / 128), ceil(Kg / BM), groups), block 2*BM. Every tile edge is bounds-checked:
 //                       out-of-range rows, columns and reduction indices load zeros and are never stored.
-//                       v2: the row tile BM is 64 (conv2d_forward), 48 (_m48) or 96 (_m96): the host picks the one
-//                       that pads Kg least (conv1's 96 filters fill one 96-row tile, where two 64-row tiles computed
-//                       32 rows of zeros: a quarter of the layer's multiply-adds). With 96 threads (BM 48), threads
-//                       load a second im2col column so that the slab's 128 columns are covered.
+//                       v2: the row tile BM is 64 (conv2d_forward), 48 (_m48), 96 (_m96) or 128 (_m128). By default
+//                       the host times the ones that pad Kg by at most a third on the first call of each shape and
+//                       keeps the fastest (or, untuned, takes the one that pads Kg least: conv1's 96 filters fill one
+//                       96-row tile, where two 64-row tiles computed 32 rows of zeros, a quarter of the layer's
+//                       multiply-adds). Every variant sums each output in the same order: the same bits. With 96
+//                       threads (BM 48), threads load a second im2col column so that the slab's 128 columns are
+//                       covered; with 192 or 256, the threads past the 128th load no im2col column.
 //                       Requires N*P*Q, C*H*W and K*P*Q < 2^31 (the image offset itself is 64-bit); the caller checks.
 //
-//   The backward kernels share the forward kernel's tile (BM x 128 with BM 64, 48 or 96 as the host picks, slabs of
+//   The backward kernels share the forward kernel's tile (BM x 128 with BM 64, 48, 96 or 128 as the host picks, slabs of
 //   8, 2*BM threads, 8 x 8 micro-tiles, double buffer) and its inner product; their weight-side slab is stored with
 //   rows padded to BM + 4 floats so that its transposing stores are free of bank conflicts. (BM 48 serves conv2's
 //   data gradient, whose 48 input channels per group filled three quarters of a 64-row tile.) Every output element is summed by one thread over one fixed range in one fixed
@@ -57,8 +60,8 @@
 namespace conv2d_v1 {
 constexpr int BN = 128;      // output pixels (GEMM columns) per block tile
 constexpr int BK = 8;        // reduction indices per slab
-// BM (output channels, GEMM rows, per block tile) is a template parameter: 64, or 48 / 96 where that pads the
-// rows less; 2*BM threads = (BM / 8) * (BN / 8), one 8 x 8 micro-tile each. COLS: tile columns each thread loads.
+// BM (output channels, GEMM rows, per block tile) is a template parameter: 64, 48, 96 or 128 (see v2 above);
+// 2*BM threads = (BM / 8) * (BN / 8), one 8 x 8 micro-tile each. COLS: tile columns each thread loads.
 template <int BM> struct Tile {
     static constexpr int THREADS = 2 * BM;
     static constexpr int COLS = (BN + THREADS - 1) / THREADS;
@@ -226,6 +229,7 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
 CONV2D_FORWARD_ENTRY(conv2d_forward, 64)
 CONV2D_FORWARD_ENTRY(conv2d_forward_m48, 48)
 CONV2D_FORWARD_ENTRY(conv2d_forward_m96, 96)
+CONV2D_FORWARD_ENTRY(conv2d_forward_m128, 128)
 
 namespace conv2d_bwd_v1 {
 constexpr int BN = 128;
@@ -409,6 +413,7 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
 CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data, 64)
 CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m48, 48)
 CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m96, 96)
+CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m128, 128)
 
 // With gridDim.z == groups: dWeight (K, C/groups, R, S) and dBias (K). With gridDim.z = groups*splits > groups:
 // dWeight is a (splits, K, Cg*R*S + 1) workspace of partial sums (column Cg*R*S: the bias) and dBias is unused.
@@ -581,6 +586,7 @@ __device__ __forceinline__ void conv2d_backward_weight_tile(float* __restrict__ 
 CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight, 64)
 CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m48, 48)
 CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m96, 96)
+CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m128, 128)
 
 // dWeight (K, CRS), dBias (K); partials (splits, K, CRS + 1) as conv2d_backward_weight wrote them.
 KERNEL void conv2d_backward_weight_reduce(float* __restrict__ dWeight, float* __restrict__ dBias,

@@ -60,7 +60,7 @@ static void compareBits(const char* what, const std::string& shape, const float*
     }
 }
 
-// The conv kernels' row-tile variants (BM output channels per block, 2*BM threads): every conv test runs all three.
+// The conv kernels' row-tile variants (BM output channels per block, 2*BM threads): every conv test runs them all.
 struct ConvVariant {
     int bm;
     decltype(&conv2d_forward) forward;
@@ -71,6 +71,7 @@ static const ConvVariant CONV_VARIANTS[] = {
     {64, conv2d_forward, conv2d_backward_data, conv2d_backward_weight},
     {48, conv2d_forward_m48, conv2d_backward_data_m48, conv2d_backward_weight_m48},
     {96, conv2d_forward_m96, conv2d_backward_data_m96, conv2d_backward_weight_m96},
+    {128, conv2d_forward_m128, conv2d_backward_data_m128, conv2d_backward_weight_m128},
 };
 
 static void testConv(int N, int C, int H, int W, int K, int R, int S, int stride, int pad, int groups, int relu, bool mis) {

@@ -2,6 +2,7 @@ package dev.alexnetffm.engine.cli;
 
 import dev.alexnetffm.engine.Engine;
 import dev.alexnetffm.engine.backend.Profiler;
+import dev.alexnetffm.engine.backend.cuda.CudaBackend;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.parallel.ExchangePlan;
@@ -103,7 +104,13 @@ final class BenchCommand implements Main.Command {
                     }
                 };
                 long done = time(out, args, engine.backend().name().equals("cpu"), batch, call);
-                if (profile) out.print(profiler.record(() -> call.run(done)).table(what + ", batch " + batch));
+                if (profile) {
+                    out.print(profiler.record(() -> call.run(done)).table(what + ", batch " + batch));
+                    if (engine.backend() instanceof CudaBackend cuda && !cuda.convRowTiles().isEmpty()) {
+                        out.println("convolution row tiles chosen by timing (output channels per block):");
+                        cuda.convRowTiles().forEach((shape, tile) -> out.printf(Locale.ROOT, "  %3d  %s%n", tile, shape));
+                    }
+                }
             }
             return 0;
         }

@@ -1,5 +1,7 @@
 package dev.alexnetffm.engine.cli;
 
+import dev.alexnetffm.engine.backend.cuda.CudaBackend;
+
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -39,6 +41,11 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        // The command line tunes its convolution kernels per shape on the GPU (like cuDNN's benchmark mode) unless
+        // alexnet.autotune / ALEXNET_AUTOTUNE says otherwise; results are the same bits either way.
+        if (System.getProperty(CudaBackend.AUTOTUNE_PROPERTY) == null && System.getenv("ALEXNET_AUTOTUNE") == null) {
+            System.setProperty(CudaBackend.AUTOTUNE_PROPERTY, "true");
+        }
         System.exit(run(args, System.out, System.err));
     }
 

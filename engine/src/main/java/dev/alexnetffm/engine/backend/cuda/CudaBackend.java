@@ -43,6 +43,7 @@ public final class CudaBackend implements Backend {
     private final PtxLibrary library;
     private final int arch;
     private final int multiprocessors;
+    private final ConvRowTiles convTiles = new ConvRowTiles(ConvRowTiles.tuningByDefault());
     private final String name;
     private final Map<String, CuModule> modules = new HashMap<>();
     private final Map<KernelSignature, Kernel> kernels = new HashMap<>();
@@ -298,30 +299,50 @@ public final class CudaBackend implements Backend {
 
     // --- Forward ops. Each kernel's .cu header documents its tiling; the grid math here must match it. ---
 
-    /** conv2d.cu: block tiles of 128 output pixels (GEMM columns) by a row tile of 64, 48 or 96 channels. */
+    /** The system property ("true" or "1") that makes new CUDA backends tune their convolutions (see setConvTuning). */
+    public static final String AUTOTUNE_PROPERTY = "alexnet.autotune";
+
+    /** conv2d.cu: block tiles of 128 output pixels (GEMM columns) by a row tile of channels (see ConvRowTiles). */
     private static final int CONV_TILE_PIXELS = 128;
 
     /**
-     * The row tile (output channels per block: GEMM rows) for a convolution GEMM of {@code rows} rows per group:
-     * the one that pads the rows least, 64 on a tie, then 96 (conv1's 96 filters: one 96-row tile instead of two
-     * 64-row tiles a quarter empty; conv2's 48 input channels per group, in its data gradient: one 48-row tile).
-     * A row tile of R runs 2R threads per block.
+     * Whether each convolution shape's kernel tile (see {@code conv2d.cu}) is chosen by timing the candidates on the
+     * shape's first call, like cuDNN's benchmark mode, or by least padding (the default; system property
+     * {@code alexnet.autotune=true} or {@code ALEXNET_AUTOTUNE=1} makes new backends tune, and the command line
+     * does unless told otherwise). Either way the results are the same bits: only the speed differs.
      */
-    static int convRowTile(int rows) {
-        int best = 64;
-        for (int tile : new int[] {96, 48}) {
-            if (Dim3.blocksFor(rows, tile) * tile < Dim3.blocksFor(rows, best) * best) best = tile;
-        }
-        return best;
+    public void setConvTuning(boolean on) {
+        convTiles.setTuning(on);
     }
 
-    private static KernelSignature convKernel(int rowTile, KernelSignature m64, KernelSignature m48, KernelSignature m96) {
-        return switch (rowTile) {
-            case 64 -> m64;
-            case 48 -> m48;
-            case 96 -> m96;
-            default -> throw new IllegalArgumentException("no conv2d row tile of " + rowTile);
-        };
+    /** Tests: runs every convolution kernel with row tile {@code tile} (0: choose as usual). */
+    void forceConvRowTile(int tile) {
+        convTiles.force(tile);
+    }
+
+    public boolean convTuning() {
+        return convTiles.tuning();
+    }
+
+    /** The row tile (output channels per block) tuning chose for each convolution shape met so far, by shape. */
+    public Map<String, Integer> convRowTiles() {
+        return convTiles.choices();
+    }
+
+    /** Device milliseconds of {@code work} queued on this backend's stream (waits for it). */
+    private double timeMillis(Runnable work) {
+        context.ensureCurrent();
+        try (CuEvent start = context.createEvent(true); CuEvent end = context.createEvent(true)) {
+            start.record(stream);
+            work.run();
+            end.record(stream);
+            end.synchronize();
+            return end.elapsedMillisSince(start);
+        }
+    }
+
+    private static String convShape(String op, Shape in, Shape weight, ConvSpec spec) {
+        return op + " in " + in + " weight " + weight + " stride " + spec.stride() + " pad " + spec.pad() + " groups " + spec.groups();
     }
 
     @Override
@@ -337,11 +358,12 @@ public final class CudaBackend implements Backend {
         requireInt("conv2d", "C*H*W", (long) c * h * wd);
         requireInt("conv2d", "K*P*Q", (long) k * p * q);
         int groups = spec.groups();
-        int tile = convRowTile(k / groups);
-        Dim3 grid = Dim3.of(Dim3.blocksFor((long) n * p * q, CONV_TILE_PIXELS), Dim3.blocksFor(k / groups, tile), groups);
-        requireGridYZ("conv2d", grid);
-        launch(convKernel(tile, Kernels.CONV2D_FORWARD, Kernels.CONV2D_FORWARD_M48, Kernels.CONV2D_FORWARD_M96), grid, Dim3.of(2 * tile), o.address(), x.address(), w.address(), b.address(),
-                n, c, h, wd, k, r, s, p, q, spec.stride(), spec.pad(), groups, relu ? 1 : 0);
+        // The grid's y is largest with the smallest tile: checked for that one.
+        requireGridYZ("conv2d", Dim3.of(1, Dim3.blocksFor(k / groups, ConvRowTiles.SMALLEST), groups));
+        convTiles.launch(convShape("conv2d", xs, ws, spec), k / groups, tile -> launch(ConvRowTiles.Op.FORWARD.kernel(tile),
+                Dim3.of(Dim3.blocksFor((long) n * p * q, CONV_TILE_PIXELS), Dim3.blocksFor(k / groups, tile), groups), Dim3.of(2 * tile),
+                o.address(), x.address(), w.address(), b.address(), n, c, h, wd, k, r, s, p, q, spec.stride(), spec.pad(), groups,
+                relu ? 1 : 0), this::timeMillis);
     }
 
     @Override
@@ -492,7 +514,7 @@ public final class CudaBackend implements Backend {
         launch(Kernels.RELU_BACKWARD, elementwiseGrid(n, 4), Dim3.of(ELEMENTWISE_THREADS), dx.address(), dy.address(), y.address(), n);
     }
 
-    /** Resident blocks per SM of the backward convolution kernels: 128 threads at 143 registers (ptxas, sm_90). */
+    /** Resident blocks per SM of the backward convolution kernels at the default row tile: 128 threads at 145 registers (ptxas, sm_90). */
     private static final int CONV_BWD_BLOCKS_PER_SM = 3;
     /** Shortest reduction range (output pixels) worth a split of its own in the weight gradient. */
     private static final int CONV_BWD_MIN_CHUNK = 256;
@@ -515,13 +537,11 @@ public final class CudaBackend implements Backend {
         int groups = spec.groups(), stride = spec.stride();
         // One grid z-slice per (group, stride phase); x sized for the largest phase, ceil(H/stride) x ceil(W/stride).
         long phasePixels = (long) n * ((h + stride - 1) / stride) * ((wd + stride - 1) / stride);
-        int tile = convRowTile(c / groups);
-        Dim3 grid = Dim3.of(Dim3.blocksFor(phasePixels, CONV_TILE_PIXELS), Dim3.blocksFor(c / groups, tile),
-                Math.multiplyExact(groups, stride * stride));
-        requireGridYZ("conv2dBackwardData", grid);
-        launch(convKernel(tile, Kernels.CONV2D_BACKWARD_DATA, Kernels.CONV2D_BACKWARD_DATA_M48, Kernels.CONV2D_BACKWARD_DATA_M96), grid,
-                Dim3.of(2 * tile), dx.address(), dy.address(), w.address(),
-                n, c, h, wd, k, r, s, p, q, stride, spec.pad(), groups);
+        int z = Math.multiplyExact(groups, stride * stride);
+        requireGridYZ("conv2dBackwardData", Dim3.of(1, Dim3.blocksFor(c / groups, ConvRowTiles.SMALLEST), z));
+        convTiles.launch(convShape("conv2dBackwardData", xs, ws, spec), c / groups, tile -> launch(ConvRowTiles.Op.BACKWARD_DATA.kernel(tile),
+                Dim3.of(Dim3.blocksFor(phasePixels, CONV_TILE_PIXELS), Dim3.blocksFor(c / groups, tile), z), Dim3.of(2 * tile),
+                dx.address(), dy.address(), w.address(), n, c, h, wd, k, r, s, p, q, stride, spec.pad(), groups), this::timeMillis);
     }
 
     @Override
@@ -544,26 +564,28 @@ public final class CudaBackend implements Backend {
         requireInt("conv2dBackwardWeight", "K*(C/groups*R*S + 1)", (long) k * (crs + 1));
         int npq = n * p * q;
         // GEMM columns: (c, r, s) plus one for the bias; rows: the group's filters.
-        int tile = convRowTile(k / groups);
-        KernelSignature kernel = convKernel(tile, Kernels.CONV2D_BACKWARD_WEIGHT, Kernels.CONV2D_BACKWARD_WEIGHT_M48,
-                Kernels.CONV2D_BACKWARD_WEIGHT_M96);
-        int tilesX = Dim3.blocksFor(crs + 1, CONV_TILE_PIXELS), tilesY = Dim3.blocksFor(k / groups, tile);
-        int chunk = convWeightChunk((long) tilesX * tilesY * groups, npq, multiprocessors);
+        // The split of the reduction depends on the shapes alone (tiles counted at the default row tile), not on the
+        // tile that runs: every tile then sums the same ranges in the same order, and gives the same bits.
+        int tilesX = Dim3.blocksFor(crs + 1, CONV_TILE_PIXELS);
+        long tiles = (long) tilesX * Dim3.blocksFor(k / groups, ConvRowTiles.TILES[0] /* 64 */) * groups;
+        int chunk = convWeightChunk(tiles, npq, multiprocessors);
         int splits = Dim3.blocksFor(npq, chunk);
-        Dim3 grid = Dim3.of(tilesX, tilesY, Math.multiplyExact(groups, splits));
-        requireGridYZ("conv2dBackwardWeight", grid);
+        int z = Math.multiplyExact(groups, splits);
+        requireGridYZ("conv2dBackwardWeight", Dim3.of(tilesX, Dim3.blocksFor(k / groups, ConvRowTiles.SMALLEST), z));
         Object[] sizes = {n, c, h, wd, k, r, s, p, q, spec.stride(), spec.pad(), groups, chunk};
-        if (splits == 1) {
-            launch(kernel, grid, Dim3.of(2 * tile), concat(new Object[] {dw.address(), db.address(),
-                    dy.address(), x.address()}, sizes));
-            return;
-        }
-        long partials = (long) splits * k * (crs + 1);
-        DeviceBuffer partialSums = workspace(partials * Float.BYTES);
-        launch(kernel, grid, Dim3.of(2 * tile), concat(new Object[] {partialSums.address(), db.address(),
-                dy.address(), x.address()}, sizes));
-        launch(Kernels.CONV2D_BACKWARD_WEIGHT_REDUCE, elementwiseGrid((long) k * (crs + 1), 1), Dim3.of(ELEMENTWISE_THREADS),
-                dw.address(), db.address(), partialSums.address(), k, crs, splits);
+        DeviceBuffer partialSums = splits == 1 ? null : workspace((long) splits * k * (crs + 1) * Float.BYTES);
+        convTiles.launch(convShape("conv2dBackwardWeight", xs, ws, spec), k / groups, tile -> {
+            Dim3 grid = Dim3.of(tilesX, Dim3.blocksFor(k / groups, tile), z);
+            KernelSignature kernel = ConvRowTiles.Op.BACKWARD_WEIGHT.kernel(tile);
+            if (splits == 1) {
+                launch(kernel, grid, Dim3.of(2 * tile), concat(new Object[] {dw.address(), db.address(), dy.address(), x.address()}, sizes));
+                return;
+            }
+            launch(kernel, grid, Dim3.of(2 * tile), concat(new Object[] {partialSums.address(), db.address(), dy.address(), x.address()},
+                    sizes));
+            launch(Kernels.CONV2D_BACKWARD_WEIGHT_REDUCE, elementwiseGrid((long) k * (crs + 1), 1), Dim3.of(ELEMENTWISE_THREADS),
+                    dw.address(), db.address(), partialSums.address(), k, crs, splits);
+        }, this::timeMillis);
     }
 
     /**

@@ -33,11 +33,12 @@ public final class Kernels {
             ptr("dst"), ptr("src"), i64("images"), i32("dstChannels"), i32("srcChannels"), i32("dstOffset"), i32("srcOffset"),
             i32("count"), i64("inner"));
 
-    // conv2d.cu: each convolution kernel has one entry per row tile (64, 48 or 96 output channels per block; the
-    // suffix names the non-default ones), the same parameters; CudaBackend.convRowTile picks one per layer.
+    // conv2d.cu: each convolution kernel has one entry per row tile (64, 48, 96 or 128 output channels per block; the
+    // suffix names the non-default ones), the same parameters; CudaBackend picks one per shape (convRowTile, or timed).
     public static final KernelSignature CONV2D_FORWARD = convForward("conv2d_forward");
     public static final KernelSignature CONV2D_FORWARD_M48 = convForward("conv2d_forward_m48");
     public static final KernelSignature CONV2D_FORWARD_M96 = convForward("conv2d_forward_m96");
+    public static final KernelSignature CONV2D_FORWARD_M128 = convForward("conv2d_forward_m128");
 
     private static KernelSignature convForward(String entry) {
         return of("conv2d", entry, ptr("out"), ptr("in"), ptr("weight"), ptr("bias"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"),
@@ -72,9 +73,11 @@ public final class Kernels {
     public static final KernelSignature CONV2D_BACKWARD_DATA = convBackwardData("conv2d_backward_data");
     public static final KernelSignature CONV2D_BACKWARD_DATA_M48 = convBackwardData("conv2d_backward_data_m48");
     public static final KernelSignature CONV2D_BACKWARD_DATA_M96 = convBackwardData("conv2d_backward_data_m96");
+    public static final KernelSignature CONV2D_BACKWARD_DATA_M128 = convBackwardData("conv2d_backward_data_m128");
     public static final KernelSignature CONV2D_BACKWARD_WEIGHT = convBackwardWeight("conv2d_backward_weight");
     public static final KernelSignature CONV2D_BACKWARD_WEIGHT_M48 = convBackwardWeight("conv2d_backward_weight_m48");
     public static final KernelSignature CONV2D_BACKWARD_WEIGHT_M96 = convBackwardWeight("conv2d_backward_weight_m96");
+    public static final KernelSignature CONV2D_BACKWARD_WEIGHT_M128 = convBackwardWeight("conv2d_backward_weight_m128");
 
     private static KernelSignature convBackwardData(String entry) {
         return of("conv2d", entry, ptr("dIn"), ptr("dOut"), ptr("weight"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"), i32("R"),

@@ -9,26 +9,39 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ConvRowTileTest {
     @Test
     void alexNetsLayersGetTilesWithoutEmptyRows() {
-        assertEquals(96, CudaBackend.convRowTile(96));   // conv1's filters (forward, weight gradient)
-        assertEquals(48, CudaBackend.convRowTile(48));   // conv2's input channels per group (data gradient); each tower's conv1
-        assertEquals(64, CudaBackend.convRowTile(128));  // conv2, conv5 per group
-        assertEquals(64, CudaBackend.convRowTile(192));  // conv4 per group: three 64-row tiles, as good as two of 96
-        assertEquals(64, CudaBackend.convRowTile(256));  // conv3's data gradient
-        assertEquals(64, CudaBackend.convRowTile(384));  // conv3
+        assertEquals(96, ConvRowTiles.leastPadding(96));   // conv1's filters (forward, weight gradient)
+        assertEquals(48, ConvRowTiles.leastPadding(48));   // conv2's input channels per group (data gradient); each tower's conv1
+        assertEquals(64, ConvRowTiles.leastPadding(128));  // conv2, conv5 per group
+        assertEquals(64, ConvRowTiles.leastPadding(192));  // conv4 per group: three 64-row tiles, as good as two of 96
+        assertEquals(64, ConvRowTiles.leastPadding(256));  // conv3's data gradient
+        assertEquals(64, ConvRowTiles.leastPadding(384));  // conv3
     }
 
     @Test
     void everyRowCountGetsTheLeastPaddedTile() {
         for (int rows = 1; rows <= 1000; rows++) {
-            int tile = CudaBackend.convRowTile(rows);
+            int tile = ConvRowTiles.leastPadding(rows);
             int padded = (rows + tile - 1) / tile * tile;
-            for (int other : new int[] {48, 64, 96}) {
+            for (int other : ConvRowTiles.TILES) {
                 int otherPadded = (rows + other - 1) / other * other;
                 assertTrue(padded <= otherPadded, rows + " rows: tile " + tile + " pads to " + padded + ", " + other + " to " + otherPadded);
                 if (padded == otherPadded && other == 64) assertEquals(64, tile, rows + " rows: a tie goes to 64");
             }
         }
-        assertEquals(96, CudaBackend.convRowTile(65));  // 96 rows against 128
-        assertEquals(48, CudaBackend.convRowTile(1));
+        assertEquals(96, ConvRowTiles.leastPadding(65));  // 96 rows against 128
+        assertEquals(48, ConvRowTiles.leastPadding(1));
+    }
+
+    @Test
+    void tuningTimesTheTilesThatPadAtMostAThird() {
+        assertEquals(java.util.List.of(96, 64, 128, 48), ConvRowTiles.candidates(96));   // 96, 128, 128, 96 rows
+        assertEquals(java.util.List.of(64, 96, 128, 48), ConvRowTiles.candidates(384));  // all exact
+        assertEquals(java.util.List.of(64, 128, 48), ConvRowTiles.candidates(128));      // 96 would pad to 192
+        assertEquals(java.util.List.of(48, 64), ConvRowTiles.candidates(48));
+        assertEquals(java.util.List.of(48), ConvRowTiles.candidates(5));                // nothing to choose: no timing
+        for (int rows = 1; rows <= 1000; rows++) {
+            java.util.List<Integer> c = ConvRowTiles.candidates(rows);
+            assertEquals(ConvRowTiles.leastPadding(rows), c.getFirst(), rows + " rows");
+        }
     }
 }

@@ -1,0 +1,144 @@
+package dev.alexnetffm.engine.backend.cuda;
+
+import dev.alexnetffm.engine.backend.ConvSpec;
+import dev.alexnetffm.engine.tensor.Shape;
+import dev.alexnetffm.engine.tensor.Tensor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The convolution kernels' row tiles (64, 96, 128, 48 output channels per block): each agrees with the CPU, every
+ * tile gives the same bits (forward, data gradient, weight gradient direct and split), and tuning picks one of the
+ * candidates without changing a bit.
+ */
+@Tag("gpu")
+class ConvRowTilesGpuTest extends GpuAgainstCpu {
+    record Case(String name, int n, int c, int h, int k, int r, int stride, int pad, int groups) {
+        Shape input() {
+            return Shape.of(n, c, h, h);
+        }
+
+        Shape weight() {
+            return Shape.of(k, c / groups, r, r);
+        }
+
+        Shape output() {
+            int p = (h + 2 * pad - r) / stride + 1;
+            return Shape.of(n, k, p, p);
+        }
+
+        ConvSpec spec() {
+            return new ConvSpec(stride, pad, groups);
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<Case> cases() {
+        return Stream.of(
+                new Case("conv1's filters, small image (96 rows; split weight gradient)", 1, 3, 63, 96, 11, 4, 0, 1),
+                new Case("conv2's groups of 48 input channels (split weight gradient)", 2, 96, 27, 256, 5, 1, 2, 2),
+                new Case("conv4's 192 filters per group", 1, 384, 13, 384, 3, 1, 1, 2),
+                new Case("odd: 150 filters, 37 channels, stride 2", 1, 37, 15, 150, 3, 2, 1, 1),
+                new Case("odd: 2 x 70 filters", 2, 10, 9, 140, 3, 1, 1, 2));
+    }
+
+    @AfterEach
+    void chooseAsUsual() {
+        if (gpu != null) {
+            gpu.forceConvRowTile(0);
+            gpu.setConvTuning(false);
+        }
+    }
+
+    /** The three convolution ops on the GPU with the given tile: output, data gradient, weight and bias gradients. */
+    record Results(float[] out, float[] dIn, float[] dWeight, float[] dBias) {}
+
+    static Results run(Case tc, int tile, Tensor x, Tensor w, Tensor b, Tensor dy) {
+        gpu.forceConvRowTile(tile);
+        try (Tensor out = gpu.allocate(tc.output()); Tensor dx = gpu.allocate(tc.input()); Tensor dw = gpu.allocate(tc.weight());
+             Tensor db = gpu.allocate(Shape.of(tc.k()))) {
+            for (Tensor t : List.of(out, dx, dw, db)) gpu.fill(t, Float.NaN);
+            gpu.conv2d(out, x, w, b, tc.spec(), true);
+            gpu.conv2dBackwardData(dx, dy, w, tc.spec());
+            gpu.conv2dBackwardWeight(dw, db, dy, x, tc.spec());
+            return new Results(out.toArray(), dx.toArray(), dw.toArray(), db.toArray());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void everyTileGivesTheSameBitsAsTheCpuWithinRounding(Case tc) {
+        Random r = random(tc);
+        Pair x = Pair.of(tc.input(), gaussian(r, 1, tc.input().size()));
+        Pair w = Pair.of(tc.weight(), gaussian(r, 0.1, tc.weight().size()));
+        Pair b = Pair.of(Shape.of(tc.k()), gaussian(r, 0.1, tc.k()));
+        Pair dy = Pair.of(tc.output(), gaussian(r, 1, tc.output().size()));
+        Pair out = Pair.poisoned(tc.output()), dx = Pair.poisoned(tc.input()), dw = Pair.poisoned(tc.weight()),
+                db = Pair.poisoned(Shape.of(tc.k()));
+        try {
+            cpu.conv2d(out.onCpu(), x.onCpu(), w.onCpu(), b.onCpu(), tc.spec(), true);
+            cpu.conv2dBackwardData(dx.onCpu(), dy.onCpu(), w.onCpu(), tc.spec());
+            cpu.conv2dBackwardWeight(dw.onCpu(), db.onCpu(), dy.onCpu(), x.onCpu(), tc.spec());
+            Results first = null;
+            for (int tile : ConvRowTiles.TILES) {
+                Results got = run(tc, tile, x.onGpu(), w.onGpu(), b.onGpu(), dy.onGpu());
+                String what = tc + ", row tile " + tile;
+                assertClose(what + ": output", got.out(), out.onCpu().toArray());
+                assertClose(what + ": data gradient", got.dIn(), dx.onCpu().toArray());
+                assertClose(what + ": weight gradient", got.dWeight(), dw.onCpu().toArray());
+                assertClose(what + ": bias gradient", got.dBias(), db.onCpu().toArray());
+                if (first == null) {
+                    first = got;
+                } else {
+                    assertSame(what + ": output against tile " + ConvRowTiles.TILES[0], got.out(), first.out());
+                    assertSame(what + ": data gradient against tile " + ConvRowTiles.TILES[0], got.dIn(), first.dIn());
+                    assertSame(what + ": weight gradient against tile " + ConvRowTiles.TILES[0], got.dWeight(), first.dWeight());
+                    assertSame(what + ": bias gradient against tile " + ConvRowTiles.TILES[0], got.dBias(), first.dBias());
+                }
+            }
+        } finally {
+            closeAll(x, w, b, dy, out, dx, dw, db);
+        }
+    }
+
+    @Test
+    void tuningTimesTheCandidatesOncePerShapeAndChangesNoBit() {
+        Case tc = cases().findFirst().orElseThrow();  // 96 filters: four candidates for the forward pass
+        Random r = random(tc);
+        try (Tensor x = gpu.fromArray(tc.input(), gaussian(r, 1, tc.input().size()));
+             Tensor w = gpu.fromArray(tc.weight(), gaussian(r, 0.1, tc.weight().size()));
+             Tensor b = gpu.fromArray(Shape.of(tc.k()), gaussian(r, 0.1, tc.k()));
+             Tensor dy = gpu.fromArray(tc.output(), gaussian(r, 1, tc.output().size()))) {
+            gpu.setConvTuning(false);
+            Results untuned = run(tc, 0, x, w, b, dy);
+            assertTrue(gpu.convRowTiles().keySet().stream().noneMatch(s -> s.contains(tc.weight().toString())), "untuned: nothing timed");
+            gpu.setConvTuning(true);
+            Results tuned = run(tc, 0, x, w, b, dy);
+            var chosen = gpu.convRowTiles();
+            String forward = chosen.keySet().stream().filter(s -> s.startsWith("conv2d in " + tc.input())).findFirst()
+                    .orElseThrow(() -> new AssertionError("no tuned forward shape in " + chosen));
+            assertTrue(ConvRowTiles.candidates(tc.k()).contains(chosen.get(forward)), chosen.toString());
+            assertTrue(chosen.keySet().stream().anyMatch(s -> s.startsWith("conv2dBackwardWeight in " + tc.input())), chosen.toString());
+            assertSame("tuned output", tuned.out(), untuned.out());
+            assertSame("tuned data gradient", tuned.dIn(), untuned.dIn());
+            assertSame("tuned weight gradient", tuned.dWeight(), untuned.dWeight());
+            assertSame("tuned bias gradient", tuned.dBias(), untuned.dBias());
+            Results again = run(tc, 0, x, w, b, dy);  // the same shapes: the tuned tiles, no timing
+            assertEquals(chosen, gpu.convRowTiles());
+            assertSame("second tuned output", again.out(), untuned.out());
+        }
+    }
+}
