@@ -16,6 +16,11 @@
 //                    the same warp read them a few channels earlier, so they come from L1 and DRAM traffic stays
 //                    one read and one write per element (the op is memory-bound).
 //                    Grid-stride over N * groups * H * W threads.
+//   lrn_forward  v2: v1's threads and arithmetic (the same bits), with the window in registers for sizes up to 17:
+//                    each step loads the 4 values entering the window together and finishes 4 channels, so a warp has
+//                    4 independent DRAM reads in flight instead of one (v1 stalled on each channel's new value before
+//                    issuing the next; at one 128-byte line per warp, 64 warps per SM cannot cover the H100's memory
+//                    latency: about half of its bandwidth). Larger sizes keep v1's loop.
 //   lrn_backward v1: the gradient, from the forward input a and output b (no saved intermediate):
 //                      scale_j = k + alpha * sum_{i in window(j)} a_i^2          (exactly as lrn_forward rounds it)
 //                      t_j     = (dB_j * b_j) / scale_j
@@ -35,6 +40,45 @@
 //                    dIn must not alias any input.
 #include "common.cuh"
 
+namespace lrn_forward_v2 {
+constexpr int UNROLL = 4;      // channels finished per step: their UNROLL new window values are loaded together
+constexpr int MAX_BEFORE = 8;  // size / 2 for the largest size served by the register window (17)
+}  // namespace lrn_forward_v2
+
+// v1's arithmetic for one column (n, group, h, w), channels [cFirst, cLast] of src/dst (stride HW), with the window's
+// values in registers: v[i] holds channel c0 - BEFORE + i, zero outside the group. A channel's window is summed over
+// all BEFORE + AFTER + 1 slots in ascending order; the slots outside the group add +0.0f (to +0.0f before the first
+// real term, to a sum >= +0 after the last), which changes no bit, so the result is v1's (and the CPU reference's)
+// clipped sum exactly. Each step loads the UNROLL values entering the window at once, so a warp has UNROLL
+// independent DRAM reads in flight where v1, re-reading its window through L1, had one.
+template <int BEFORE, int AFTER>
+__device__ __forceinline__ void lrn_forward_column(float* __restrict__ dst, const float* __restrict__ src, int HW,
+                                                   int cFirst, int cLast, float alpha, float beta, float k) {
+    constexpr int U = lrn_forward_v2::UNROLL;
+    constexpr int SIZE = BEFORE + AFTER + 1;
+    constexpr int SPAN = SIZE - 1 + U;  // channels c0 - BEFORE .. c0 + U - 1 + AFTER
+    auto load = [&](int ch) { return ch >= cFirst && ch <= cLast ? src[(long long)ch * HW] : 0.0f; };
+    float v[SPAN];
+#pragma unroll
+    for (int i = 0; i < SIZE - 1; i++) v[i] = load(cFirst - BEFORE + i);
+    for (int c0 = cFirst; c0 <= cLast; c0 += U) {
+#pragma unroll
+        for (int u = 0; u < U; u++) v[SIZE - 1 + u] = load(c0 + AFTER + u);
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            if (c0 + u <= cLast) {
+                float sum = 0.0f;
+#pragma unroll
+                for (int j = 0; j < SIZE; j++) sum = __fadd_rn(sum, __fmul_rn(v[u + j], v[u + j]));
+                const float base = __fadd_rn(k, __fmul_rn(alpha, sum));
+                dst[(long long)(c0 + u) * HW] = __fmul_rn(v[u + BEFORE], powf(base, -beta));
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < SIZE - 1; i++) v[i] = v[i + U];
+    }
+}
+
 // Index type I: int when N * groups * H * W (plus one grid stride) fits in an int, where division is several times
 // cheaper, else long long.
 template <typename I>
@@ -52,6 +96,18 @@ __device__ __forceinline__ void lrn_forward_body(float* __restrict__ out, const 
         // Element (n, c, hw) is at base + c * HW.
         const float* src = in + (long long)n * C * HW + hw;
         float* dst = out + (long long)n * C * HW + hw;
+        switch (size) {  // uniform across the grid
+#define LRN_FORWARD_CASE(SIZE) \
+    case SIZE: lrn_forward_column<SIZE / 2, (SIZE - 1) / 2>(dst, src, HW, cFirst, cLast, alpha, beta, k); continue;
+            LRN_FORWARD_CASE(1) LRN_FORWARD_CASE(2) LRN_FORWARD_CASE(3) LRN_FORWARD_CASE(4) LRN_FORWARD_CASE(5)
+            LRN_FORWARD_CASE(6) LRN_FORWARD_CASE(7) LRN_FORWARD_CASE(8) LRN_FORWARD_CASE(9) LRN_FORWARD_CASE(10)
+            LRN_FORWARD_CASE(11) LRN_FORWARD_CASE(12) LRN_FORWARD_CASE(13) LRN_FORWARD_CASE(14) LRN_FORWARD_CASE(15)
+            LRN_FORWARD_CASE(16) LRN_FORWARD_CASE(17)
+#undef LRN_FORWARD_CASE
+            default: break;
+        }
+        static_assert(lrn_forward_v2::MAX_BEFORE == 8, "the cases above go up to size 17");
+        // v1, for larger windows: each channel's window re-read (through L1) and summed afresh.
         for (int c = cFirst; c <= cLast; c++) {
             const int lo = max(c - before, cFirst);
             const int hi = min(c + after, cLast);

@@ -130,14 +130,18 @@ static void testLrn(int N, int C, int H, int W, int size, float alpha, float bet
     int HW = H * W;
     launch({(unsigned)std::min(blocksFor((long long)N * groups * HW, 64), 7)}, {64}, [&] { lrn_forward(o.p, x.p, N, C, H, W, size, alpha, beta, k, groups); });
     std::vector<double> ref(x.n);
+    std::vector<float> mirror(x.n);  // the documented float arithmetic: clipped window summed in ascending order, powf
     int Cg = C / groups;
     int maxUlp = 0;
     for (int n = 0; n < N; n++) for (int c = 0; c < C; c++) for (int i = 0; i < HW; i++) {
         int g = c / Cg, lo = std::max(c - size / 2, g * Cg), hi = std::min(c + (size - 1) / 2, g * Cg + Cg - 1);
         volatile float s = 0; for (int j = lo; j <= hi; j++) { float a = x.p[((size_t)n * C + j) * HW + i]; volatile float sq = a * a; s = s + sq; }
         volatile float am = alpha * s; volatile float base = k + am;
-        volatile float r = x.p[((size_t)n * C + c) * HW + i] * (float)std::pow((double)base, -(double)beta);
+        float xc = x.p[((size_t)n * C + c) * HW + i];
+        volatile float r = xc * (float)std::pow((double)base, -(double)beta);
+        volatile float m = xc * powf(base, -beta);
         ref[((size_t)n * C + c) * HW + i] = r;
+        mirror[((size_t)n * C + c) * HW + i] = m;
         float got = o.p[((size_t)n * C + c) * HW + i];
         int32_t a, b; float rf = r; memcpy(&a, &got, 4); memcpy(&b, &rf, 4);
         maxUlp = std::max(maxUlp, std::abs(a - b));
@@ -145,6 +149,7 @@ static void testLrn(int N, int C, int H, int W, int size, float alpha, float bet
     if (maxUlp > 4) printf("lrn max ulp %d\n", maxUlp);
     char sh[256]; snprintf(sh, sizeof sh, "N%d C%d H%d W%d size%d alpha%g beta%g k%g g%d", N, C, H, W, size, alpha, beta, k, groups);
     compare("lrn", sh, o.p, ref, 1e-6);
+    compareBits("lrn (float mirror)", sh, o.p, mirror.data(), x.n);
 }
 
 static void testPool(int N, int C, int H, int W, int win, int stride, bool nan) {
@@ -583,6 +588,9 @@ int main(int argc, char** argv) {
             int groups = ri(1, 3);
             testLrn(ri(1, 3), groups * ri(1, 9), ri(1, 9), ri(1, 9), ri(1, 8), 1e-4f * ri(1, 5000), 0.75f, ri(1, 3), groups);
         }
+        testLrn(1, 40, 3, 5, 17, 1e-3f, 0.75f, 2.f, 2);   // the largest register window
+        testLrn(1, 40, 3, 5, 19, 1e-3f, 0.75f, 2.f, 1);   // past it: v1's loop
+        testLrn(1, 6, 2, 3, 4, 1e-2f, 0.75f, 1.f, 2);     // even size, groups of 3 channels (< one unrolled step)
         testLrn(2, 96, 55, 55, 5, 1e-4f, 0.75f, 2.f, 2);
         testLrn(2, 256, 27, 27, 5, 1e-4f / 5, 0.75f, 1.f, 1);
         printf("lrn done\n");
