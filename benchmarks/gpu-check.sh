@@ -13,9 +13,10 @@
 #       launch      LaunchBench                             split     SplitBench, and one traced split step
 #       layers      LayerBench at batch 128                 copy      CopyBench and PyTorch's copies
 #       loading     DataLoadingBench (decoding and augmentation, images/s per core)
-#     fmnist        10 epochs of Fashion-MNIST (EPOCHS=N, TRAIN_ARGS="..."); needs make-bundle --with-fashion-mnist
+#     fmnist        10 epochs of Fashion-MNIST (EPOCHS=N, TRAIN_ARGS="..."); needs make-bundle --with-fashion-mnist,
+#                   then scripts/slim-gpu-bundle (data set and benchmark jars together exceed what a session carries)
 #     experiments   `alexnet experiment` for each of the paper's claims (EXPERIMENTS="relu-tanh lrn ...",
-#                   EXP_ARGS="..."); results copied to $OUT/results; needs the data set too
+#                   EXP_ARGS="..."); results copied to $OUT/results; the same bundle as fmnist
 # The whole script keeps within BUDGET seconds (default 570: under the device's 600 s per command): each step's
 # limit is cut to what is left, less 20 s for the report, and a step that cannot have 30 s is skipped and listed
 # as such. After every step $OUT/summary.txt (the report) and $OUT/gpu-results.tgz (every log and JSON) are
@@ -41,7 +42,10 @@ for w in "${@:-all}"; do
     *) echo "gpu-check.sh: unknown step '$w' (see the header of this script)" >&2; exit 2;;
   esac
 done
-[ -d .gpu-bundle ] || { echo "gpu-check.sh: no .gpu-bundle here: run ../shared/gpu-bundle/make-bundle first and carry it" >&2; exit 2; }
+[ -d .gpu-bundle ] || { echo "gpu-check.sh: no .gpu-bundle here: build the GPU bundle (make-bundle) first and carry it" >&2; exit 2; }
+if [ ! -f $bench_jar ] && printf '%s\n' "${what[@]}" | grep -qxE 'forward|train|launch|split|layers|copy|loading'; then
+  echo "gpu-check.sh: $bench_jar is missing (a bundle slimmed for training?): the JMH steps need a full bundle" >&2; exit 2
+fi
 
 # The report, rewritten after every step.
 report() {
