@@ -47,6 +47,8 @@ final class ConvRowTiles {
 
     /** The row tiles the kernels come in, in order of preference on ties (64, then the larger tiles). */
     static final int[] TILES = {64, 96, 128, 48};
+    /** The tile whose block count sets the weight gradient's split (so that the split is the same for every tile). */
+    static final int DEFAULT = 64;
     /** The smallest tile: the one with the most blocks along the grid's y. */
     static final int SMALLEST = 48;
     static final int TIMED_LAUNCHES = 3;

@@ -315,11 +315,6 @@ public final class CudaBackend implements Backend {
         convTiles.setTuning(on);
     }
 
-    /** Tests: runs every convolution kernel with row tile {@code tile} (0: choose as usual). */
-    void forceConvRowTile(int tile) {
-        convTiles.force(tile);
-    }
-
     public boolean convTuning() {
         return convTiles.tuning();
     }
@@ -327,6 +322,11 @@ public final class CudaBackend implements Backend {
     /** The row tile (output channels per block) tuning chose for each convolution shape met so far, by shape. */
     public Map<String, Integer> convRowTiles() {
         return convTiles.choices();
+    }
+
+    /** Tests: runs every convolution kernel with row tile {@code tile} (0: choose as usual). */
+    void forceConvRowTile(int tile) {
+        convTiles.force(tile);
     }
 
     /** Device milliseconds of {@code work} queued on this backend's stream (waits for it). */
@@ -567,7 +567,7 @@ public final class CudaBackend implements Backend {
         // The split of the reduction depends on the shapes alone (tiles counted at the default row tile), not on the
         // tile that runs: every tile then sums the same ranges in the same order, and gives the same bits.
         int tilesX = Dim3.blocksFor(crs + 1, CONV_TILE_PIXELS);
-        long tiles = (long) tilesX * Dim3.blocksFor(k / groups, ConvRowTiles.TILES[0] /* 64 */) * groups;
+        long tiles = (long) tilesX * Dim3.blocksFor(k / groups, ConvRowTiles.DEFAULT) * groups;
         int chunk = convWeightChunk(tiles, npq, multiprocessors);
         int splits = Dim3.blocksFor(npq, chunk);
         int z = Math.multiplyExact(groups, splits);
