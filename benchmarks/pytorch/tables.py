@@ -100,7 +100,9 @@ def comparison_table(ours: dict, res: dict) -> str:
         ratio = f"{o / t:.2f}" if o is not None and t else "–"
         lines.append(f"| {name} | {fmt(o)} | {fmt(t)} | {ratio} |")
     lines.append("")
-    lines.append("ratio > 1: ours is slower. Compare only numbers measured on the same card.")
+    lines.append("ratio > 1: ours is slower. Our conv and fc rows include the ReLU fused into them (PyTorch times "
+                 "it on its own row), and our backward rows are the data and weight gradients (weight with bias). "
+                 "Compare only numbers measured on the same card.")
     return "\n".join(lines)
 
 

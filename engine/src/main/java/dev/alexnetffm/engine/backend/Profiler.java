@@ -2,6 +2,7 @@ package dev.alexnetffm.engine.backend;
 
 import dev.alexnetffm.cuda.CuEvent;
 import dev.alexnetffm.engine.backend.cuda.CudaBackend;
+import dev.alexnetffm.engine.io.Json;
 import dev.alexnetffm.engine.tensor.Shape;
 import dev.alexnetffm.engine.tensor.Tensor;
 
@@ -168,6 +169,35 @@ public final class Profiler implements AutoCloseable {
                     total > 0 ? 100 * o.millis() / total : 0, rate(o.gflopPerSecond()), rate(o.gigabytesPerSecond())));
         }
         return sb.toString();
+    }
+
+    /**
+     * The last recording as JSON: title, backend, total, every op (name, calls, ms, gflop, megabytes), and per layer,
+     * for the ops named after {@linkplain #label labelled} parameters, the forward time ({@code layers_ms}: "conv1",
+     * with its fused ReLU) and the backward time ({@code layers_bwd_ms}: "conv1 dX" plus "conv1 dW"), the keys that
+     * {@code benchmarks/pytorch/tables.py} compares with PyTorch's per-layer times.
+     */
+    public String toJson(String title) {
+        StringBuilder sb = new StringBuilder("{\n");
+        sb.append("  \"title\": ").append(Json.quote(title)).append(",\n");
+        sb.append("  \"backend\": ").append(Json.quote(target.name())).append(",\n");
+        sb.append(String.format(Locale.ROOT, "  \"total_ms\": %.6f,%n  \"ops\": [%n", totalMillis()));
+        Map<String, Double> forward = new LinkedHashMap<>(), backward = new LinkedHashMap<>();
+        for (int i = 0; i < ops.size(); i++) {
+            Op o = ops.get(i);
+            sb.append(String.format(Locale.ROOT, "    {\"name\": %s, \"calls\": %d, \"ms\": %.6f, \"gflop\": %.6f, \"megabytes\": %.6f}%s%n",
+                    Json.quote(o.name()), o.calls(), o.millis(), o.gflop(), o.megabytes(), i + 1 < ops.size() ? "," : ""));
+            String[] parts = o.name().split(" ");
+            if (parts.length == 1 && o.gflop() > 0) forward.merge(parts[0], o.millis(), Double::sum);
+            if (parts.length == 2 && (parts[1].equals("dX") || parts[1].equals("dW"))) backward.merge(parts[0], o.millis(), Double::sum);
+        }
+        sb.append("  ],\n  \"layers_ms\": ").append(jsonObject(forward)).append(",\n  \"layers_bwd_ms\": ").append(jsonObject(backward));
+        return sb.append("\n}\n").toString();
+    }
+
+    private static String jsonObject(Map<String, Double> values) {
+        return values.entrySet().stream().map(e -> String.format(Locale.ROOT, "%s: %.6f", Json.quote(e.getKey()), e.getValue()))
+                .collect(Collectors.joining(", ", "{", "}"));
     }
 
     /** Releases the timing events (the profiled backend stays open). */

@@ -3,6 +3,7 @@ package dev.alexnetffm.engine.cli;
 import dev.alexnetffm.engine.Engine;
 import dev.alexnetffm.engine.backend.Profiler;
 import dev.alexnetffm.engine.backend.cuda.CudaBackend;
+import dev.alexnetffm.engine.io.AtomicFile;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.parallel.ExchangePlan;
@@ -45,6 +46,7 @@ final class BenchCommand implements Main.Command {
                 """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP + """
                   --profile                      on one device: one more call with every op timed (device time on a GPU),
                                                  printed as a table: calls, ms, share, GFLOP/s, GB/s per op
+                  --profile-json <file>          --profile, also written as JSON (per op, and per layer forward/backward)
                   --trace <file.json>            with --devices: one more call's timeline on both devices, as Chrome trace
                                                  JSON (chrome://tracing or ui.perfetto.dev)
                 Every call starts from the same batch in host memory and ends with its work finished.
@@ -58,13 +60,14 @@ final class BenchCommand implements Main.Command {
 
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
-        Args args = new Args("bench", argv, Set.of("batch", "iterations", "warmup", "weights", "device", "devices", "trace"), Set.of("train", "profile"));
+        Args args = new Args("bench", argv, Set.of("batch", "iterations", "warmup", "weights", "device", "devices", "trace", "profile-json"), Set.of("train", "profile"));
         if (!args.operands().isEmpty()) throw new Main.UsageException("unexpected argument " + args.operands().getFirst());
         int batch = args.integer("batch", 128, 1, 4096);
         boolean train = args.flag("train");
         String trace = args.string("trace", null);
         EngineOptions.TwoDevices devices = EngineOptions.devices(args);
-        boolean profile = args.flag("profile");
+        String profileJson = args.string("profile-json", null);
+        boolean profile = args.flag("profile") || profileJson != null;
         if (trace != null && devices == null) throw new Main.UsageException("--trace records the two devices' timeline: it needs --devices");
         if (profile && devices != null) throw new Main.UsageException("--profile times one device's ops; for the split, --trace records both devices' timeline");
         String weightsFile = args.string("weights", null);
@@ -105,7 +108,12 @@ final class BenchCommand implements Main.Command {
                 };
                 long done = time(out, args, engine.backend().name().equals("cpu"), batch, call);
                 if (profile) {
-                    out.print(profiler.record(() -> call.run(done)).table(what + ", batch " + batch));
+                    String title = what + ", batch " + batch;
+                    out.print(profiler.record(() -> call.run(done)).table(title));
+                    if (profileJson != null) {
+                        AtomicFile.writeString(Path.of(profileJson), profiler.toJson(title));
+                        out.println("profile as JSON: " + profileJson);
+                    }
                     if (engine.backend() instanceof CudaBackend cuda && !cuda.convRowTiles().isEmpty()) {
                         out.println("convolution row tiles chosen by timing (output channels per block):");
                         cuda.convRowTiles().forEach((shape, tile) -> out.printf(Locale.ROOT, "  %3d  %s%n", tile, shape));

@@ -14,7 +14,7 @@ import java.util.Map;
  * <p>Stricter than the RFC where a header gains nothing from leniency: numbers must be integers that fit a long,
  * duplicate keys and lone surrogates (escaped or not) are errors, and nesting is limited to {@link #MAX_DEPTH}.
  */
-final class Json {
+public final class Json {
     /** The JSON value {@code null}. */
     static final Object NULL = new Object() {
         @Override
@@ -65,6 +65,13 @@ final class Json {
             case Boolean _ -> "a boolean";
             default -> "null";
         };
+    }
+
+    /** {@code text} as a JSON string literal. The caller ensures it is valid Unicode (no lone surrogates). */
+    public static String quote(String text) {
+        StringBuilder out = new StringBuilder(text.length() + 2);
+        quote(out, text);
+        return out.toString();
     }
 
     /** Appends {@code text} as a JSON string literal. The caller ensures it is valid Unicode (no lone surrogates). */

@@ -2,6 +2,7 @@ package dev.alexnetffm.engine.parallel;
 
 import dev.alexnetffm.cuda.CuEvent;
 import dev.alexnetffm.engine.io.AtomicFile;
+import dev.alexnetffm.engine.io.Json;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -95,12 +96,12 @@ public final class Timeline {
         StringBuilder b = new StringBuilder("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n");
         for (int i = 0; i < laneNames.size(); i++) {
             b.append(String.format(Locale.ROOT, "  {\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %d, \"args\": {\"name\": %s}},%n",
-                    i, quote(laneNames.get(i))));
+                    i, Json.quote(laneNames.get(i))));
         }
         for (int i = 0; i < spans.size(); i++) {
             Span s = spans.get(i);
             b.append(String.format(Locale.ROOT, "  {\"name\": %s, \"cat\": \"%s\", \"ph\": \"X\", \"pid\": 1, \"tid\": %d, \"ts\": %.3f, \"dur\": %.3f}%s%n",
-                    quote(s.name()), s.kind().name().toLowerCase(Locale.ROOT), s.lane(), s.startMicros(), s.durationMicros(),
+                    Json.quote(s.name()), s.kind().name().toLowerCase(Locale.ROOT), s.lane(), s.startMicros(), s.durationMicros(),
                     i + 1 < spans.size() ? "," : ""));
         }
         return b.append("]}\n").toString();
@@ -111,13 +112,4 @@ public final class Timeline {
         AtomicFile.writeString(file, toChromeTraceJson());
     }
 
-    private static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            if (c == '"' || c == '\\') b.append('\\').append(c);
-            else if (c < 0x20) b.append(String.format("\\u%04x", (int) c));
-            else b.append(c);
-        }
-        return b.append('"').toString();
-    }
 }

@@ -116,6 +116,17 @@ class ProfilerTest {
             assertTrue(names.contains("lrn 2x96x15x15"), names.toString());  // unlabelled: by shape
             Profiler.Op conv2 = profiler.ops().get(names.indexOf("conv2"));
             assertEquals(2.0 * (2 * 256 * 7 * 7) * (48 * 5 * 5) / 1e9, conv2.gflop(), 1e-15);
+
+            // As JSON: every op, and per layer the forward time and the backward time (dX + dW), as tables.py reads them
+            String json = profiler.toJson("training step \"tiny\"");
+            assertTrue(json.contains("\"title\": \"training step \\\"tiny\\\"\""), json);
+            for (Profiler.Op o : profiler.ops()) assertTrue(json.contains("{\"name\": \"" + o.name() + "\", \"calls\": " + o.calls()), o.name());
+            double conv2Backward = profiler.ops().get(names.indexOf("conv2 dX")).millis() + profiler.ops().get(names.indexOf("conv2 dW")).millis();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"layers_bwd_ms\": \\{[^}]*\"conv2\": ([0-9.]+)").matcher(json);
+            assertTrue(m.find(), json);
+            assertEquals(conv2Backward, Double.parseDouble(m.group(1)), 1e-5);
+            assertTrue(json.matches("(?s).*\"layers_ms\": \\{\"conv1\": [0-9.]+, \"conv2\": .*"), json);
+            assertFalse(json.matches("(?s).*\"layers_bwd_ms\": \\{[^}]*\"conv1 dW\".*"), "layer names, not op names: " + json);
         }
     }
 

@@ -126,6 +126,18 @@ class MainTest {
         for (String op : new String[] {"conv1 ", "conv5 ", "lrn 1x96x55x55", "maxPool 1x256x6x6", "fc8 "}) {
             assertTrue(r.out().contains(op), op + " missing from\n" + r.out());
         }
+        java.nio.file.Path json;
+        try {
+            json = java.nio.file.Files.createTempFile("profile", ".json");
+            r = run("bench", "--device", "cpu", "--batch", "1", "--iterations", "1", "--warmup", "0", "--profile-json", json.toString());
+            assertEquals(0, r.status(), r.err());
+            String text = java.nio.file.Files.readString(json);
+            assertTrue(text.contains("\"layers_ms\": {\"conv1\": "), text);
+            assertTrue(r.out().contains("profile as JSON: " + json), r.out());
+            java.nio.file.Files.delete(json);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         r = run("bench", "--devices", "cpu,cpu", "--profile");
         assertEquals(2, r.status());
         assertTrue(r.err().contains("--profile times one device's ops"), r.err());
