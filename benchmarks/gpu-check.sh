@@ -14,6 +14,8 @@
 #       launch      LaunchBench                             split     SplitBench, and one traced split step
 #       layers      LayerBench at batch 128                 copy      CopyBench and PyTorch's copies
 #       loading     DataLoadingBench (decoding and augmentation, images/s per core)
+#     sanitize      compute-sanitizer memcheck and racecheck around one batch-2 training step with the convolutions
+#                   tuned (so that every row tile of every conv kernel runs), and memcheck around the split's step
 #     fmnist        10 epochs of Fashion-MNIST (EPOCHS=N, TRAIN_ARGS="..."); needs make-bundle --with-fashion-mnist,
 #                   then scripts/slim-gpu-bundle (data set and benchmark jars together exceed what a session carries)
 #     experiments   `alexnet experiment` for each of the paper's claims (EXPERIMENTS="relu-tanh lrn ...",
@@ -39,7 +41,7 @@ for w in "${@:-all}"; do
   case "$w" in
     all) what+=(tests $bench_steps);;
     bench) what+=($bench_steps);;
-    tests|fmnist|experiments|torch|forward|train|profile|launch|split|layers|copy|loading) what+=("$w");;
+    tests|sanitize|fmnist|experiments|torch|forward|train|profile|launch|split|layers|copy|loading) what+=("$w");;
     *) echo "gpu-check.sh: unknown step '$w' (see the header of this script)" >&2; exit 2;;
   esac
 done
@@ -68,6 +70,7 @@ report() {
     [ -f "$out/jmh-split.log" ] && grep -E "^(placement [a-z-]+|exchange):" "$out/jmh-split.log" | sort -u
     [ -f "$out/cli-split-trace.log" ] && { echo "-- cli-split-trace"; tail -n 8 "$out/cli-split-trace.log"; }
     [ -f "$out/torch-copy.log" ] && grep -E "deviceToDevice|Pinned" "$out/torch-copy.log" | head -12
+    for f in "$out"/sanitize-*.log; do [ -f "$f" ] && { echo "-- $(basename "$f" .log)"; grep -E "ERROR SUMMARY|Invalid|Race|Hazard" "$f" | head -12; }; done
   } > "$out/summary.txt" 2>&1
   cp "$out/summary.txt" "$dest/summary.txt"
   [ -f "$out/split-trace.json" ] && cp "$out/split-trace.json" "$dest/split-trace.json"
@@ -121,6 +124,14 @@ for w in "${what[@]}"; do
     copy)
       step jmh-copy 240 bash $run java -jar $bench_jar CopyBench -wi 2 -i 3 -rf json -rff "$out/copy.json"
       step torch-copy 120 python3 benchmarks/pytorch/copy_bandwidth.py --json "$out/torch-copy.json";;
+    sanitize)
+      # ALEXNET_AUTOTUNE=1: tuning launches every candidate row tile of each conv shape
+      for tool in memcheck racecheck; do
+        step "sanitize-$tool" 200 env ALEXNET_AUTOTUNE=1 compute-sanitizer --tool $tool --target-processes all --error-exitcode 99 \
+            --print-limit 20 bash $run java -jar $jar bench --batch 2 --train --iterations 1 --warmup 0
+      done
+      step sanitize-memcheck-split 150 env ALEXNET_AUTOTUNE=1 compute-sanitizer --tool memcheck --target-processes all \
+          --error-exitcode 99 --print-limit 20 bash $run java -jar $jar bench --devices 0,0 --batch 2 --train --iterations 1 --warmup 0;;
     loading) step jmh-loading 90 bash $run java -jar $bench_jar DataLoadingBench -t 1 -wi 1 -i 3 -r 2 -rf json -rff "$out/loading.json";;
     fmnist)
       step fmnist 590 bash $run java -jar $jar train --data fashion-mnist --device cuda --epochs "${EPOCHS:-10}" \
