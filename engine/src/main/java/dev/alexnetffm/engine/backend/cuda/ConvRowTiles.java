@@ -61,10 +61,24 @@ final class ConvRowTiles {
         this.tuning = tuning;
     }
 
-    /** Whether a new backend tunes: system property alexnet.autotune, else ALEXNET_AUTOTUNE, is "true" or "1". */
+    /**
+     * Whether a new backend tunes: system property alexnet.autotune, else the environment's ALEXNET_AUTOTUNE (1, true,
+     * on or yes; 0, false, off or no; unset: no). Any other value is an error naming the setting.
+     */
     static boolean tuningByDefault() {
-        String v = System.getProperty(CudaBackend.AUTOTUNE_PROPERTY, System.getenv("ALEXNET_AUTOTUNE"));
-        return v != null && (v.equals("1") || v.equalsIgnoreCase("true"));
+        String property = System.getProperty(CudaBackend.AUTOTUNE_PROPERTY);
+        return property != null ? parse("system property " + CudaBackend.AUTOTUNE_PROPERTY, property)
+                : parse("ALEXNET_AUTOTUNE", System.getenv("ALEXNET_AUTOTUNE"));
+    }
+
+    static boolean parse(String setting, String value) {
+        if (value == null) return false;
+        return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "1", "true", "on", "yes" -> true;
+            case "0", "false", "off", "no", "" -> false;
+            default -> throw new IllegalArgumentException(setting + " is '" + value
+                    + "': use 1 (time each convolution shape's kernel tiles on its first call) or 0 (the least padded tile)");
+        };
     }
 
     /**

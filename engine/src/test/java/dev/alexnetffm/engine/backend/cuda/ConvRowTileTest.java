@@ -33,6 +33,17 @@ class ConvRowTileTest {
     }
 
     @Test
+    void theTuningSettingIsReadStrictly() {
+        assertTrue(ConvRowTiles.parse("ALEXNET_AUTOTUNE", "1"));
+        assertTrue(ConvRowTiles.parse("ALEXNET_AUTOTUNE", "True"));
+        assertEquals(false, ConvRowTiles.parse("ALEXNET_AUTOTUNE", "0"));
+        assertEquals(false, ConvRowTiles.parse("ALEXNET_AUTOTUNE", null));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ConvRowTiles.parse("ALEXNET_AUTOTUNE", "fast"));
+        assertTrue(e.getMessage().startsWith("ALEXNET_AUTOTUNE is 'fast': use 1"), e.getMessage());
+    }
+
+    @Test
     void tuningTimesTheTilesThatPadAtMostAThird() {
         assertEquals(java.util.List.of(96, 64, 128, 48), ConvRowTiles.candidates(96));   // 96, 128, 128, 96 rows
         assertEquals(java.util.List.of(64, 96, 128, 48), ConvRowTiles.candidates(384));  // all exact
