@@ -73,6 +73,39 @@ __device__ __forceinline__ float conv2d_act(float x, int relu) {
     return (relu == 0 || x > 0.0f || x != x) ? x : 0.0f;
 }
 
+// Stores the slab of columns this thread loaded (tile columns tid + c*THREADS below 128, all BK reduction indices)
+// into the shared-memory slab Bs[reduction][column]. Shared by the three kernels, whose B operands all load this way.
+template <int THREADS, int COLS, int BK>
+__device__ __forceinline__ void conv2d_store_columns(float (*Bs)[conv2d_v1::BN], const float (&bReg)[COLS][BK], int tid) {
+#pragma unroll
+    for (int c = 0; c < COLS; c++) {
+        if (tid + c * THREADS < conv2d_v1::BN) {
+#pragma unroll
+            for (int i = 0; i < BK; i++) Bs[i][tid + c * THREADS] = bReg[c][i];
+        }
+    }
+}
+
+// The double-buffered slab loop of the three kernels (MAY_BE_EMPTY: whether slabs can be 0): slab 0 loaded and stored, then for each slab t the next slab's
+// global loads in flight (load(t + 1) into registers) while slab t is multiplied out of shared memory buffer t & 1,
+// then the next slab stored into the other buffer and one barrier. That buffer was last read in iteration t - 1,
+// which every thread finished before that iteration's barrier: writing it cannot race with a reader.
+template <bool MAY_BE_EMPTY, typename Load, typename Store, typename Multiply>
+__device__ __forceinline__ void conv2d_slab_loop(int slabs, Load load, Store store, Multiply multiply) {
+    if (!MAY_BE_EMPTY || slabs > 0) {
+        load(0);
+        store(0);
+    }
+    __syncthreads();
+    for (int t = 0; t < slabs; t++) {
+        const int buf = t & 1;
+        if (t + 1 < slabs) load(t + 1);
+        multiply(buf);
+        if (t + 1 < slabs) store(buf ^ 1);
+        __syncthreads();
+    }
+}
+
 template <int BM>
 __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, const float* __restrict__ in,
                                                     const float* __restrict__ weight, const float* __restrict__ bias,
@@ -159,13 +192,7 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
     auto storeSlab = [&](int buf) {
 #pragma unroll
         for (int i = 0; i < 4; i++) As[buf][ak + i][am] = aReg[i];
-#pragma unroll
-        for (int c = 0; c < COLS; c++) {
-            if (tid + c * THREADS < BN) {
-#pragma unroll
-                for (int i = 0; i < BK; i++) Bs[buf][i][tid + c * THREADS] = bReg[c][i];
-            }
-        }
+        conv2d_store_columns<THREADS>(Bs[buf], bReg, tid);
     };
 
     // --- What this thread computes: rows tm*4 + {0..3} and BM/2 + tm*4 + {0..3}, columns tn*4 + {0..3} and
@@ -179,19 +206,8 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
 #pragma unroll
         for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
 
-    const int slabs = (CRS + BK - 1) / BK;
-    loadSlab(0);
-    storeSlab(0);
-    __syncthreads();
-    for (int t = 0; t < slabs; t++) {
-        const int buf = t & 1;
-        if (t + 1 < slabs) loadSlab(t + 1);  // global loads in flight while we multiply
-        tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn);
-        // Buffer buf ^ 1 was last read in iteration t - 1, which every thread finished before the barrier that
-        // ended it; writing it now cannot race with a reader.
-        if (t + 1 < slabs) storeSlab(buf ^ 1);
-        __syncthreads();
-    }
+    conv2d_slab_loop<false>((CRS + BK - 1) / BK, loadSlab, storeSlab,  // CRS >= 1: at least one slab
+                     [&](int buf) { tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn); });
 
     // --- Epilogue: bias, activation, scatter to NCHW. ---
     long long colBase[8];  // offset of out[n, 0, p, q] for each of this thread's columns, or -1 if out of range
@@ -346,13 +362,7 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
     auto storeSlab = [&](int buf) {
 #pragma unroll
         for (int i = 0; i < 4; i++) As[buf][ak][am + (BM / 4) * i] = aReg[i];
-#pragma unroll
-        for (int c = 0; c < COLS; c++) {
-            if (tid + c * THREADS < BN) {
-#pragma unroll
-                for (int i = 0; i < BK; i++) Bs[buf][i][tid + c * THREADS] = bReg[c][i];
-            }
-        }
+        conv2d_store_columns<THREADS>(Bs[buf], bReg, tid);
     };
 
     const int tn = tid % 16, tm = tid / 16;
@@ -362,20 +372,9 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
 #pragma unroll
         for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
 
-    const int slabs = (red + BK - 1) / BK;  // 0 for a phase no tap reaches: it writes zeros
-    if (slabs > 0) {
-        loadSlab(0);
-        storeSlab(0);
-    }
-    __syncthreads();
-    for (int t = 0; t < slabs; t++) {
-        const int buf = t & 1;
-        if (t + 1 < slabs) loadSlab(t + 1);
-        tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn);
-        // Buffer buf ^ 1 was last read in iteration t - 1, finished by every thread before that iteration's barrier.
-        if (t + 1 < slabs) storeSlab(buf ^ 1);
-        __syncthreads();
-    }
+    // No slabs for a phase no tap reaches: it writes zeros.
+    conv2d_slab_loop<true>((red + BK - 1) / BK, loadSlab, storeSlab,
+                     [&](int buf) { tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn); });
 
     // --- Epilogue: scatter to the phase's pixels of dIn.
     long long colBase[8];  // offset of dIn[n, 0, h, w] for each of this thread's columns, or -1 if out of range
@@ -523,13 +522,7 @@ __device__ __forceinline__ void conv2d_backward_weight_tile(float* __restrict__ 
     auto storeSlab = [&](int buf) {
 #pragma unroll
         for (int i = 0; i < 4; i++) As[buf][ak][am + (BM / 4) * i] = aReg[i];
-#pragma unroll
-        for (int c = 0; c < COLS; c++) {
-            if (tid + c * THREADS < BN) {
-#pragma unroll
-                for (int i = 0; i < BK; i++) Bs[buf][i][tid + c * THREADS] = bReg[c][i];
-            }
-        }
+        conv2d_store_columns<THREADS>(Bs[buf], bReg, tid);
     };
 
     const int tn = tid % 16, tm = tid / 16;
@@ -539,19 +532,9 @@ __device__ __forceinline__ void conv2d_backward_weight_tile(float* __restrict__ 
 #pragma unroll
         for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
 
-    const int slabs = (jEnd - jBegin + BK - 1) / BK;  // 0 for an empty split: it writes zeros
-    if (slabs > 0) {
-        loadSlab(0);
-        storeSlab(0);
-    }
-    __syncthreads();
-    for (int t = 0; t < slabs; t++) {
-        const int buf = t & 1;
-        if (t + 1 < slabs) loadSlab(t + 1);
-        tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn);
-        if (t + 1 < slabs) storeSlab(buf ^ 1);
-        __syncthreads();
-    }
+    // No slabs for an empty split: it writes zeros.
+    conv2d_slab_loop<true>((jEnd - jBegin + BK - 1) / BK, loadSlab, storeSlab,
+                     [&](int buf) { tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn); });
 
     // --- Epilogue: dWeight and dBias, or one split's partials.
     const int ld = direct ? CRS : CRS + 1;  // row length of the destination
