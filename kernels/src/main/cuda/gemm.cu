@@ -20,6 +20,15 @@
 //   linear_forward_reduce  v1: out[n, k] = act(bias[k] + partial[0, n, k] + ... + partial[splits-1, n, k]), summed
 //                              in ascending split order; grid-stride over N*K.
 //
+//   linear_forward_small   v1: for batches of at most 8 rows, where linear_forward's 64-row tile would multiply
+//                              56 to 63 rows of zeros per tile (at batch 1, fc6 issues 64x its multiply-adds): one
+//                              warp per output feature k reads its weight row once, float4 along c when C and both
+//                              pointers allow (scalar otherwise), each lane summing its strided share of c for every
+//                              batch row in ascending c; the 32 lane sums are then added by a fixed butterfly
+//                              (__shfl_xor_sync, offsets 16, 8, 4, 2, 1) and lane 0 adds the bias and applies the
+//                              activation. Memory-bound on the weights, read once. Block 256 (8 warps, 8 features);
+//                              grid-stride over K in steps of 8 features per block, the loop uniform across the block.
+//
 //   Backward: two products of the same shape of kernel, C (M x Ncol) = sum_r A(m, r) * B(r, j), B(r, j) = B[r*ldb + j]
 //   (row-major, contiguous along j) and A either contiguous along r or along m:
 //     dIn (N, C)  = dOut (N, K) x weight (K, C):     M = N, Ncol = C, reduction K; A(n, k) = dOut[n*K + k]
@@ -189,6 +198,71 @@ KERNEL void linear_forward_reduce(float* __restrict__ out, const float* __restri
         float s = partials[i];
         for (int z = 1; z < splits; z++) s += partials[(long long)z * total + i];
         out[i] = linear_act(s + bias[i % K], relu);
+    }
+}
+
+namespace linear_small_v1 {
+constexpr int MAX_N = 8;      // batch rows served
+constexpr int THREADS = 256;  // 8 warps: 8 output features per block step
+}  // namespace linear_small_v1
+
+// out (N, K), in (N, C), weight (K, C), bias (K); N <= linear_small_v1::MAX_N.
+KERNEL void __launch_bounds__(linear_small_v1::THREADS)
+linear_forward_small(float* __restrict__ out, const float* __restrict__ in, const float* __restrict__ weight,
+                     const float* __restrict__ bias, int N, int C, int K, int relu) {
+    using namespace linear_small_v1;
+    constexpr int WARPS = THREADS / 32;
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const bool vec = C % 4 == 0 && aligned16(in) && aligned16(weight);
+    // The loop is uniform across the block (every warp steps together, idle past K), so the shuffles below are
+    // reached by every thread the same number of times.
+    for (long long kBase = (long long)blockIdx.x * WARPS; kBase < K; kBase += (long long)gridDim.x * WARPS) {
+        const int k = (int)kBase + warp;
+        const bool active = k < K;
+        float acc[MAX_N];
+#pragma unroll
+        for (int n = 0; n < MAX_N; n++) acc[n] = 0.0f;
+        if (active) {
+            const float* wRow = weight + (long long)k * C;
+            if (vec) {
+                const int c4s = C / 4;
+#pragma unroll 4
+                for (int c4 = lane; c4 < c4s; c4 += 32) {
+                    const float4 w = reinterpret_cast<const float4*>(wRow)[c4];
+#pragma unroll
+                    for (int n = 0; n < MAX_N; n++) {
+                        if (n < N) {
+                            const float4 x = reinterpret_cast<const float4*>(in + (long long)n * C)[c4];
+                            acc[n] = fmaf(w.x, x.x, acc[n]);
+                            acc[n] = fmaf(w.y, x.y, acc[n]);
+                            acc[n] = fmaf(w.z, x.z, acc[n]);
+                            acc[n] = fmaf(w.w, x.w, acc[n]);
+                        }
+                    }
+                }
+            } else {
+                for (int c = lane; c < C; c += 32) {
+                    const float w = wRow[c];
+#pragma unroll
+                    for (int n = 0; n < MAX_N; n++) {
+                        if (n < N) acc[n] = fmaf(w, in[(long long)n * C + c], acc[n]);
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int n = 0; n < MAX_N; n++) {
+            if (n < N) {
+#pragma unroll
+                for (int offset = 16; offset > 0; offset >>= 1) acc[n] += __shfl_xor_sync(0xffffffffu, acc[n], offset);
+            }
+        }
+        if (active && lane == 0) {
+#pragma unroll
+            for (int n = 0; n < MAX_N; n++) {
+                if (n < N) out[(long long)n * K + k] = linear_act(acc[n] + bias[k], relu);
+            }
+        }
     }
 }
 

@@ -122,6 +122,11 @@ static void testLinear(int N, int C, int K, int splits, int relu, bool mis) {
     }
     char sh[256]; snprintf(sh, sizeof sh, "N%d C%d K%d splits%d chunk%d relu%d mis%d", N, C, K, splits, chunk, relu, mis);
     compare("linear", sh, o.p, ref);
+    if (N <= 8) {  // the small-batch kernel on the same data
+        o.fill(NAN);
+        launch({(unsigned)std::min(blocksFor(K, 8), 3)}, {256}, [&] { linear_forward_small(o.p, x.p, w.p, b.p, N, C, K, relu); });
+        compare("linear_forward_small", sh, o.p, ref);
+    }
 }
 
 static void testLrn(int N, int C, int H, int W, int size, float alpha, float beta, float k, int groups) {
@@ -577,6 +582,9 @@ int main(int argc, char** argv) {
     }
     if (which == "all" || which == "linear") {
         for (int it = 0; it < iters; it++) testLinear(ri(1, 140), ri(1, 300), ri(1, 300), ri(1, 5), ri(0, 1), ri(0, 1));
+        for (int it = 0; it < iters; it++) testLinear(ri(1, 8), ri(1, 300), ri(1, 300), 1, ri(0, 1), ri(0, 1));  // small batches
+        testLinear(1, 4096, 37, 1, 1, false);  // fc7's width at batch 1: float4 path, features past the grid (grid-stride)
+        testLinear(8, 1001, 9, 1, 0, true);    // scalar path, the largest small batch
         testLinear(3, 1000, 50, 4, 1, false);
         testLinear(3, 1001, 50, 4, 1, false);
         if (full) testLinear(2, 9216, 4096, 16, 1, false);  // fc6

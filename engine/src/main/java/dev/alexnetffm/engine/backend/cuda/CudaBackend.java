@@ -393,6 +393,8 @@ public final class CudaBackend implements Backend {
 
     /** gemm.cu v1: block tile of 64 batch rows x 128 output features, 128 threads, reduction slabs of 16. */
     private static final int LINEAR_TILE_N = 64, LINEAR_TILE_K = 128, LINEAR_THREADS = 128, LINEAR_SLAB = 16;
+    /** gemm.cu linear_forward_small: batches up to 8 rows, 256 threads, one warp (of 8) per output feature. */
+    private static final int LINEAR_SMALL_MAX_N = 8, LINEAR_SMALL_THREADS = 256, LINEAR_SMALL_FEATURES_PER_BLOCK = 8;
     /** Resident blocks per SM: 128 threads at ~150 registers (ptxas, sm_90) and 24 KiB of shared memory each. */
     private static final int LINEAR_BLOCKS_PER_SM = 3;
     /** Shortest reduction range worth a split of its own (16 slabs). */
@@ -407,12 +409,18 @@ public final class CudaBackend implements Backend {
         int n = nck[0], c = nck[1], k = nck[2];
         DeviceTensor o = own(out), x = own(in), w = own(weight), b = own(bias);
         requireDistinct("linear", o, x);
+        int act = relu ? 1 : 0;
+        if (n <= LINEAR_SMALL_MAX_N) {  // a few rows: one warp per feature reads its weights once (gemm.cu)
+            int blocks = Math.min(Dim3.blocksFor(k, LINEAR_SMALL_FEATURES_PER_BLOCK), multiprocessors * 16);
+            launch(Kernels.LINEAR_FORWARD_SMALL, Dim3.of(blocks), Dim3.of(LINEAR_SMALL_THREADS), o.address(), x.address(), w.address(),
+                    b.address(), n, c, k, act);
+            return;
+        }
         int tilesN = Dim3.blocksFor(n, LINEAR_TILE_N), tilesK = Dim3.blocksFor(k, LINEAR_TILE_K);
         int chunk = linearChunk(tilesN, tilesK, c, multiprocessors);
         int splits = Dim3.blocksFor(c, chunk);
         Dim3 grid = Dim3.of(tilesN, tilesK, splits);
         requireGridYZ("linear", grid);
-        int act = relu ? 1 : 0;
         if (splits == 1) {
             launch(Kernels.LINEAR_FORWARD, grid, Dim3.of(LINEAR_THREADS), o.address(), x.address(), w.address(), b.address(),
                     n, c, k, c, act);

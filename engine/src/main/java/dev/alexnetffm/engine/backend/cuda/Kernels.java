@@ -56,6 +56,8 @@ public final class Kernels {
     // gemm.cu
     public static final KernelSignature LINEAR_FORWARD = of("gemm", "linear_forward",
             ptr("out"), ptr("in"), ptr("weight"), ptr("bias"), i32("N"), i32("C"), i32("K"), i32("chunk"), i32("relu"));
+    public static final KernelSignature LINEAR_FORWARD_SMALL = of("gemm", "linear_forward_small",
+            ptr("out"), ptr("in"), ptr("weight"), ptr("bias"), i32("N"), i32("C"), i32("K"), i32("relu"));
     public static final KernelSignature LINEAR_FORWARD_REDUCE = of("gemm", "linear_forward_reduce",
             ptr("out"), ptr("partials"), ptr("bias"), i32("N"), i32("K"), i32("splits"), i32("relu"));
 
