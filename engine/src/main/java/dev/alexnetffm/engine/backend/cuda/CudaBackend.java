@@ -309,7 +309,8 @@ public final class CudaBackend implements Backend {
      * Whether each convolution shape's kernel tile (see {@code conv2d.cu}) is chosen by timing the candidates on the
      * shape's first call, like cuDNN's benchmark mode, or by least padding (the default; system property
      * {@code alexnet.autotune=true} or {@code ALEXNET_AUTOTUNE=1} makes new backends tune, and the command line
-     * does unless told otherwise). Either way the results are the same bits: only the speed differs.
+     * does unless told otherwise). Either way the results are the same bits: only the speed differs. Tuning waits
+     * for the stream on a shape's first call, so run each shape once before capturing the stream into a graph.
      */
     public void setConvTuning(boolean on) {
         convTiles.setTuning(on);
