@@ -2,6 +2,7 @@ package dev.alexnetffm.engine.backend;
 
 import dev.alexnetffm.cuda.CuEvent;
 import dev.alexnetffm.engine.backend.cuda.CudaBackend;
+import dev.alexnetffm.engine.backend.cuda.TimingEvents;
 import dev.alexnetffm.engine.io.Json;
 import dev.alexnetffm.engine.tensor.Shape;
 import dev.alexnetffm.engine.tensor.Tensor;
@@ -305,21 +306,17 @@ public final class Profiler implements AutoCloseable {
         }
     }
 
-    /** Timing events on the backend's stream, created as needed and reused by the next recording. */
+    /** Timing events on the backend's stream, reused by the next recording. */
     private static final class EventClock implements Clock {
-        private final CudaBackend backend;
-        private final List<CuEvent> events = new ArrayList<>();
-        private int next;
+        private final TimingEvents events;
 
         EventClock(CudaBackend backend) {
-            this.backend = backend;
+            this.events = new TimingEvents(backend);
         }
 
         @Override
         public Object stamp() {
-            backend.context().ensureCurrent();
-            if (next == events.size()) events.add(backend.context().createEvent(true));
-            return events.get(next++).record(backend.stream());
+            return events.record();
         }
 
         @Override
@@ -329,13 +326,12 @@ public final class Profiler implements AutoCloseable {
 
         @Override
         public void reset() {
-            next = 0;
+            events.reuse();
         }
 
         @Override
         public void close() {
-            events.forEach(CuEvent::close);
-            events.clear();
+            events.close();
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.alexnetffm.engine.parallel;
 
 import dev.alexnetffm.cuda.CuEvent;
 import dev.alexnetffm.engine.backend.cuda.CudaBackend;
+import dev.alexnetffm.engine.backend.cuda.TimingEvents;
 import dev.alexnetffm.engine.tensor.DeviceTensor;
 import dev.alexnetffm.engine.tensor.Tensor;
 
@@ -18,11 +19,11 @@ final class CudaLane implements Lane {
     private final CudaBackend backend;
     private final List<CuEvent> events = new ArrayList<>();
     /** Timing events for the timeline, reused from step to step. */
-    private final List<CuEvent> stamps = new ArrayList<>();
-    private int nextStamp;
+    private final TimingEvents stamps;
 
     CudaLane(CudaBackend backend) {
         this.backend = backend;
+        this.stamps = new TimingEvents(backend);
     }
 
     @Override
@@ -89,16 +90,12 @@ final class CudaLane implements Lane {
 
     @Override
     public Timeline.Stamp stamp() {
-        backend.context().ensureCurrent();
-        if (nextStamp == stamps.size()) stamps.add(backend.context().createEvent(true));
-        CuEvent e = stamps.get(nextStamp++);
-        e.record(backend.stream());
-        return new Timeline.EventStamp(e);
+        return new Timeline.EventStamp(stamps.record());
     }
 
     /** Lets the timeline's events be recorded again (after the step's stamps have been read). */
     void reuseStamps() {
-        nextStamp = 0;
+        stamps.reuse();
     }
 
     @Override
@@ -106,7 +103,7 @@ final class CudaLane implements Lane {
         try {
             backend.synchronize();
             events.forEach(CuEvent::close);
-            stamps.forEach(CuEvent::close);
+            stamps.close();
         } finally {
             backend.close();
         }
