@@ -53,7 +53,7 @@ final class ConvRowTiles {
     static final int SMALLEST = 48;
     static final int TIMED_LAUNCHES = 3;
 
-    private final Map<String, Integer> tuned = new ConcurrentHashMap<>();
+    private final Map<Object, Integer> tuned = new ConcurrentHashMap<>();
     private volatile boolean tuning;
     private volatile int forced;
 
@@ -114,14 +114,21 @@ final class ConvRowTiles {
     }
 
     /**
-     * Runs {@code launch} with the tile for {@code shape} (a description of the op and its shapes, the tuning's key)
-     * of {@code rows} rows: the tuned one, timing the candidates first if this shape is new; untuned, the least
-     * padded. {@code timeMillis} runs its argument on the stream and returns its device time.
+     * Runs {@code launch} with the tile for {@code shape} (the op and its shapes: the tuning's key, by equality, and
+     * its description, by toString) of {@code rows} rows: the tuned one, timing the candidates first if this shape is
+     * new; untuned, the least padded. {@code timeMillis} runs its argument on the stream and returns its device time.
      */
-    void launch(String shape, int rows, IntConsumer launch, ToDoubleFunction<Runnable> timeMillis) {
-        int tile = leastPadding(rows);
-        if (forced != 0) tile = forced;
-        else if (tuning && candidates(rows).size() > 1) tile = tuned.computeIfAbsent(shape, key -> fastest(rows, launch, timeMillis));
+    void launch(Object shape, int rows, IntConsumer launch, ToDoubleFunction<Runnable> timeMillis) {
+        int tile;
+        if (forced != 0) {
+            tile = forced;
+        } else if (!tuning) {
+            tile = leastPadding(rows);
+        } else {
+            Integer known = tuned.get(shape);  // the common case: no candidate list built on every launch
+            tile = known != null ? known : candidates(rows).size() == 1 ? leastPadding(rows)
+                    : tuned.computeIfAbsent(shape, key -> fastest(rows, launch, timeMillis));
+        }
         launch.accept(tile);
     }
 
@@ -147,8 +154,10 @@ final class ConvRowTiles {
         return best;
     }
 
-    /** The tuned shapes and their tiles, sorted by shape. */
+    /** The tuned shapes (described) and their tiles, sorted by description. */
     Map<String, Integer> choices() {
-        return Collections.unmodifiableMap(new TreeMap<>(tuned));
+        Map<String, Integer> byName = new TreeMap<>();
+        tuned.forEach((shape, tile) -> byName.put(shape.toString(), tile));
+        return Collections.unmodifiableMap(byName);
     }
 }

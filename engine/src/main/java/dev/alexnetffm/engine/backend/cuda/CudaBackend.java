@@ -342,8 +342,12 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    private static String convShape(String op, Shape in, Shape weight, ConvSpec spec) {
-        return op + " in " + in + " weight " + weight + " stride " + spec.stride() + " pad " + spec.pad() + " groups " + spec.groups();
+    /** A convolution's shapes: the key of its tuned row tile (compared field by field; described only when listed). */
+    private record ConvShape(String op, Shape in, Shape weight, ConvSpec spec) {
+        @Override
+        public String toString() {
+            return op + " in " + in + " weight " + weight + " stride " + spec.stride() + " pad " + spec.pad() + " groups " + spec.groups();
+        }
     }
 
     @Override
@@ -361,7 +365,7 @@ public final class CudaBackend implements Backend {
         int groups = spec.groups();
         // The grid's y is largest with the smallest tile: checked for that one.
         requireGridYZ("conv2d", Dim3.of(1, Dim3.blocksFor(k / groups, ConvRowTiles.SMALLEST), groups));
-        convTiles.launch(convShape("conv2d", xs, ws, spec), k / groups, tile -> launch(ConvRowTiles.Op.FORWARD.kernel(tile),
+        convTiles.launch(new ConvShape("conv2d", xs, ws, spec), k / groups, tile -> launch(ConvRowTiles.Op.FORWARD.kernel(tile),
                 Dim3.of(Dim3.blocksFor((long) n * p * q, CONV_TILE_PIXELS), Dim3.blocksFor(k / groups, tile), groups), Dim3.of(2 * tile),
                 o.address(), x.address(), w.address(), b.address(), n, c, h, wd, k, r, s, p, q, spec.stride(), spec.pad(), groups,
                 relu ? 1 : 0), this::timeMillis);
@@ -548,7 +552,7 @@ public final class CudaBackend implements Backend {
         long phasePixels = (long) n * ((h + stride - 1) / stride) * ((wd + stride - 1) / stride);
         int z = Math.multiplyExact(groups, stride * stride);
         requireGridYZ("conv2dBackwardData", Dim3.of(1, Dim3.blocksFor(c / groups, ConvRowTiles.SMALLEST), z));
-        convTiles.launch(convShape("conv2dBackwardData", xs, ws, spec), c / groups, tile -> launch(ConvRowTiles.Op.BACKWARD_DATA.kernel(tile),
+        convTiles.launch(new ConvShape("conv2dBackwardData", xs, ws, spec), c / groups, tile -> launch(ConvRowTiles.Op.BACKWARD_DATA.kernel(tile),
                 Dim3.of(Dim3.blocksFor(phasePixels, CONV_TILE_PIXELS), Dim3.blocksFor(c / groups, tile), z), Dim3.of(2 * tile),
                 dx.address(), dy.address(), w.address(), n, c, h, wd, k, r, s, p, q, stride, spec.pad(), groups), this::timeMillis);
     }
@@ -583,7 +587,7 @@ public final class CudaBackend implements Backend {
         requireGridYZ("conv2dBackwardWeight", Dim3.of(tilesX, Dim3.blocksFor(k / groups, ConvRowTiles.SMALLEST), z));
         Object[] sizes = {n, c, h, wd, k, r, s, p, q, spec.stride(), spec.pad(), groups, chunk};
         DeviceBuffer partialSums = splits == 1 ? null : workspace((long) splits * k * (crs + 1) * Float.BYTES);
-        convTiles.launch(convShape("conv2dBackwardWeight", xs, ws, spec), k / groups, tile -> {
+        convTiles.launch(new ConvShape("conv2dBackwardWeight", xs, ws, spec), k / groups, tile -> {
             Dim3 grid = Dim3.of(tilesX, Dim3.blocksFor(k / groups, tile), z);
             KernelSignature kernel = ConvRowTiles.Op.BACKWARD_WEIGHT.kernel(tile);
             if (splits == 1) {
