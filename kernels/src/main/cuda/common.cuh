@@ -36,3 +36,24 @@ __device__ __forceinline__ void tile_8x8_mma(float (&acc)[8][8], const float (*A
             for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
     }
 }
+
+// The double-buffered slab loop of the tiled GEMMs (conv2d.cu, gemm.cu; MAY_BE_EMPTY: whether slabs can be 0): slab 0
+// loaded and stored, then for each slab t the next slab's global loads in flight (load(t + 1) into registers) while
+// slab t is multiplied out of shared memory buffer t & 1, then the next slab stored into the other buffer and one
+// barrier. That buffer was last read in iteration t - 1,
+// which every thread finished before that iteration's barrier: writing it cannot race with a reader.
+template <bool MAY_BE_EMPTY, typename Load, typename Store, typename Multiply>
+__device__ __forceinline__ void slab_loop(int slabs, Load load, Store store, Multiply multiply) {
+    if (!MAY_BE_EMPTY || slabs > 0) {
+        load(0);
+        store(0);
+    }
+    __syncthreads();
+    for (int t = 0; t < slabs; t++) {
+        const int buf = t & 1;
+        if (t + 1 < slabs) load(t + 1);
+        multiply(buf);
+        if (t + 1 < slabs) store(buf ^ 1);
+        __syncthreads();
+    }
+}

@@ -86,26 +86,6 @@ __device__ __forceinline__ void conv2d_store_columns(float (*Bs)[conv2d_v1::BN],
     }
 }
 
-// The double-buffered slab loop of the three kernels (MAY_BE_EMPTY: whether slabs can be 0): slab 0 loaded and stored, then for each slab t the next slab's
-// global loads in flight (load(t + 1) into registers) while slab t is multiplied out of shared memory buffer t & 1,
-// then the next slab stored into the other buffer and one barrier. That buffer was last read in iteration t - 1,
-// which every thread finished before that iteration's barrier: writing it cannot race with a reader.
-template <bool MAY_BE_EMPTY, typename Load, typename Store, typename Multiply>
-__device__ __forceinline__ void conv2d_slab_loop(int slabs, Load load, Store store, Multiply multiply) {
-    if (!MAY_BE_EMPTY || slabs > 0) {
-        load(0);
-        store(0);
-    }
-    __syncthreads();
-    for (int t = 0; t < slabs; t++) {
-        const int buf = t & 1;
-        if (t + 1 < slabs) load(t + 1);
-        multiply(buf);
-        if (t + 1 < slabs) store(buf ^ 1);
-        __syncthreads();
-    }
-}
-
 template <int BM>
 __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, const float* __restrict__ in,
                                                     const float* __restrict__ weight, const float* __restrict__ bias,
@@ -206,7 +186,7 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
 #pragma unroll
         for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
 
-    conv2d_slab_loop<false>((CRS + BK - 1) / BK, loadSlab, storeSlab,  // CRS >= 1: at least one slab
+    slab_loop<false>((CRS + BK - 1) / BK, loadSlab, storeSlab,  // CRS >= 1: at least one slab
                      [&](int buf) { tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn); });
 
     // --- Epilogue: bias, activation, scatter to NCHW. ---
@@ -373,7 +353,7 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
         for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
 
     // No slabs for a phase no tap reaches: it writes zeros.
-    conv2d_slab_loop<true>((red + BK - 1) / BK, loadSlab, storeSlab,
+    slab_loop<true>((red + BK - 1) / BK, loadSlab, storeSlab,
                      [&](int buf) { tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn); });
 
     // --- Epilogue: scatter to the phase's pixels of dIn.
@@ -533,7 +513,7 @@ __device__ __forceinline__ void conv2d_backward_weight_tile(float* __restrict__ 
         for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
 
     // No slabs for an empty split: it writes zeros.
-    conv2d_slab_loop<true>((jEnd - jBegin + BK - 1) / BK, loadSlab, storeSlab,
+    slab_loop<true>((jEnd - jBegin + BK - 1) / BK, loadSlab, storeSlab,
                      [&](int buf) { tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn); });
 
     // --- Epilogue: dWeight and dBias, or one split's partials.

@@ -148,19 +148,7 @@ linear_forward(float* __restrict__ out, const float* __restrict__ in, const floa
 #pragma unroll
         for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
 
-    if (slabs > 0) {
-        loadSlab(0);
-        storeSlab(0);
-    }
-    __syncthreads();
-    for (int t = 0; t < slabs; t++) {
-        const int buf = t & 1;
-        if (t + 1 < slabs) loadSlab(t + 1);
-        tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn);
-        // Buffer buf ^ 1 was last read in iteration t - 1, finished by every thread before that iteration's barrier.
-        if (t + 1 < slabs) storeSlab(buf ^ 1);
-        __syncthreads();
-    }
+    slab_loop<true>(slabs, loadSlab, storeSlab, [&](int buf) { tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn); });
 
     // --- Epilogue: (bias, activation) or raw partial sums; float4 stores when the row layout allows.
     float* dst = direct ? out : out + (long long)split * N * K;
@@ -342,19 +330,7 @@ __device__ __forceinline__ void linear_backward_gemm(float* __restrict__ out, co
 #pragma unroll
         for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
 
-    if (slabs > 0) {
-        loadSlab(0);
-        storeSlab(0);
-    }
-    __syncthreads();
-    for (int t = 0; t < slabs; t++) {
-        const int buf = t & 1;
-        if (t + 1 < slabs) loadSlab(t + 1);
-        tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn);
-        // Buffer buf ^ 1 was last read in iteration t - 1, finished by every thread before that iteration's barrier.
-        if (t + 1 < slabs) storeSlab(buf ^ 1);
-        __syncthreads();
-    }
+    slab_loop<true>(slabs, loadSlab, storeSlab, [&](int buf) { tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn); });
 
     float* dst = direct ? out : out + (long long)split * M * Ncol;
     const bool vecOut = Ncol % 4 == 0 && aligned16(dst);
