@@ -15,6 +15,11 @@ __device__ __forceinline__ bool aligned16(const void* p) {
     return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
 }
 
+// ReLU's gradient from its output y (y > 0 exactly where its input was): dy where y > 0, NaN where y is NaN (a
+// diverged forward pass shows in the gradients), else 0. A selection, no arithmetic: fusing it into the op that
+// produces dy (maxpool_backward, lrn_backward, conv2d_backward_data) gives relu_backward's bits.
+__device__ __forceinline__ float relu_grad(float dy, float y) { return y > 0.0f ? dy : (y != y ? y : 0.0f); }
+
 // The register micro-tile of the tiled GEMMs (conv2d.cu, gemm.cu): a block of 2*BM threads computes a BM x 128
 // tile (BM = 2*HALF_M: 64 unless a kernel says otherwise), each thread an 8 x 8 part of it: rows tm*4 .. tm*4+3 and
 // HALF_M+tm*4 .. HALF_M+tm*4+3, columns tn*4 .. tn*4+3 and 64+tn*4 .. 64+tn*4+3 (tm = tid / 16, tn = tid % 16).

@@ -42,6 +42,11 @@
 //                       Grid (ceil(N*ceil(H/stride)*ceil(W/stride) / 128), ceil(Cg / BM), groups*stride^2), block
 //                       2*BM; z = g*stride^2 + ph*stride + pw. A phase without taps (stride > filter) writes zeros.
 //                       Requires N*H*W, C*H*W, K*P*Q and the weight's size < 2^31; the caller checks.
+//   conv2d_backward_data           v2: v1, and with reluOut not null the gradient goes on through the ReLU whose output
+//                       the convolution read (conv3 -> conv4 -> conv5): dIn = relu_grad(v1's sum, reluOut) as
+//                       relu_backward computes it, in the epilogue (reluOut, of dIn's shape, read at each stored
+//                       element): relu_backward's separate pass read dIn and reluOut again and wrote dIn again.
+//                       relu_grad is a selection: the same bits as the two passes. reluOut must not alias dIn.
 //   conv2d_backward_weight         v1: dW and dBias as one implicit GEMM per group over the long reduction j = (n, p, q):
 //                         dW_g (Kg x Cg*R*S + 1) = dOut_g (Kg x N*P*Q) . X_g (N*P*Q x Cg*R*S + 1)
 //                         X_g[j, (c, r, s)]         = in[n, g*Cg + c, p*stride - pad + r, q*stride - pad + s] or 0
@@ -244,10 +249,11 @@ template <int BM>
 __device__ __forceinline__ int conv2d_bwd_row(int i, int tm) { return i < 4 ? tm * 4 + i : BM / 2 + tm * 4 + (i - 4); }
 __device__ __forceinline__ int conv2d_bwd_col(int j, int tn) { return j < 4 ? tn * 4 + j : 64 + tn * 4 + (j - 4); }
 
-// dIn (N, C, H, W), dOut (N, K, P, Q), weight (K, C/groups, R, S).
+// dIn (N, C, H, W), dOut (N, K, P, Q), weight (K, C/groups, R, S); reluOut null or (N, C, H, W).
 template <int BM>
 __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dIn, const float* __restrict__ dOut,
-                                                          const float* __restrict__ weight, int N, int C, int H, int W,
+                                                          const float* __restrict__ weight,
+                                                          const float* __restrict__ reluOut, int N, int C, int H, int W,
                                                           int K, int R, int S, int P, int Q, int stride, int pad,
                                                           int groups) {
     using namespace conv2d_bwd_v1;
@@ -378,16 +384,19 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
         const long long cOff = (long long)(g * Cg + m) * HW;
 #pragma unroll
         for (int j = 0; j < 8; j++) {
-            if (colBase[j] >= 0) dIn[colBase[j] + cOff] = acc[i][j];
+            if (colBase[j] < 0) continue;
+            const long long at = colBase[j] + cOff;
+            dIn[at] = reluOut ? relu_grad(acc[i][j], reluOut[at]) : acc[i][j];
         }
     }
 }
 
 #define CONV2D_BACKWARD_DATA_ENTRY(name, BM)                                                                          \
     KERNEL void __launch_bounds__(conv2d_bwd_v1::Tile<BM>::THREADS)                                                  \
-    name(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ weight, int N, int C,    \
-         int H, int W, int K, int R, int S, int P, int Q, int stride, int pad, int groups) {                          \
-        conv2d_backward_data_tile<BM>(dIn, dOut, weight, N, C, H, W, K, R, S, P, Q, stride, pad, groups);            \
+    name(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ weight,                   \
+         const float* __restrict__ reluOut, int N, int C, int H, int W, int K, int R, int S, int P, int Q, int stride, \
+         int pad, int groups) {                                                                                       \
+        conv2d_backward_data_tile<BM>(dIn, dOut, weight, reluOut, N, C, H, W, K, R, S, P, Q, stride, pad, groups);   \
     }
 CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data, 64)
 CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m48, 48)

@@ -62,8 +62,6 @@ KERNEL void bias_add_forward(float* out, const float* in, const float* __restric
     GRID_STRIDE(i, total) out[i] = in[i] + bias[(i / HW) % C];
 }
 
-__device__ __forceinline__ float relu_grad(float dy, float y) { return y > 0.0f ? dy : (y != y ? y : 0.0f); }
-
 // dIn[i] = relu_grad(dOut[i], out[i]) for i in [0, n); dIn may be dOut (or out).
 KERNEL void relu_backward(float* dIn, const float* dOut, const float* out, long long n) {
     if (aligned16(dIn) && aligned16(dOut) && aligned16(out)) {

@@ -38,6 +38,10 @@
 //                    (window values are re-read from L1). Larger sizes take a plain path that recomputes each t_j
 //                    for every c that needs it (the same arithmetic, so the same bits, O(size^2) per element).
 //                    dIn must not alias any input.
+//   lrn_backward v2: v1, and with relu = 1 the gradient goes on through the ReLU whose output the LRN read (conv1 and
+//                    conv2 in the paper's network): dA_c = relu_grad(v1's dA_c, a_c) as relu_backward computes it, in
+//                    the same pass (relu_backward's separate pass read dA and a again and wrote dA again; a_c is
+//                    already in a register here). relu_grad is a selection: the same bits as the two passes.
 #include "common.cuh"
 
 namespace lrn_forward_v2 {
@@ -150,9 +154,10 @@ __device__ __forceinline__ float lrn_scale(const float* a, int HW, int j, int be
     return __fadd_rn(k, __fmul_rn(alpha, sum));
 }
 
-// dA_c from its inputs and the sum of t_j over the j whose window holds c.
-__device__ __forceinline__ float lrn_grad(float dy, float pw, float coef, float a, float sum) {
-    return __fsub_rn(__fmul_rn(dy, pw), __fmul_rn(__fmul_rn(coef, a), sum));
+// dA_c from its inputs and the sum of t_j over the j whose window holds c; with relu, through the ReLU that output a.
+__device__ __forceinline__ float lrn_grad(float dy, float pw, float coef, float a, float sum, int relu) {
+    const float da = __fsub_rn(__fmul_rn(dy, pw), __fmul_rn(__fmul_rn(coef, a), sum));
+    return relu ? relu_grad(da, a) : da;
 }
 
 // One column (n, group, h, w): a, b, dy, dx point at its element of channel 0; channels [cFirst, cLast].
@@ -161,7 +166,7 @@ template <int BEFORE>
 __device__ __forceinline__ void lrn_backward_column(float* __restrict__ dx, const float* __restrict__ dy,
                                                     const float* __restrict__ a, const float* __restrict__ b, int HW,
                                                     int after, int cFirst, int cLast, float alpha, float beta, float k,
-                                                    float coef) {
+                                                    float coef, int relu) {
     constexpr int T_RING = 2 * BEFORE + 1;  // c needs t_j for j in [c - after, c + BEFORE]: at most size <= T_RING
     float tr[T_RING];                       // tr[d] = t_{j - d}
     float pr[BEFORE + 1];                   // pr[d] = scale_{j - d}^-beta
@@ -189,7 +194,7 @@ __device__ __forceinline__ void lrn_backward_column(float* __restrict__ dx, cons
                 if (j - d >= lo && j - d <= hi) sum = __fadd_rn(sum, tr[d]);
             }
             const long long off = (long long)c * HW;
-            dx[off] = lrn_grad(dy[off], pr[BEFORE], coef, a[off], sum);
+            dx[off] = lrn_grad(dy[off], pr[BEFORE], coef, a[off], sum, relu);
         }
     }
 }
@@ -198,7 +203,7 @@ template <typename I>
 __device__ __forceinline__ void lrn_backward_body(float* __restrict__ dIn, const float* __restrict__ dOut,
                                                   const float* __restrict__ in, const float* __restrict__ out, int C,
                                                   int HW, int size, float alpha, float beta, float k, int groups,
-                                                  I columns) {
+                                                  int relu, I columns) {
     const int Cg = C / groups;
     const int before = size / 2;       // window(c) reaches this many channels below c ...
     const int after = (size - 1) / 2;  // ... and this many above; c is in window(j) for j in [c - after, c + before]
@@ -216,7 +221,7 @@ __device__ __forceinline__ void lrn_backward_body(float* __restrict__ dIn, const
         float* dx = dIn + base;
         switch (before) {  // uniform across the grid
 #define LRN_BACKWARD_CASE(B) \
-    case B: lrn_backward_column<B>(dx, dy, a, b, HW, after, cFirst, cLast, alpha, beta, k, coef); continue;
+    case B: lrn_backward_column<B>(dx, dy, a, b, HW, after, cFirst, cLast, alpha, beta, k, coef, relu); continue;
             LRN_BACKWARD_CASE(0)
             LRN_BACKWARD_CASE(1)
             LRN_BACKWARD_CASE(2)
@@ -240,20 +245,21 @@ __device__ __forceinline__ void lrn_backward_body(float* __restrict__ dIn, const
             }
             const float pw = powf(lrn_scale(a, HW, c, before, after, cFirst, cLast, alpha, k), -beta);
             const long long off = (long long)c * HW;
-            dx[off] = lrn_grad(dy[off], pw, coef, a[off], sum);
+            dx[off] = lrn_grad(dy[off], pw, coef, a[off], sum, relu);
         }
     }
 }
 
 // dIn, dOut, in (the forward input), out (the forward output): (N, C, H, W). dIn must not alias the others.
+// relu: 1 when in is a ReLU's output and dIn is to be the gradient with respect to that ReLU's input.
 KERNEL void lrn_backward(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ in,
                          const float* __restrict__ out, int N, int C, int H, int W, int size, float alpha, float beta,
-                         float k, int groups) {
+                         float k, int groups, int relu) {
     const int HW = H * W;
     const long long columns = (long long)N * groups * HW;
     if (columns + (long long)blockDim.x * gridDim.x <= 0x7fffffffLL) {
-        lrn_backward_body<int>(dIn, dOut, in, out, C, HW, size, alpha, beta, k, groups, (int)columns);
+        lrn_backward_body<int>(dIn, dOut, in, out, C, HW, size, alpha, beta, k, groups, relu, (int)columns);
     } else {
-        lrn_backward_body<long long>(dIn, dOut, in, out, C, HW, size, alpha, beta, k, groups, columns);
+        lrn_backward_body<long long>(dIn, dOut, in, out, C, HW, size, alpha, beta, k, groups, relu, columns);
     }
 }

@@ -20,6 +20,11 @@
 //                        that order, exactly as the CPU reference. No argmax is stored, so the backward pass needs
 //                        only the forward input. Re-reading a window costs window^2 loads, mostly L1 hits (the
 //                        same windows are scanned by neighbouring threads).
+//   maxpool_backward v2: v1, and with relu = 1 the gradient goes on through the ReLU whose output the pooling read
+//                        (conv5 -> pool5, conv1/conv2 -> pool without LRN): dIn = relu_grad(sum, in) as
+//                        relu_backward computes it, in the same pass (relu_backward's separate pass read dIn and
+//                        in again and wrote dIn again). The element's own input is among the values its windows'
+//                        scans read, so the mask costs no DRAM traffic. relu_grad is a selection: the same bits.
 #include "common.cuh"
 
 // Index type I: int when the output has fewer than 2^31 elements (32-bit division is several times cheaper), else
@@ -81,7 +86,7 @@ __device__ __forceinline__ int maxpool_argmax(const float* plane, int H, int W, 
 template <typename I>
 __device__ __forceinline__ void maxpool_backward_body(float* __restrict__ dIn, const float* __restrict__ dOut,
                                                       const float* __restrict__ in, int H, int W, int P, int Q,
-                                                      int window, int stride, I total) {
+                                                      int window, int stride, int relu, I total) {
     for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (I)blockDim.x * gridDim.x) {
         const int w = (int)(i % W);
         const I t = i / W;
@@ -99,17 +104,18 @@ __device__ __forceinline__ void maxpool_backward_body(float* __restrict__ dIn, c
                 if (maxpool_argmax(plane, H, W, p * stride, q * stride, window) == self) sum += grad[p * Q + q];
             }
         }
-        dIn[i] = sum;
+        dIn[i] = relu ? relu_grad(sum, plane[self]) : sum;
     }
 }
 
-// dIn (N, C, H, W), dOut (N, C, P, Q), in (N, C, H, W): the forward pass's input.
+// dIn (N, C, H, W), dOut (N, C, P, Q), in (N, C, H, W): the forward pass's input. relu: 1 when in is a ReLU's output
+// and dIn is to be the gradient with respect to that ReLU's input.
 KERNEL void maxpool_backward(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ in,
-                             int N, int C, int H, int W, int P, int Q, int window, int stride) {
+                             int N, int C, int H, int W, int P, int Q, int window, int stride, int relu) {
     const long long total = (long long)N * C * H * W;
     if (total + (long long)blockDim.x * gridDim.x <= 0x7fffffffLL) {
-        maxpool_backward_body<int>(dIn, dOut, in, H, W, P, Q, window, stride, (int)total);
+        maxpool_backward_body<int>(dIn, dOut, in, H, W, P, Q, window, stride, relu, (int)total);
     } else {
-        maxpool_backward_body<long long>(dIn, dOut, in, H, W, P, Q, window, stride, total);
+        maxpool_backward_body<long long>(dIn, dOut, in, H, W, P, Q, window, stride, relu, total);
     }
 }

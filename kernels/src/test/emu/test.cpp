@@ -293,6 +293,17 @@ static void testCopyChannelsRandom() {
 
 // ---- training ops ------------------------------------------------------------------------------------------------
 
+// ReLU's gradient from its output, written here independently of the kernels' relu_grad.
+static float reluGradRef(float dy, float y) { return y > 0 ? dy : (y != y ? y : 0.0f); }
+
+// An op run with its ReLU fused (got) must equal the plain op's result (plain) with the ReLU's gradient applied after
+// it, from the ReLU's output y, bit for bit.
+static void compareThroughRelu(const char* what, const std::string& shape, const float* got, const float* plain, const float* y, size_t n) {
+    std::vector<float> want(n);
+    for (size_t i = 0; i < n; i++) want[i] = reluGradRef(plain[i], y[i]);
+    compareBits(what, shape, got, want.data(), n);
+}
+
 static void testReluBackward(long long n, bool mis, bool inPlace) {
     Buf y(n, mis), dy(n, mis), dx(n, mis);
     y.randn(); dy.randn();
@@ -300,7 +311,7 @@ static void testReluBackward(long long n, bool mis, bool inPlace) {
     if (n > 2) { y.p[2] = NAN; dy.p[n - 1] = NAN; }
     if (n > 5) y.p[5] = -0.0f;
     std::vector<float> want(n);
-    for (long long i = 0; i < n; i++) want[i] = y.p[i] > 0 ? dy.p[i] : (y.p[i] != y.p[i] ? y.p[i] : 0.0f);
+    for (long long i = 0; i < n; i++) want[i] = reluGradRef(dy.p[i], y.p[i]);
     float* out = inPlace ? dy.p : dx.p;
     if (!inPlace) dx.fill(NAN);
     dim3 grid{(unsigned)std::max<long long>(1, std::min<long long>(5, (n + 255) / 256))};
@@ -334,8 +345,17 @@ static void testConvBackward(int N, int C, int H, int W, int K, int R, int S, in
         dx.fill(NAN); dw.fill(NAN); db.fill(NAN);
         dim3 gridD{(unsigned)blocksFor((long long)N * ((H + stride - 1) / stride) * ((W + stride - 1) / stride), 128), (unsigned)blocksFor(Cg, v.bm),
                    (unsigned)(groups * stride * stride)};
-        launch(gridD, {(unsigned)(2 * v.bm)}, [&] { v.data(dx.p, dy.p, w.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups); });
+        launch(gridD, {(unsigned)(2 * v.bm)}, [&] { v.data(dx.p, dy.p, w.p, nullptr, N, C, H, W, K, R, S, P, Q, stride, pad, groups); });
         compare("conv2d_backward_data", sh, dx.p, refX);
+        // Through a ReLU whose output was the input (x here: negatives, zeros, -0 and a NaN among its values).
+        {
+            Buf y(x.n, mis), dxRelu(x.n, mis);
+            y.randn(); dxRelu.fill(NAN);
+            for (size_t i = 0; i < y.n; i += 5) y.p[i] = 0.0f;
+            if (y.n > 3) { y.p[1] = -0.0f; y.p[3] = NAN; }
+            launch(gridD, {(unsigned)(2 * v.bm)}, [&] { v.data(dxRelu.p, dy.p, w.p, y.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups); });
+            compareThroughRelu("conv2d_backward_data (relu)", sh, dxRelu.p, dx.p, y.p, x.n);
+        }
         // Weight and bias gradients: direct when chunk covers everything, else split (one extra, empty split when
         // chunk divides the reduction exactly, to check that an empty split writes zeros).
         int splits = (NPQ + chunk - 1) / chunk;
@@ -362,7 +382,7 @@ static void testLrnBackward(int N, int C, int H, int W, int size, float alpha, f
     x.randn(); dy.randn(); dx.fill(NAN);
     launch({3}, {32}, [&] { lrn_forward(y.p, x.p, N, C, H, W, size, alpha, beta, k, groups); });
     launch({(unsigned)std::min(blocksFor((long long)N * groups * HW, 64), 5)}, {64},
-           [&] { lrn_backward(dx.p, dy.p, x.p, y.p, N, C, H, W, size, alpha, beta, k, groups); });
+           [&] { lrn_backward(dx.p, dy.p, x.p, y.p, N, C, H, W, size, alpha, beta, k, groups, 0); });
     int before = size / 2, after = (size - 1) / 2;
     auto at = [&](const Buf& b, int n, int c, int i) { return b.p[((size_t)n * C + c) * HW + i]; };
     std::vector<float> mirror(x.n);
@@ -398,6 +418,18 @@ static void testLrnBackward(int N, int C, int H, int W, int size, float alpha, f
     char sh[256]; snprintf(sh, sizeof sh, "N%d C%d H%d W%d size%d alpha%g beta%g k%g g%d", N, C, H, W, size, alpha, beta, k, groups);
     compareBits("lrn_backward (float mirror)", sh, dx.p, mirror.data(), x.n);
     compare("lrn_backward", sh, dx.p, ref, 1e-5);
+    // Through the ReLU that output the input: an input with zeros, -0 and a NaN as well (negatives stand for more
+    // zeros), the plain gradient and the fused one from it.
+    Buf xr(x.n), yr(x.n), dxPlain(x.n), dxRelu(x.n);
+    for (size_t i = 0; i < x.n; i++) xr.p[i] = i % 4 == 0 ? 0.0f : x.p[i];
+    if (x.n > 2) { xr.p[1] = -0.0f; xr.p[ri(2, (int)x.n - 1)] = NAN; }
+    dxPlain.fill(NAN); dxRelu.fill(NAN);
+    launch({3}, {32}, [&] { lrn_forward(yr.p, xr.p, N, C, H, W, size, alpha, beta, k, groups); });
+    for (int relu = 0; relu <= 1; relu++) {
+        launch({(unsigned)std::min(blocksFor((long long)N * groups * HW, 64), 5)}, {64},
+               [&] { lrn_backward(relu ? dxRelu.p : dxPlain.p, dy.p, xr.p, yr.p, N, C, H, W, size, alpha, beta, k, groups, relu); });
+    }
+    compareThroughRelu("lrn_backward (relu)", sh, dxRelu.p, dxPlain.p, xr.p, x.n);
 }
 
 // Bit for bit: each output's gradient to the first maximum of its window (row-major; NaN is a maximum, the first NaN
@@ -416,7 +448,7 @@ static void testPoolBackward(int N, int C, int H, int W, int win, int stride, bo
     }
     x.p[ri(0, (int)x.n - 1)] = -INFINITY_;
     if (ri(0, 1)) for (int i = 0; i < std::min<int>(x.n, 9); i++) x.p[i] = -INFINITY_;  // a window of -inf only
-    launch({(unsigned)std::min(blocksFor((long long)x.n, 32), 5)}, {32}, [&] { maxpool_backward(dx.p, dy.p, x.p, N, C, H, W, P, Q, win, stride); });
+    launch({(unsigned)std::min(blocksFor((long long)x.n, 32), 5)}, {32}, [&] { maxpool_backward(dx.p, dy.p, x.p, N, C, H, W, P, Q, win, stride, 0); });
     std::vector<float> want(x.n, 0.0f);
     for (int nc = 0; nc < N * C; nc++) for (int p = 0; p < P; p++) for (int q = 0; q < Q; q++) {
         const float* plane = x.p + (size_t)nc * H * W;
@@ -430,6 +462,9 @@ static void testPoolBackward(int N, int C, int H, int W, int win, int stride, bo
     }
     char sh[256]; snprintf(sh, sizeof sh, "N%d C%d H%d W%d win%d st%d ties%d", N, C, H, W, win, stride, ties);
     compareBits("maxpool_backward", sh, dx.p, want.data(), x.n);
+    Buf dxRelu(x.n); dxRelu.fill(NAN);  // through the ReLU that output x (NaNs, -inf, negatives and ties included)
+    launch({(unsigned)std::min(blocksFor((long long)x.n, 32), 5)}, {32}, [&] { maxpool_backward(dxRelu.p, dy.p, x.p, N, C, H, W, P, Q, win, stride, 1); });
+    compareThroughRelu("maxpool_backward (relu)", sh, dxRelu.p, want.data(), x.p, x.n);
 }
 
 static int pickChunk(int red, int splits, int slab) {

@@ -112,19 +112,46 @@ public interface Backend extends AutoCloseable {
     void tanhBackward(Tensor dIn, Tensor dOut, Tensor out);
 
     /** Gradient of conv2d with respect to its input: dIn (N, C, H, W) from dOut (N, K, P, Q) and weight. */
-    void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec);
+    default void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec) {
+        conv2dBackwardData(dIn, dOut, weight, spec, null);
+    }
+
+    /**
+     * Gradient of conv2d with respect to its input, and, when {@code reluOut} is not null, on through the ReLU that
+     * produced that input: {@code reluOut} is the convolution's input (N, C, H, W), a ReLU's output, and dIn becomes
+     * the gradient with respect to the ReLU's input, exactly as {@link #reluBackward reluBackward(dIn, dIn, reluOut)}
+     * after the plain gradient would make it, in one pass. {@code reluOut} must not be {@code dIn}.
+     */
+    void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec, Tensor reluOut);
 
     /** Gradients of conv2d with respect to weight (K, C/groups, R, S) and bias (K), summed over the batch. */
     void conv2dBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in, ConvSpec spec);
 
     /** Gradient of LRN with respect to its input, from its input and output. */
-    void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec);
+    default void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec) {
+        lrnBackward(dIn, dOut, in, out, spec, false);
+    }
+
+    /**
+     * Gradient of LRN with respect to its input; with {@code inFromRelu}, {@code in} is a ReLU's output and dIn goes
+     * on through that ReLU, exactly as {@link #reluBackward reluBackward(dIn, dIn, in)} after it would make it, in
+     * one pass.
+     */
+    void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec, boolean inFromRelu);
 
     /**
      * Gradient of max pooling: each output's gradient goes to the first maximum of its window (row-major order),
      * summed over the (overlapping) windows that chose an input, in a fixed order.
      */
-    void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec);
+    default void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec) {
+        maxPoolBackward(dIn, dOut, in, spec, false);
+    }
+
+    /**
+     * Gradient of max pooling; with {@code inFromRelu}, {@code in} is a ReLU's output and dIn goes on through that
+     * ReLU, exactly as {@link #reluBackward reluBackward(dIn, dIn, in)} after it would make it, in one pass.
+     */
+    void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec, boolean inFromRelu);
 
     /** Gradient of linear with respect to its input: dIn (N, C) or (N, C1, H, W) = dOut (N, K) x weight (K, C). */
     void linearBackwardData(Tensor dIn, Tensor dOut, Tensor weight);

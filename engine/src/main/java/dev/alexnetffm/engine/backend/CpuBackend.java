@@ -314,7 +314,17 @@ public final class CpuBackend implements Backend {
     public void reluBackward(Tensor dIn, Tensor dOut, Tensor out) {
         ShapeChecks.reluBackward(dIn, dOut, out);
         float[] d = data(dIn), g = data(dOut), y = data(out);
-        for (int i = 0; i < y.length; i++) d[i] = y[i] > 0f ? g[i] : Float.isNaN(y[i]) ? Float.NaN : 0f;
+        for (int i = 0; i < y.length; i++) d[i] = reluGrad(g[i], y[i]);
+    }
+
+    private static float reluGrad(float dy, float y) {
+        return y > 0f ? dy : Float.isNaN(y) ? Float.NaN : 0f;
+    }
+
+    // The ops that can end in a ReLU's gradient (the ReLU whose output they read): d[i] = reluGrad(d[i], y[i]) over
+    // [from, to) after their own loops, as reluBackward(d, d, y) would.
+    private static void throughRelu(float[] d, float[] y, int from, int to) {
+        for (int i = from; i < to; i++) d[i] = reluGrad(d[i], y[i]);
     }
 
     // dOut is (N, K, P, Q), weight is (K, C/G, R, S), dIn is (N, C, H, W); c's group is g = c / (C/G), c' = c - g*C/G.
@@ -323,10 +333,11 @@ public final class CpuBackend implements Backend {
     // for the taps with h = p*stride - pad + r and w = q*stride - pad + s, 0 <= p < P, 0 <= q < Q (a gather: the
     // input position finds the (p, r) and (q, s) pairs that read it; there are none for positions only the
     // padding's neighbours reach, or rows/columns the last window does not cover: those get 0).
+    // With reluOut: then through the ReLU (see throughRelu).
     @Override
-    public void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec) {
-        ShapeChecks.conv2dBackwardData(dIn, dOut, weight, spec);
-        float[] d = data(dIn), g = data(dOut), w = data(weight);
+    public void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec, Tensor reluOut) {
+        ShapeChecks.conv2dBackwardData(dIn, dOut, weight, spec, reluOut);
+        float[] d = data(dIn), g = data(dOut), w = data(weight), y = reluOut == null ? null : data(reluOut);
         int N = dIn.shape().dim(0), C = dIn.shape().dim(1), H = dIn.shape().dim(2), W = dIn.shape().dim(3);
         int K = weight.shape().dim(0), CG = weight.shape().dim(1), R = weight.shape().dim(2), S = weight.shape().dim(3);
         int P = dOut.shape().dim(2), Q = dOut.shape().dim(3);
@@ -354,6 +365,7 @@ public final class CpuBackend implements Backend {
                     }
                 }
             }
+            if (y != null) throughRelu(d, y, inPlane, inPlane + H * W);
         });
     }
 
@@ -419,9 +431,10 @@ public final class CpuBackend implements Backend {
      *   pow_c   = (float) Math.pow((double) scale_c, -(double) beta)       (the forward's power, in double, rounded once)
      *   coef    = (2f * alpha') * beta
      *   dA_c    = (dB_c * pow_c) - ((coef * a_c) * acc_c)
+     * and with inFromRelu, through the ReLU that output a (see throughRelu).
      */
     @Override
-    public void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec) {
+    public void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec, boolean inFromRelu) {
         ShapeChecks.lrnBackward(dIn, dOut, in, out, spec);
         float[] da = data(dIn), db = data(dOut), a = data(in), b = data(out);
         int N = in.shape().dim(0), C = in.shape().dim(1), HW = in.shape().dim(2) * in.shape().dim(3);
@@ -458,6 +471,7 @@ public final class CpuBackend implements Backend {
                     for (int e = 0; e < HW; e++) acc[e] += t[j * HW + e];
                 }
                 for (int e = 0; e < HW; e++) da[plane + e] = da[plane + e] - coef * a[plane + e] * acc[e];
+                if (inFromRelu) throughRelu(da, a, plane, plane + HW);
             });
         }
     }
@@ -472,10 +486,11 @@ public final class CpuBackend implements Backend {
      * so ties (equal values, also -0 and +0) keep the earlier element, and the first NaN wins and stays (the forward
      * returns NaN for such a window). Then
      *   dIn[n,c,h,w] = sum over windows (p, q) in row-major order that chose (h, w) of dOut[n,c,p,q], from 0f
-     * (0 for an input no window chose). A window's gradient goes to one input only.
+     * (0 for an input no window chose). A window's gradient goes to one input only. With inFromRelu, then through the
+     * ReLU that output in (see throughRelu).
      */
     @Override
-    public void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec) {
+    public void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec, boolean inFromRelu) {
         ShapeChecks.maxPoolBackward(dIn, dOut, in, spec);
         float[] d = data(dIn), g = data(dOut), x = data(in);
         int N = in.shape().dim(0), C = in.shape().dim(1), H = in.shape().dim(2), W = in.shape().dim(3);
@@ -514,6 +529,7 @@ public final class CpuBackend implements Backend {
                     d[inPlane + h * W + w] = sum;
                 }
             }
+            if (inFromRelu) throughRelu(d, x, inPlane, inPlane + H * W);
         });
     }
 

@@ -149,9 +149,16 @@ public final class ShapeChecks {
     }
 
     /** dIn is the input's gradient, dOut the output's; shapes as conv2d's with a bias of K. */
-    public static void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec) {
+    public static void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec, Tensor reluOut) {
         conv2dGeometry("conv2dBackwardData", dIn.shape(), weight.shape(), dOut.shape(), spec);
         if (dIn == dOut) throw new IllegalArgumentException("conv2dBackwardData: dIn must not be dOut (each input gradient reads many output gradients)");
+        if (reluOut != null) {
+            if (!reluOut.shape().equals(dIn.shape())) {
+                throw new IllegalArgumentException("conv2dBackwardData: the ReLU output " + reluOut.shape() + " must have the input gradient's shape "
+                        + dIn.shape());
+            }
+            if (reluOut == dIn) throw new IllegalArgumentException("conv2dBackwardData: dIn must not be the ReLU output it is masked by");
+        }
     }
 
     public static void conv2dBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in, ConvSpec spec) {

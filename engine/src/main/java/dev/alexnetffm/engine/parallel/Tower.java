@@ -214,33 +214,35 @@ final class Tower implements AutoCloseable {
         op("fc6 dX", () -> b.linearBackwardData(d.pool5Joined, d.fc6, p("fc6.weight")));
         exchangeBack(a, "pool5", d.pool5Joined, d.pool5);
         // ---- the convolutional layers
-        op("pool5 dX", () -> b.maxPoolBackward(d.conv5, d.pool5, a.conv5, c.pool()));
-        activationBackward("conv5", d.conv5, a.conv5);
+        // (a ReLU's gradient is applied by the op that produces the gradient of its output, a tanh's by its own pass)
+        boolean relu = c.activation() == AlexNetConfig.Activation.RELU;
+        op("pool5 dX", () -> b.maxPoolBackward(d.conv5, d.pool5, a.conv5, c.pool(), relu));
+        tanhBackward("conv5", d.conv5, a.conv5);
         op("conv5 dW", () -> b.conv2dBackwardWeight(g("conv5.weight"), g("conv5.bias"), d.conv5, a.conv4, CONV345));
-        op("conv5 dX", () -> b.conv2dBackwardData(d.conv4, d.conv5, p("conv5.weight"), CONV345));
-        activationBackward("conv4", d.conv4, a.conv4);
+        op("conv5 dX", () -> b.conv2dBackwardData(d.conv4, d.conv5, p("conv5.weight"), CONV345, relu ? a.conv4 : null));
+        tanhBackward("conv4", d.conv4, a.conv4);
         op("conv4 dW", () -> b.conv2dBackwardWeight(g("conv4.weight"), g("conv4.bias"), d.conv4, a.conv3, CONV345));
-        op("conv4 dX", () -> b.conv2dBackwardData(d.conv3, d.conv4, p("conv4.weight"), CONV345));
-        activationBackward("conv3", d.conv3, a.conv3);
+        op("conv4 dX", () -> b.conv2dBackwardData(d.conv3, d.conv4, p("conv4.weight"), CONV345, relu ? a.conv3 : null));
+        tanhBackward("conv3", d.conv3, a.conv3);
         op("conv3 dW", () -> b.conv2dBackwardWeight(g("conv3.weight"), g("conv3.bias"), d.conv3, a.pool2Joined, CONV345));
         op("conv3 dX", () -> b.conv2dBackwardData(d.pool2Joined, d.conv3, p("conv3.weight"), CONV345));
         exchangeBack(a, "pool2", d.pool2Joined, d.pool2);
         if (lrn != null) {
             op("pool2 dX", () -> b.maxPoolBackward(d.norm2, d.pool2, a.norm2, c.pool()));
-            op("norm2 dX", () -> b.lrnBackward(d.conv2, d.norm2, a.conv2, a.norm2, lrn));
+            op("norm2 dX", () -> b.lrnBackward(d.conv2, d.norm2, a.conv2, a.norm2, lrn, relu));
         } else {
-            op("pool2 dX", () -> b.maxPoolBackward(d.conv2, d.pool2, a.conv2, c.pool()));
+            op("pool2 dX", () -> b.maxPoolBackward(d.conv2, d.pool2, a.conv2, c.pool(), relu));
         }
-        activationBackward("conv2", d.conv2, a.conv2);
+        tanhBackward("conv2", d.conv2, a.conv2);
         op("conv2 dW", () -> b.conv2dBackwardWeight(g("conv2.weight"), g("conv2.bias"), d.conv2, a.pool1, CONV2));
         op("conv2 dX", () -> b.conv2dBackwardData(d.pool1, d.conv2, p("conv2.weight"), CONV2));
         if (lrn != null) {
             op("pool1 dX", () -> b.maxPoolBackward(d.norm1, d.pool1, a.norm1, c.pool()));
-            op("norm1 dX", () -> b.lrnBackward(d.conv1, d.norm1, a.conv1, a.norm1, lrn));
+            op("norm1 dX", () -> b.lrnBackward(d.conv1, d.norm1, a.conv1, a.norm1, lrn, relu));
         } else {
-            op("pool1 dX", () -> b.maxPoolBackward(d.conv1, d.pool1, a.conv1, c.pool()));
+            op("pool1 dX", () -> b.maxPoolBackward(d.conv1, d.pool1, a.conv1, c.pool(), relu));
         }
-        activationBackward("conv1", d.conv1, a.conv1);
+        tanhBackward("conv1", d.conv1, a.conv1);
         op("conv1 dW", () -> b.conv2dBackwardWeight(g("conv1.weight"), g("conv1.bias"), d.conv1, input, AlexNet.CONV1));
         // ---- update this tower's parameters
         op("sgd", () -> {
@@ -273,6 +275,11 @@ final class Tower implements AutoCloseable {
     private void activationBackward(String layer, Tensor d, Tensor out) {
         if (c.activation() == AlexNetConfig.Activation.TANH) op(layer + " tanh dX", () -> b.tanhBackward(d, d, out));
         else op(layer + " relu dX", () -> b.reluBackward(d, d, out));
+    }
+
+    /** A convolutional layer's tanh gradient, in place; with ReLU nothing (the op that produced d applied it). */
+    private void tanhBackward(String layer, Tensor d, Tensor out) {
+        if (c.activation() == AlexNetConfig.Activation.TANH) op(layer + " tanh dX", () -> b.tanhBackward(d, d, out));
     }
 
     private void activate(Tensor t) {

@@ -109,32 +109,35 @@ public final class TrainingStep implements AutoCloseable {
         activationBackward(d.fc6, d.fc6, a.fc6);
         b.linearBackwardWeight(g("fc6.weight"), g("fc6.bias"), d.fc6, a.pool5);
         b.linearBackwardData(d.pool5, d.fc6, p("fc6.weight"));
-        b.maxPoolBackward(d.conv5, d.pool5, a.conv5, c.pool());
-        activationBackward(d.conv5, d.conv5, a.conv5);
+        // ---- the convolutional layers: a ReLU's gradient is applied by the op that produces the gradient of its
+        // ---- output (relu = true below), a tanh's by a pass of its own
+        boolean relu = c.activation() == AlexNetConfig.Activation.RELU;
+        b.maxPoolBackward(d.conv5, d.pool5, a.conv5, c.pool(), relu);
+        tanhBackward(d.conv5, a.conv5);
         b.conv2dBackwardWeight(g("conv5.weight"), g("conv5.bias"), d.conv5, a.conv4, AlexNet.CONV45);
-        b.conv2dBackwardData(d.conv4, d.conv5, p("conv5.weight"), AlexNet.CONV45);
-        activationBackward(d.conv4, d.conv4, a.conv4);
+        b.conv2dBackwardData(d.conv4, d.conv5, p("conv5.weight"), AlexNet.CONV45, relu ? a.conv4 : null);
+        tanhBackward(d.conv4, a.conv4);
         b.conv2dBackwardWeight(g("conv4.weight"), g("conv4.bias"), d.conv4, a.conv3, AlexNet.CONV45);
-        b.conv2dBackwardData(d.conv3, d.conv4, p("conv4.weight"), AlexNet.CONV45);
-        activationBackward(d.conv3, d.conv3, a.conv3);
+        b.conv2dBackwardData(d.conv3, d.conv4, p("conv4.weight"), AlexNet.CONV45, relu ? a.conv3 : null);
+        tanhBackward(d.conv3, a.conv3);
         b.conv2dBackwardWeight(g("conv3.weight"), g("conv3.bias"), d.conv3, a.pool2, AlexNet.CONV3);
         b.conv2dBackwardData(d.pool2, d.conv3, p("conv3.weight"), AlexNet.CONV3);
         if (c.lrn() != null) {
             b.maxPoolBackward(d.norm2, d.pool2, a.norm2, c.pool());
-            b.lrnBackward(d.conv2, d.norm2, a.conv2, a.norm2, c.lrn());
+            b.lrnBackward(d.conv2, d.norm2, a.conv2, a.norm2, c.lrn(), relu);
         } else {
-            b.maxPoolBackward(d.conv2, d.pool2, a.conv2, c.pool());
+            b.maxPoolBackward(d.conv2, d.pool2, a.conv2, c.pool(), relu);
         }
-        activationBackward(d.conv2, d.conv2, a.conv2);
+        tanhBackward(d.conv2, a.conv2);
         b.conv2dBackwardWeight(g("conv2.weight"), g("conv2.bias"), d.conv2, a.pool1, AlexNet.CONV2);
         b.conv2dBackwardData(d.pool1, d.conv2, p("conv2.weight"), AlexNet.CONV2);
         if (c.lrn() != null) {
             b.maxPoolBackward(d.norm1, d.pool1, a.norm1, c.pool());
-            b.lrnBackward(d.conv1, d.norm1, a.conv1, a.norm1, c.lrn());
+            b.lrnBackward(d.conv1, d.norm1, a.conv1, a.norm1, c.lrn(), relu);
         } else {
-            b.maxPoolBackward(d.conv1, d.pool1, a.conv1, c.pool());
+            b.maxPoolBackward(d.conv1, d.pool1, a.conv1, c.pool(), relu);
         }
-        activationBackward(d.conv1, d.conv1, a.conv1);
+        tanhBackward(d.conv1, a.conv1);
         b.conv2dBackwardWeight(g("conv1.weight"), g("conv1.bias"), d.conv1, input, AlexNet.CONV1);
         // ---- update
         for (var e : net.parameters().entrySet()) {
@@ -147,6 +150,11 @@ public final class TrainingStep implements AutoCloseable {
     private void activationBackward(Tensor dIn, Tensor dOut, Tensor out) {
         if (c.activation() == AlexNetConfig.Activation.TANH) b.tanhBackward(dIn, dOut, out);
         else b.reluBackward(dIn, dOut, out);
+    }
+
+    /** A convolutional layer's tanh gradient, in place; with ReLU nothing (the op that produced d applied it). */
+    private void tanhBackward(Tensor d, Tensor out) {
+        if (c.activation() == AlexNetConfig.Activation.TANH) b.tanhBackward(d, d, out);
     }
 
     private Tensor p(String name) {

@@ -334,6 +334,57 @@ class CpuBackwardTest {
         assertArrayEquals(dIn.data(), dOut.data());
     }
 
+    /**
+     * The ops that can apply the gradient of the ReLU whose output they read (conv2dBackwardData from the
+     * convolution's input, lrnBackward and maxPoolBackward from theirs) give exactly the plain op followed by
+     * reluBackward: the same bits.
+     */
+    @Test
+    void throughReluIsTheOpThenReluBackward() {
+        Random random = new Random(44);
+        HostTensor y = reluOutput(random, 2, 6, 9, 9);
+        // conv2d, 4 groups of 3x3 filters, stride 1: dOut (2, 8, 9, 9)
+        HostTensor w = gaussian(random, 0.3, 8, 3, 3, 3), dConv = gaussian(random, 1, 2, 8, 9, 9);
+        ConvSpec spec = new ConvSpec(1, 1, 2);
+        HostTensor plain = poisoned(2, 6, 9, 9), fused = poisoned(2, 6, 9, 9), twoPasses = poisoned(2, 6, 9, 9);
+        cpu.conv2dBackwardData(plain, dConv, w, spec);
+        cpu.conv2dBackwardData(fused, dConv, w, spec, y);
+        cpu.reluBackward(twoPasses, plain, y);
+        assertBits("conv2dBackwardData", twoPasses, fused);
+        // LRN
+        LrnSpec lrn = new LrnSpec(5, 0.3f, 0.75f, 2f, 2, false);
+        HostTensor norm = poisoned(2, 6, 9, 9), dNorm = gaussian(random, 1, 2, 6, 9, 9);
+        cpu.lrn(norm, y, lrn);
+        cpu.lrnBackward(plain, dNorm, y, norm, lrn);
+        cpu.lrnBackward(fused, dNorm, y, norm, lrn, true);
+        cpu.reluBackward(twoPasses, plain, y);
+        assertBits("lrnBackward", twoPasses, fused);
+        // overlapping max pooling: (2, 6, 4, 4)
+        HostTensor dPool = gaussian(random, 1, 2, 6, 4, 4);
+        cpu.maxPoolBackward(plain, dPool, y, PoolSpec.overlapping());
+        cpu.maxPoolBackward(fused, dPool, y, PoolSpec.overlapping(), true);
+        cpu.reluBackward(twoPasses, plain, y);
+        assertBits("maxPoolBackward", twoPasses, fused);
+        // and the flag changes something: the ReLU's zeros block gradient the plain op passes
+        assertTrue(!Arrays.equals(plain.data(), fused.data()), "the data should have gradient at the ReLU's zeros");
+    }
+
+    /** A ReLU's output: about half zeros, positives, a -0 and a NaN (it propagates through the gradient). */
+    private static HostTensor reluOutput(Random random, int... dims) {
+        HostTensor y = gaussian(random, 1, dims);
+        float[] a = y.data();
+        for (int i = 0; i < a.length; i++) if (a[i] < 0) a[i] = 0f;
+        a[7] = -0.0f;
+        a[100] = Float.NaN;
+        return y;
+    }
+
+    private static void assertBits(String what, HostTensor want, HostTensor got) {
+        for (int i = 0; i < want.data().length; i++) {
+            assertEquals(Float.floatToRawIntBits(want.data()[i]), Float.floatToRawIntBits(got.data()[i]), what + " element " + i);
+        }
+    }
+
     // ---- softmax cross-entropy ----
 
     @Test
@@ -440,6 +491,8 @@ class CpuBackwardTest {
         rejects("reluBackward", () -> cpu.reluBackward(poisoned(3), poisoned(3), poisoned(4)));
         rejects("conv2dBackwardData", () -> cpu.conv2dBackwardData(x, poisoned(2, 6, 9, 8), w, groups2));
         rejects("conv2dBackwardData", () -> cpu.conv2dBackwardData(x, y, w, new ConvSpec(1, 1, 1)));
+        rejects("conv2dBackwardData", () -> cpu.conv2dBackwardData(x, y, w, groups2, poisoned(2, 4, 9, 8))); // the ReLU output's shape
+        rejects("conv2dBackwardData", () -> cpu.conv2dBackwardData(x, y, w, groups2, x)); // dIn = the ReLU output
         rejects("conv2dBackwardWeight", () -> cpu.conv2dBackwardWeight(w, poisoned(5), y, x, groups2));
         rejects("conv2dBackwardWeight", () -> cpu.conv2dBackwardWeight(poisoned(6, 4, 3, 3), poisoned(6), y, x, groups2));
         rejects("lrnBackward", () -> cpu.lrnBackward(poisoned(2, 4, 9, 9), poisoned(2, 4, 9, 8), x, poisoned(2, 4, 9, 9), LrnSpec.paper()));

@@ -535,11 +535,12 @@ public final class CudaBackend implements Backend {
     private static final int CONV_SLAB = 8;
 
     @Override
-    public void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec) {
-        ShapeChecks.conv2dBackwardData(dIn, dOut, weight, spec);
-        DeviceTensor dx = own(dIn), dy = own(dOut), w = own(weight);
+    public void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec, Tensor reluOut) {
+        ShapeChecks.conv2dBackwardData(dIn, dOut, weight, spec, reluOut);
+        DeviceTensor dx = own(dIn), dy = own(dOut), w = own(weight), y = reluOut == null ? null : own(reluOut);
         requireDistinct("conv2dBackwardData", dx, dy);
         requireDistinct("conv2dBackwardData", dx, w);
+        if (y != null) requireDistinct("conv2dBackwardData", dx, y);
         Shape xs = dx.shape(), ys = dy.shape(), ws = w.shape();
         int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3);
         int k = ws.dim(0), r = ws.dim(2), s = ws.dim(3), p = ys.dim(2), q = ys.dim(3);
@@ -554,7 +555,8 @@ public final class CudaBackend implements Backend {
         requireGridYZ("conv2dBackwardData", Dim3.of(1, Dim3.blocksFor(c / groups, ConvRowTiles.SMALLEST), z));
         convTiles.launch(new ConvShape("conv2dBackwardData", xs, ws, spec), c / groups, tile -> launch(ConvRowTiles.Op.BACKWARD_DATA.kernel(tile),
                 Dim3.of(Dim3.blocksFor(phasePixels, CONV_TILE_PIXELS), Dim3.blocksFor(c / groups, tile), z), Dim3.of(2 * tile),
-                dx.address(), dy.address(), w.address(), n, c, h, wd, k, r, s, p, q, stride, spec.pad(), groups), this::timeMillis);
+                dx.address(), dy.address(), w.address(), y == null ? 0L : y.address(), n, c, h, wd, k, r, s, p, q, stride, spec.pad(), groups),
+                this::timeMillis);
     }
 
     @Override
@@ -623,7 +625,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec) {
+    public void lrnBackward(Tensor dIn, Tensor dOut, Tensor in, Tensor out, LrnSpec spec, boolean inFromRelu) {
         ShapeChecks.lrnBackward(dIn, dOut, in, out, spec);
         DeviceTensor dx = own(dIn), dy = own(dOut), x = own(in), y = own(out);
         requireDistinct("lrnBackward", dx, dy);
@@ -634,11 +636,11 @@ public final class CudaBackend implements Backend {
         requireInt("lrnBackward", "H*W", (long) h * w);
         long columns = (long) n * spec.groups() * h * w; // one thread per (n, group, h, w), as the forward pass
         launch(Kernels.LRN_BACKWARD, elementwiseGrid(columns, 1), Dim3.of(ELEMENTWISE_THREADS), dx.address(), dy.address(),
-                x.address(), y.address(), n, c, h, w, spec.size(), spec.effectiveAlpha(), spec.beta(), spec.k(), spec.groups());
+                x.address(), y.address(), n, c, h, w, spec.size(), spec.effectiveAlpha(), spec.beta(), spec.k(), spec.groups(), inFromRelu ? 1 : 0);
     }
 
     @Override
-    public void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec) {
+    public void maxPoolBackward(Tensor dIn, Tensor dOut, Tensor in, PoolSpec spec, boolean inFromRelu) {
         ShapeChecks.maxPoolBackward(dIn, dOut, in, spec);
         DeviceTensor dx = own(dIn), dy = own(dOut), x = own(in);
         requireDistinct("maxPoolBackward", dx, dy);
@@ -647,7 +649,7 @@ public final class CudaBackend implements Backend {
         requireInt("maxPoolBackward", "H*W", (long) xs.dim(2) * xs.dim(3));
         long total = xs.size(); // one thread per input element (gather)
         launch(Kernels.MAXPOOL_BACKWARD, elementwiseGrid(total, 1), Dim3.of(ELEMENTWISE_THREADS), dx.address(), dy.address(),
-                x.address(), xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ys.dim(2), ys.dim(3), spec.window(), spec.stride());
+                x.address(), xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ys.dim(2), ys.dim(3), spec.window(), spec.stride(), inFromRelu ? 1 : 0);
     }
 
     @Override

@@ -82,8 +82,8 @@ public final class Kernels {
     public static final KernelSignature CONV2D_BACKWARD_WEIGHT_M128 = convBackwardWeight("conv2d_backward_weight_m128");
 
     private static KernelSignature convBackwardData(String entry) {
-        return of("conv2d", entry, ptr("dIn"), ptr("dOut"), ptr("weight"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"), i32("R"),
-                i32("S"), i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"));
+        return of("conv2d", entry, ptr("dIn"), ptr("dOut"), ptr("weight"), ptr("reluOut"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"),
+                i32("R"), i32("S"), i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"));
     }
 
     private static KernelSignature convBackwardWeight(String entry) {
@@ -96,11 +96,12 @@ public final class Kernels {
     // lrn.cu
     public static final KernelSignature LRN_BACKWARD = of("lrn", "lrn_backward",
             ptr("dIn"), ptr("dOut"), ptr("in"), ptr("out"), i32("N"), i32("C"), i32("H"), i32("W"), i32("size"), f32("alpha"), f32("beta"),
-            f32("k"), i32("groups"));
+            f32("k"), i32("groups"), i32("relu"));
 
     // pool.cu
     public static final KernelSignature MAXPOOL_BACKWARD = of("pool", "maxpool_backward",
-            ptr("dIn"), ptr("dOut"), ptr("in"), i32("N"), i32("C"), i32("H"), i32("W"), i32("P"), i32("Q"), i32("window"), i32("stride"));
+            ptr("dIn"), ptr("dOut"), ptr("in"), i32("N"), i32("C"), i32("H"), i32("W"), i32("P"), i32("Q"), i32("window"), i32("stride"),
+            i32("relu"));
 
     // gemm.cu
     public static final KernelSignature LINEAR_BACKWARD_DATA = of("gemm", "linear_backward_data",

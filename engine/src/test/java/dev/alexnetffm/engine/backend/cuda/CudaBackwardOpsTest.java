@@ -124,13 +124,42 @@ class CudaBackwardOpsTest extends GpuAgainstCpu {
         double fanIn = (double) tc.c / tc.groups * tc.r * tc.s;
         Pair dOut = Pair.of(outShape, gaussian(random, 1.0, outShape.size()));
         Pair weight = Pair.of(wShape, gaussian(random, 1.0 / Math.sqrt(fanIn), wShape.size()));
-        Pair dIn = Pair.poisoned(inShape);
+        Pair dIn = Pair.poisoned(inShape), dInRelu = Pair.poisoned(inShape);
+        Pair reluOut = Pair.of(inShape, reluOutput(random, inShape.size()));
         try {
             cpu.conv2dBackwardData(dIn.onCpu(), dOut.onCpu(), weight.onCpu(), tc.spec());
             gpu.conv2dBackwardData(dIn.onGpu(), dOut.onGpu(), weight.onGpu(), tc.spec());
             dIn.assertClose("conv2dBackwardData " + tc);
+            // through the ReLU that output the convolution's input
+            cpu.conv2dBackwardData(dInRelu.onCpu(), dOut.onCpu(), weight.onCpu(), tc.spec(), reluOut.onCpu());
+            gpu.conv2dBackwardData(dInRelu.onGpu(), dOut.onGpu(), weight.onGpu(), tc.spec(), reluOut.onGpu());
+            dInRelu.assertClose("conv2dBackwardData through a ReLU " + tc);
+            assertThroughRelu("conv2dBackwardData through a ReLU " + tc, dInRelu.onGpu(), dIn.onGpu(), reluOut.onGpu());
         } finally {
-            closeAll(dOut, weight, dIn);
+            closeAll(dOut, weight, dIn, dInRelu, reluOut);
+        }
+    }
+
+    /** A ReLU's output: zeros (about half), positives, a -0 and a NaN that went through the forward pass. */
+    private static float[] reluOutput(Random random, long n) {
+        float[] y = gaussian(random, 1.0, n);
+        for (int i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0f;
+        y[random.nextInt(y.length)] = -0.0f;
+        y[random.nextInt(y.length)] = Float.NaN;
+        return y;
+    }
+
+    /**
+     * An op run through a ReLU ({@code fused}) against the same op without it ({@code plain}) followed by the GPU's
+     * reluBackward: bit for bit (the ReLU's gradient is a selection).
+     */
+    private static void assertThroughRelu(String what, Tensor fused, Tensor plain, Tensor reluOut) {
+        Tensor twoPasses = gpu.allocate(plain.shape());
+        try {
+            gpu.reluBackward(twoPasses, plain, reluOut);
+            assertSame(what + ", against the op and reluBackward", fused.toArray(), twoPasses.toArray());
+        } finally {
+            twoPasses.close();
         }
     }
 
@@ -210,6 +239,29 @@ class CudaBackwardOpsTest extends GpuAgainstCpu {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("lrnCases")
+    void lrnBackwardThroughReluMatchesCpu(LrnCase tc) {
+        Shape shape = Shape.of(tc.n, tc.c, tc.h, tc.w);
+        Random random = random("through a ReLU " + tc);
+        float[] x = reluOutput(random, shape.size()); // the LRN's input is the ReLU's output
+        for (int i = 0; i < x.length; i++) if (Float.isNaN(x[i])) x[i] = 0.5f; // a NaN would spread over its window: kept finite here
+        Tensor outCpu = cpu.allocate(shape);
+        cpu.lrn(outCpu, cpu.fromArray(shape, x), tc.spec);
+        Pair in = Pair.of(shape, x), out = Pair.of(shape, outCpu.toArray());
+        Pair dOut = Pair.of(shape, gaussian(random, 1.0, shape.size()));
+        Pair dIn = Pair.poisoned(shape), dInRelu = Pair.poisoned(shape);
+        try {
+            cpu.lrnBackward(dInRelu.onCpu(), dOut.onCpu(), in.onCpu(), out.onCpu(), tc.spec, true);
+            gpu.lrnBackward(dInRelu.onGpu(), dOut.onGpu(), in.onGpu(), out.onGpu(), tc.spec, true);
+            dInRelu.assertClose("lrnBackward through a ReLU " + tc);
+            gpu.lrnBackward(dIn.onGpu(), dOut.onGpu(), in.onGpu(), out.onGpu(), tc.spec, false);
+            assertThroughRelu("lrnBackward through a ReLU " + tc, dInRelu.onGpu(), dIn.onGpu(), in.onGpu());
+        } finally {
+            closeAll(in, out, dOut, dIn, dInRelu);
+        }
+    }
+
     @Test
     void lrnBackwardRejectsWritingOverItsInputs() {
         Shape shape = Shape.of(1, 4, 2, 2);
@@ -273,13 +325,18 @@ class CudaBackwardOpsTest extends GpuAgainstCpu {
         for (int i = 0; i < Math.min(x.length, tc.w * Math.min(tc.h, tc.window)); i++) x[i] = Float.NEGATIVE_INFINITY; // a window of -inf only
         Pair in = Pair.of(inShape, x);
         Pair dOut = Pair.of(outShape, gaussian(random, 1.0, outShape.size()));
-        Pair dIn = Pair.poisoned(inShape);
+        Pair dIn = Pair.poisoned(inShape), dInRelu = Pair.poisoned(inShape);
         try {
             cpu.maxPoolBackward(dIn.onCpu(), dOut.onCpu(), in.onCpu(), spec);
             gpu.maxPoolBackward(dIn.onGpu(), dOut.onGpu(), in.onGpu(), spec);
             dIn.assertSame("maxPoolBackward " + tc);
+            // through the ReLU that output the pooling's input (its negatives and -inf stand for zeros)
+            cpu.maxPoolBackward(dInRelu.onCpu(), dOut.onCpu(), in.onCpu(), spec, true);
+            gpu.maxPoolBackward(dInRelu.onGpu(), dOut.onGpu(), in.onGpu(), spec, true);
+            dInRelu.assertSame("maxPoolBackward through a ReLU " + tc);
+            assertThroughRelu("maxPoolBackward through a ReLU " + tc, dInRelu.onGpu(), dIn.onGpu(), in.onGpu());
         } finally {
-            closeAll(in, dOut, dIn);
+            closeAll(in, dOut, dIn, dInRelu);
         }
     }
 
