@@ -23,8 +23,20 @@ __device__ __forceinline__ float relu_grad(float dy, float y) { return y > 0.0f 
 // The register micro-tile of the tiled GEMMs (conv2d.cu, gemm.cu): a block of 2*BM threads computes a BM x 128
 // tile (BM = 2*HALF_M: 64 unless a kernel says otherwise), each thread an 8 x 8 part of it: rows tm*4 .. tm*4+3 and
 // HALF_M+tm*4 .. HALF_M+tm*4+3, columns tn*4 .. tn*4+3 and 64+tn*4 .. 64+tn*4+3 (tm = tid / 16, tn = tid % 16).
-// Split into float4 halves, a warp's shared-memory reads are contiguous and free of bank conflicts. Adds one BK-deep
-// slab: acc[i][j] += sum_k A[k][row i] * B[k][column j].
+// Split into float4 halves, a warp's shared-memory reads are contiguous and free of bank conflicts. The thread's
+// acc[i][j] is the tile's element (tile_8x8_row<HALF_M>(i, tm), tile_8x8_col(j, tn)).
+template <int HALF_M = 32>
+__device__ __forceinline__ int tile_8x8_row(int i, int tm) { return i < 4 ? tm * 4 + i : HALF_M + tm * 4 + (i - 4); }
+__device__ __forceinline__ int tile_8x8_col(int j, int tn) { return j < 4 ? tn * 4 + j : 64 + tn * 4 + (j - 4); }
+
+__device__ __forceinline__ void tile_8x8_zero(float (&acc)[8][8]) {
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
+}
+
+// Adds one BK-deep slab: acc[i][j] += sum_k A[k][row i] * B[k][column j].
 template <int BK, int HALF_M = 32, int LDA, int LDB>
 __device__ __forceinline__ void tile_8x8_mma(float (&acc)[8][8], const float (*A)[LDA], const float (*B)[LDB], int tm, int tn) {
 #pragma unroll

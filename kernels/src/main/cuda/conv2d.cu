@@ -91,6 +91,47 @@ __device__ __forceinline__ void conv2d_store_columns(float (*Bs)[conv2d_v1::BN],
     }
 }
 
+// The B operand of conv2d_forward and conv2d_backward_data, an implicit im2col: the thread's tile columns c < COLS
+// (GEMM columns: pixels), each fixing an image plane stack img[c] and an origin (row0[c], col0[c]), or out of range
+// (colOk[c] false: zeros). Reduction index (kc, kr, ks) reads plane kc of the stack at (row0 + SIGN*kr, col0 + SIGN*ks),
+// zero outside rows x cols: SIGN +1 for the forward pass (the input pixel under filter tap (r, s)), -1 for the data
+// gradient (the output pixel that tap (rr, ss) came from). The index steps through (kc, kr, ks) over R x S taps per
+// plane, one step per loaded element and the same for every column, so no division is needed in the loop.
+template <int SIGN, int COLS>
+struct conv2d_tap_gather {
+    bool colOk[COLS];
+    int row0[COLS], col0[COLS];
+    const float* img[COLS];
+    int kc = 0, kr = 0, ks = 0;  // the next reduction index ...
+    int kk = 0;                  // ... and its place in the reduction: kk = (kc*R + kr)*S + ks
+
+    // The next BK reduction indices of every column into b[c][0..BK); indices from red on (the reduction's length)
+    // read as zeros.
+    template <int BK>
+    __device__ __forceinline__ void load(float (&b)[COLS][BK], int red, int R, int S, int planeSize, int rows, int cols) {
+#pragma unroll
+        for (int i = 0; i < BK; i++) {
+#pragma unroll
+            for (int c = 0; c < COLS; c++) {
+                float v = 0.0f;
+                if (colOk[c] && kk < red) {
+                    const int y = row0[c] + SIGN * kr, x = col0[c] + SIGN * ks;
+                    if (y >= 0 && y < rows && x >= 0 && x < cols) v = img[c][kc * planeSize + y * cols + x];
+                }
+                b[c][i] = v;
+            }
+            kk++;
+            if (++ks == S) {
+                ks = 0;
+                if (++kr == R) {
+                    kr = 0;
+                    kc++;
+                }
+            }
+        }
+    }
+};
+
 template <int BM>
 __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, const float* __restrict__ in,
                                                     const float* __restrict__ weight, const float* __restrict__ bias,
@@ -119,60 +160,36 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
     const bool aRowOk = m0 + am < Kg;
     const float* aRow = weight + (long long)(g * Kg + (aRowOk ? m0 + am : 0)) * CRS;
 
-    // B (input): tile columns tid + c*THREADS (c < COLS, below BN), all BK reduction indices of each slab. A column's
-    // pixel (n, p, q) is fixed for the whole reduction, so it is decoded once; the reduction index (c, r, s) is the
-    // same for every column and advances one step per loaded element, so no division is needed in the loop.
-    bool colOk[COLS];
-    int h0[COLS], w0[COLS];
-    const float* img[COLS];
+    // B (input): tile columns tid + c*THREADS (c < COLS, below BN), all BK reduction indices (c, r, s) of each slab.
+    // A column's pixel (n, p, q) is fixed for the whole reduction, so it is decoded once.
+    conv2d_tap_gather<+1, COLS> inCols;
 #pragma unroll
     for (int c = 0; c < COLS; c++) {
         const int bj = j0 + tid + c * THREADS;
-        colOk[c] = tid + c * THREADS < BN && bj < NPQ;
+        inCols.colOk[c] = tid + c * THREADS < BN && bj < NPQ;
         int bn = 0, bp = 0, bq = 0;
-        if (colOk[c]) {
+        if (inCols.colOk[c]) {
             bn = bj / PQ;
             const int pq = bj - bn * PQ;
             bp = pq / Q;
             bq = pq - bp * Q;
         }
-        h0[c] = bp * stride - pad;  // input row of filter tap r = 0
-        w0[c] = bq * stride - pad;  // input column of filter tap s = 0
-        img[c] = in + ((long long)bn * C + (long long)g * Cg) * HW;  // image bn, first channel of group g
+        inCols.row0[c] = bp * stride - pad;  // input row of filter tap r = 0
+        inCols.col0[c] = bq * stride - pad;  // input column of filter tap s = 0
+        inCols.img[c] = in + ((long long)bn * C + (long long)g * Cg) * HW;  // image bn, first channel of group g
     }
-    int kc = 0, kr = 0, ks = 0;  // (c, r, s) of the next reduction index this thread will load
-    int kk = 0;                  // that index: kk = (kc*R + kr)*S + ks
 
     float aReg[4];
     float bReg[COLS][BK];
 
-    // Loads slab t into aReg/bReg. Must be called for t = 0, 1, 2, ... in order (it advances kc/kr/ks/kk).
+    // Loads slab t into aReg/bReg. Must be called for t = 0, 1, 2, ... in order (the gather steps through the reduction).
     auto loadSlab = [&](int t) {
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int k = t * BK + ak + i;
             aReg[i] = (aRowOk && k < CRS) ? aRow[k] : 0.0f;
         }
-#pragma unroll
-        for (int i = 0; i < BK; i++) {
-#pragma unroll
-            for (int c = 0; c < COLS; c++) {
-                float v = 0.0f;
-                if (colOk[c] && kk < CRS) {
-                    const int h = h0[c] + kr, w = w0[c] + ks;
-                    if (h >= 0 && h < H && w >= 0 && w < W) v = img[c][kc * HW + h * W + w];
-                }
-                bReg[c][i] = v;
-            }
-            kk++;
-            if (++ks == S) {
-                ks = 0;
-                if (++kr == R) {
-                    kr = 0;
-                    kc++;
-                }
-            }
-        }
+        inCols.load(bReg, CRS, R, S, HW, H, W);
     };
     auto storeSlab = [&](int buf) {
 #pragma unroll
@@ -186,10 +203,7 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
     const int tn = tid % 16;
     const int tm = tid / 16;
     float acc[8][8];
-#pragma unroll
-    for (int i = 0; i < 8; i++)
-#pragma unroll
-        for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
+    tile_8x8_zero(acc);
 
     slab_loop<false>((CRS + BK - 1) / BK, loadSlab, storeSlab,  // CRS >= 1: at least one slab
                      [&](int buf) { tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn); });
@@ -198,7 +212,7 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
     long long colBase[8];  // offset of out[n, 0, p, q] for each of this thread's columns, or -1 if out of range
 #pragma unroll
     for (int j = 0; j < 8; j++) {
-        const int col = j0 + (j < 4 ? tn * 4 + j : 64 + tn * 4 + (j - 4));
+        const int col = j0 + tile_8x8_col(j, tn);
         if (col < NPQ) {
             const int n = col / PQ;
             colBase[j] = (long long)n * K * PQ + (col - n * PQ);
@@ -208,7 +222,7 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
     }
 #pragma unroll
     for (int i = 0; i < 8; i++) {
-        const int m = m0 + (i < 4 ? tm * 4 + i : BM / 2 + tm * 4 + (i - 4));
+        const int m = m0 + tile_8x8_row<BM / 2>(i, tm);
         if (m >= Kg) continue;
         const int k = g * Kg + m;
         const float b = bias[k];
@@ -244,10 +258,6 @@ template <int BM> struct Tile {
 };
 }  // namespace conv2d_bwd_v1
 
-// Row (0..BM-1) of the tile held in acc[i][.], and column (0..127) held in acc[.][j] (see tile_8x8_mma).
-template <int BM>
-__device__ __forceinline__ int conv2d_bwd_row(int i, int tm) { return i < 4 ? tm * 4 + i : BM / 2 + tm * 4 + (i - 4); }
-__device__ __forceinline__ int conv2d_bwd_col(int j, int tn) { return j < 4 ? tn * 4 + j : 64 + tn * 4 + (j - 4); }
 
 // dIn (N, C, H, W), dOut (N, K, P, Q), weight (K, C/groups, R, S); reluOut null or (N, C, H, W).
 template <int BM>
@@ -285,27 +295,23 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
     const int ak = tid % BK;
     const int am = tid / BK;
     const float* wGroup = weight + (long long)g * Kg * Cg * RS;
-    // B (dOut): tile columns tid + c*THREADS, all BK reduction indices; (kc, kr, ks) step through (k, rr, ss) as in
-    // the forward kernel, the same for every column.
-    bool colOk[COLS];
-    int pTop[COLS], qTop[COLS];  // output position of tap (rr, ss) = (0, 0)
-    const float* img[COLS];
+    // B (dOut): tile columns tid + c*THREADS, all BK reduction indices (k, rr, ss) of each slab.
+    conv2d_tap_gather<-1, COLS> dOutCols;
 #pragma unroll
     for (int c = 0; c < COLS; c++) {
         const int bj = j0 + tid + c * THREADS;
-        colOk[c] = tid + c * THREADS < BN && bj < cols;
+        dOutCols.colOk[c] = tid + c * THREADS < BN && bj < cols;
         int bn = 0, bhh = 0, bww = 0;
-        if (colOk[c]) {
+        if (dOutCols.colOk[c]) {
             bn = bj / HWph;
             const int rem = bj - bn * HWph;
             bhh = rem / Wph;
             bww = rem - bhh * Wph;
         }
-        pTop[c] = bhh + offH;
-        qTop[c] = bww + offW;
-        img[c] = dOut + ((long long)bn * K + (long long)g * Kg) * PQ;
+        dOutCols.row0[c] = bhh + offH;  // output position of tap (rr, ss) = (0, 0)
+        dOutCols.col0[c] = bww + offW;
+        dOutCols.img[c] = dOut + ((long long)bn * K + (long long)g * Kg) * PQ;
     }
-    int kc = 0, kr = 0, ks = 0, kk = 0;
 
     float aReg[4], bReg[COLS][BK];
     auto loadSlab = [&](int t) {
@@ -324,26 +330,7 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
             const int c = m0 + am + (BM / 4) * i;
             aReg[i] = (aOk && c < Cg) ? wGroup[wOff + c * RS] : 0.0f;
         }
-#pragma unroll
-        for (int i = 0; i < BK; i++) {
-#pragma unroll
-            for (int c = 0; c < COLS; c++) {
-                float v = 0.0f;
-                if (colOk[c] && kk < red) {
-                    const int p = pTop[c] - kr, q = qTop[c] - ks;
-                    if (p >= 0 && p < P && q >= 0 && q < Q) v = img[c][kc * PQ + p * Q + q];
-                }
-                bReg[c][i] = v;
-            }
-            kk++;
-            if (++ks == Sph) {
-                ks = 0;
-                if (++kr == Rph) {
-                    kr = 0;
-                    kc++;
-                }
-            }
-        }
+        dOutCols.load(bReg, red, Rph, Sph, PQ, P, Q);
     };
     auto storeSlab = [&](int buf) {
 #pragma unroll
@@ -353,10 +340,7 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
 
     const int tn = tid % 16, tm = tid / 16;
     float acc[8][8];
-#pragma unroll
-    for (int i = 0; i < 8; i++)
-#pragma unroll
-        for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
+    tile_8x8_zero(acc);
 
     // No slabs for a phase no tap reaches: it writes zeros.
     slab_loop<true>((red + BK - 1) / BK, loadSlab, storeSlab,
@@ -366,7 +350,7 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
     long long colBase[8];  // offset of dIn[n, 0, h, w] for each of this thread's columns, or -1 if out of range
 #pragma unroll
     for (int j = 0; j < 8; j++) {
-        const int col = j0 + conv2d_bwd_col(j, tn);
+        const int col = j0 + tile_8x8_col(j, tn);
         if (col < cols) {
             const int n = col / HWph;
             const int rem = col - n * HWph;
@@ -379,7 +363,7 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
     }
 #pragma unroll
     for (int i = 0; i < 8; i++) {
-        const int m = m0 + conv2d_bwd_row<BM>(i, tm);
+        const int m = m0 + tile_8x8_row<BM / 2>(i, tm);
         if (m >= Cg) continue;
         const long long cOff = (long long)(g * Cg + m) * HW;
 #pragma unroll
@@ -516,10 +500,7 @@ __device__ __forceinline__ void conv2d_backward_weight_tile(float* __restrict__ 
 
     const int tn = tid % 16, tm = tid / 16;
     float acc[8][8];
-#pragma unroll
-    for (int i = 0; i < 8; i++)
-#pragma unroll
-        for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
+    tile_8x8_zero(acc);
 
     // No slabs for an empty split: it writes zeros.
     slab_loop<true>((jEnd - jBegin + BK - 1) / BK, loadSlab, storeSlab,
@@ -530,13 +511,13 @@ __device__ __forceinline__ void conv2d_backward_weight_tile(float* __restrict__ 
     float* dst = direct ? dWeight : dWeight + (long long)split * K * (CRS + 1);
 #pragma unroll
     for (int i = 0; i < 8; i++) {
-        const int m = m0 + conv2d_bwd_row<BM>(i, tm);
+        const int m = m0 + tile_8x8_row<BM / 2>(i, tm);
         if (m >= Kg) continue;
         const int k = g * Kg + m;
         float* row = dst + (long long)k * ld;
 #pragma unroll
         for (int j = 0; j < 8; j++) {
-            const int col = i0 + conv2d_bwd_col(j, tn);
+            const int col = i0 + tile_8x8_col(j, tn);
             if (col < CRS) {
                 row[col] = acc[i][j];
             } else if (col == CRS) {

@@ -143,10 +143,7 @@ linear_forward(float* __restrict__ out, const float* __restrict__ in, const floa
     const int tn = tid % 16;
     const int tm = tid / 16;
     float acc[8][8];
-#pragma unroll
-    for (int i = 0; i < 8; i++)
-#pragma unroll
-        for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
+    tile_8x8_zero(acc);
 
     slab_loop<true>(slabs, loadSlab, storeSlab, [&](int buf) { tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn); });
 
@@ -155,7 +152,7 @@ linear_forward(float* __restrict__ out, const float* __restrict__ in, const floa
     const bool vecOut = K % 4 == 0 && aligned16(dst);
 #pragma unroll
     for (int i = 0; i < 8; i++) {
-        const int n = n0 + (i < 4 ? tm * 4 + i : 32 + tm * 4 + (i - 4));
+        const int n = n0 + tile_8x8_row(i, tm);
         if (n >= N) continue;
         float* o = dst + (long long)n * K;
 #pragma unroll
@@ -325,10 +322,7 @@ __device__ __forceinline__ void linear_backward_gemm(float* __restrict__ out, co
     const int tn = tid % 16;
     const int tm = tid / 16;
     float acc[8][8];
-#pragma unroll
-    for (int i = 0; i < 8; i++)
-#pragma unroll
-        for (int j = 0; j < 8; j++) acc[i][j] = 0.0f;
+    tile_8x8_zero(acc);
 
     slab_loop<true>(slabs, loadSlab, storeSlab, [&](int buf) { tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn); });
 
@@ -336,7 +330,7 @@ __device__ __forceinline__ void linear_backward_gemm(float* __restrict__ out, co
     const bool vecOut = Ncol % 4 == 0 && aligned16(dst);
 #pragma unroll
     for (int i = 0; i < 8; i++) {
-        const int m = m0 + (i < 4 ? tm * 4 + i : 32 + tm * 4 + (i - 4));
+        const int m = m0 + tile_8x8_row(i, tm);
         if (m >= M) continue;
         float* o = dst + (long long)m * Ncol;
 #pragma unroll
