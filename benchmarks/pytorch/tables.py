@@ -101,8 +101,10 @@ def comparison_table(ours: dict, res: dict) -> str:
         lines.append(f"| {name} | {fmt(o)} | {fmt(t)} | {ratio} |")
     lines.append("")
     lines.append("ratio > 1: ours is slower. Our conv and fc rows include the ReLU fused into them (PyTorch times "
-                 "it on its own row), and our backward rows are the data and weight gradients (weight with bias). "
-                 "Compare only numbers measured on the same card.")
+                 "it on its own row), and our backward rows are the data and weight gradients (weight with bias); "
+                 "the convolutions' ReLU gradients are applied by the op below them in the backward pass (conv4's "
+                 "data gradient for relu3, LRN or pooling for the others), so PyTorch's relu1..relu5 bwd rows have "
+                 "no counterpart of ours. Compare only numbers measured on the same card.")
     return "\n".join(lines)
 
 
