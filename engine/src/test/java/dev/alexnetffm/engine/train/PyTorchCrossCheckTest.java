@@ -1,0 +1,124 @@
+package dev.alexnetffm.engine.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.alexnetffm.cuda.CudaDriver;
+import dev.alexnetffm.engine.backend.Backend;
+import dev.alexnetffm.engine.backend.CpuBackend;
+import dev.alexnetffm.engine.backend.cuda.CudaBackend;
+import dev.alexnetffm.engine.io.SafeTensors;
+import dev.alexnetffm.engine.model.AlexNet;
+import dev.alexnetffm.engine.model.AlexNetConfig;
+import dev.alexnetffm.engine.tensor.HostTensor;
+import dev.alexnetffm.engine.tensor.Shape;
+import dev.alexnetffm.engine.tensor.Tensor;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One training step of the paper's network (dropout off) against PyTorch's, recomputed independently in float64 by
+ * {@code benchmarks/pytorch/cross_check.py}: logits, loss, every gradient and every parameter's SGD update within
+ * 1e-4 relative L2. Our CPU reference is checked op by op against float64 re-implementations of our own
+ * (GradientCheckTest); this checks the whole network, LRN and pooling conventions, loss and update rule included,
+ * against code we did not write. Skipped where no Python with PyTorch is found ({@code ALEXNET_PYTHON}, else
+ * {@code python3}, else {@code /usr/bin/python3}); the GPU case also where there is no GPU.
+ */
+class PyTorchCrossCheckTest {
+    static final AlexNetConfig NET = AlexNetConfig.paper().withClasses(10).withDropout(0f);
+    static final int BATCH = 2;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void cpuTrainingStepMatchesPyTorch() throws Exception {
+        check(new CpuBackend());
+    }
+
+    @Test
+    @Tag("gpu")
+    void gpuTrainingStepMatchesPyTorch() throws Exception {
+        assumeTrue(CudaDriver.isAvailable(), () -> "no usable CUDA driver/GPU: " + CudaDriver.unavailableReason().orElse(""));
+        check(new CudaBackend(0));
+    }
+
+    private void check(Backend backend) throws Exception {
+        Optional<String> python = pythonWithTorch();
+        Path script = script();
+        assumeTrue(python.isPresent(), "no Python with PyTorch (set ALEXNET_PYTHON)");
+        assumeTrue(script != null, "benchmarks/pytorch/cross_check.py not found above " + Path.of("").toAbsolutePath());
+        Path caseFile = dir.resolve("case.safetensors");
+        SafeTensors.write(caseFile, trainingStep(backend), Map.of("lr", Float.toString(Sgd.paper().learningRate()),
+                "momentum", Float.toString(Sgd.paper().momentum()), "weight_decay", Float.toString(Sgd.paper().weightDecay()),
+                "backend", backend.name()));
+        Path log = dir.resolve("cross_check.log");
+        Process p = new ProcessBuilder(python.get(), script.toString(), caseFile.toString()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        boolean done = p.waitFor(5, TimeUnit.MINUTES);
+        if (!done) p.destroyForcibly();
+        String out = Files.readString(log, StandardCharsets.UTF_8) + (done ? "" : "\n(stopped after 5 minutes)");
+        System.out.print(out);
+        assertEquals(0, done ? p.exitValue() : -1, "cross_check.py against " + backend.name() + ":\n" + out);
+    }
+
+    /** The case cross_check.py reads: the weights, a batch, and our step's logits, loss, gradients and updated weights. */
+    static Map<String, HostTensor> trainingStep(Backend b) {
+        Map<String, HostTensor> weights = AlexNet.initialWeights(NET, 11, AlexNet.Init.KAIMING);
+        Random random = new Random(12);
+        float[] images = new float[BATCH * 3 * 227 * 227];
+        for (int i = 0; i < images.length; i++) images[i] = (float) random.nextGaussian();
+        int[] labels = {3, 8};
+        Map<String, HostTensor> out = new LinkedHashMap<>(weights);
+        out.put("input", new HostTensor(Shape.of(BATCH, 3, 227, 227), images));
+        out.put("labels", new HostTensor(Shape.of(BATCH), new float[] {labels[0], labels[1]}));
+        try (b; AlexNet net = AlexNet.fromWeights(b, NET, weights); TrainingStep step = new TrainingStep(net, 5);
+             Tensor x = b.fromArray(net.inputShape(BATCH), images)) {
+            float loss = step.step(x, labels, Sgd.paper(), 0);
+            out.put("ours.logits", new HostTensor(Shape.of(BATCH, NET.classes()), step.lastLogits()));
+            out.put("ours.loss", new HostTensor(Shape.of(1), new float[] {loss}));
+            HostTensor.copiesOf(step.gradients()).forEach((name, g) -> out.put("ours.grad." + name, g));
+            net.weights().forEach((name, w) -> out.put("ours.after." + name, w));
+        }
+        return out;
+    }
+
+    private static Optional<String> pythonWithTorch() {
+        String given = System.getenv("ALEXNET_PYTHON");
+        for (String candidate : given != null ? List.of(given) : List.of("python3", "/usr/bin/python3")) {
+            try {
+                Process p = new ProcessBuilder(candidate, "-c", "import torch").redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                if (p.waitFor(2, TimeUnit.MINUTES) && p.exitValue() == 0) return Optional.of(candidate);
+                p.destroyForcibly();
+            } catch (IOException e) {
+                // not there: try the next one
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Optional.empty();
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The script, looked for from the working directory upwards (Maven runs tests in engine/, the GPU bundle in the root). */
+    private static Path script() {
+        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            Path s = d.resolve("benchmarks/pytorch/cross_check.py");
+            if (Files.isRegularFile(s)) return s;
+        }
+        return null;
+    }
+}
