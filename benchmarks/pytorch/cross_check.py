@@ -7,8 +7,8 @@ CASE is written by the engine's PyTorchCrossCheckTest: the paper's network witho
 PyTorch's names, conv1.weight ... fc8.bias), an input batch ("input", N x 3 x 227 x 227) with its labels ("labels",
 class indices stored as floats), and what our backend computed for one training step from those weights:
 "ours.logits", "ours.loss", the gradient of every parameter ("ours.grad.<name>") and every parameter after the
-paper's SGD update ("ours.after.<name>"). Its metadata gives the update's lr, momentum and weight_decay and the
-backend's name.
+paper's SGD update ("ours.after.<name>"). Its metadata gives the update's lr, momentum and weight_decay, the
+network's variant (activation relu or tanh; lrn paper or none; pool "window,stride") and the backend's name.
 
 PyTorch recomputes the step in float64 with its own layers (nn.Conv2d, F.local_response_norm inside each tower,
 nn.MaxPool2d, nn.Linear, cross-entropy, autograd) and the paper's update v = momentum * v - weight_decay * lr * w
@@ -17,6 +17,7 @@ update, that of the change (after - before), so that the unchanged bulk of w doe
 error exceeds --tolerance (default 1e-4; float32 rounding of these sums is about 1e-6).
 """
 import argparse
+import collections
 import json
 import math
 import struct
@@ -24,11 +25,12 @@ import sys
 
 try:
     import torch
+    import torch.nn as nn
     import torch.nn.functional as F
 except ImportError:  # pragma: no cover
     sys.exit("cross_check.py needs PyTorch (pip install torch, or Debian's python3-torch)")
 
-from alexnet_torch_bench import alexnet
+from alexnet_torch_bench import TowerLRN
 
 PARAMS = [f"{layer}.{kind}" for layer in ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
           for kind in ("weight", "bias")]
@@ -55,6 +57,25 @@ def read_safetensors(path):
     return tensors, metadata
 
 
+def network(classes, activation, lrn, pool):
+    """The paper's network, or one of its ablations: tanh for ReLU, no LRN, other pooling; no dropout."""
+    act = {"relu": nn.ReLU, "tanh": nn.Tanh}[activation]
+    window, stride = (int(v) for v in pool.split(","))
+    norm = {"paper": lambda: TowerLRN(2), "none": nn.Identity}[lrn]
+    return nn.Sequential(collections.OrderedDict([
+        ("conv1", nn.Conv2d(3, 96, 11, stride=4)), ("act1", act()), ("norm1", norm()), ("pool1", nn.MaxPool2d(window, stride)),
+        ("conv2", nn.Conv2d(96, 256, 5, padding=2, groups=2)), ("act2", act()), ("norm2", norm()),
+        ("pool2", nn.MaxPool2d(window, stride)),
+        ("conv3", nn.Conv2d(256, 384, 3, padding=1)), ("act3", act()),
+        ("conv4", nn.Conv2d(384, 384, 3, padding=1, groups=2)), ("act4", act()),
+        ("conv5", nn.Conv2d(384, 256, 3, padding=1, groups=2)), ("act5", act()), ("pool5", nn.MaxPool2d(window, stride)),
+        ("flatten", nn.Flatten()),
+        ("fc6", nn.Linear(256 * 6 * 6, 4096)), ("act6", act()),
+        ("fc7", nn.Linear(4096, 4096)), ("act7", act()),
+        ("fc8", nn.Linear(4096, classes)),
+    ]))
+
+
 def relative_l2(ours, want):
     den = want.norm().item()
     err = (ours - want).norm().item()
@@ -75,18 +96,13 @@ def main(argv=None):
         sys.exit(f"{args.case}: missing tensors {missing}")
     lr, momentum, decay = (float(meta[k]) for k in ("lr", "momentum", "weight_decay"))
 
-    torch.manual_seed(0)
-    model = alexnet(lrn_towers=2).double()
-    model.fc8 = torch.nn.Linear(4096, t["fc8.weight"].shape[0]).double()
+    variant = {k: meta.get(k, d) for k, d in (("activation", "relu"), ("lrn", "paper"), ("pool", "3,2"))}
+    model = network(t["fc8.weight"].shape[0], **variant).double()
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.shape != t[name].shape:
                 sys.exit(f"{name}: the case has shape {tuple(t[name].shape)}, PyTorch's network {tuple(p.shape)}")
             p.copy_(t[name])
-    model.train()  # dropout modules are there but the case has none: make sure they do nothing
-    for m in model.modules():
-        if isinstance(m, torch.nn.Dropout):
-            m.p = 0.0
 
     x = t["input"]
     labels = t["labels"].long()
@@ -103,7 +119,8 @@ def main(argv=None):
         v = -decay * lr * p.detach() - lr * p.grad  # momentum * 0 + ...
         rows.append((f"update {name}", relative_l2(t[f"ours.after.{name}"] - t[name], v)))
 
-    print(f"ours: {meta.get('backend', '?')}; reference: PyTorch {torch.__version__}, float64, CPU")
+    print(f"ours: {meta.get('backend', '?')}; reference: PyTorch {torch.__version__}, float64, CPU; "
+          + ", ".join(f"{k} {v}" for k, v in variant.items()))
     print(f"batch {x.shape[0]}, loss {loss.item():.6f} (ours {t['ours.loss'].item():.6f})")
     print("| result | relative L2 error |")
     print("|---|---:|")
