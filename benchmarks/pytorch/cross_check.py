@@ -6,13 +6,19 @@
 CASE is written by the engine's PyTorchCrossCheckTest: the paper's network without dropout (its weights under
 PyTorch's names, conv1.weight ... fc8.bias), an input batch ("input", N x 3 x 227 x 227) with its labels ("labels",
 class indices stored as floats), and what our backend computed for one training step from those weights:
-"ours.logits", "ours.loss", the gradient of every parameter ("ours.grad.<name>") and every parameter after the
-paper's SGD update ("ours.after.<name>"). Its metadata gives the update's lr, momentum and weight_decay, the
+"ours.logits", "ours.loss", its activations ("ours.act.conv1", "ours.act.norm1", ...: each layer's output, after
+the ReLU for convolutions and fully connected layers), the gradient of every parameter ("ours.grad.<name>") and
+every parameter after the paper's SGD update ("ours.after.<name>"). Its metadata gives the update's lr, momentum and weight_decay, the
 network's variant (activation relu or tanh; lrn paper or none; pool "window,stride") and the backend's name.
 
-PyTorch recomputes the step in float64 with its own layers (nn.Conv2d, F.local_response_norm inside each tower,
-nn.MaxPool2d, nn.Linear, cross-entropy, autograd) and the paper's update v = momentum * v - weight_decay * lr * w
-- lr * grad, w = w + v (from v = 0). For each result the relative L2 error of ours against it is printed; for the
+PyTorch recomputes the step in float64 with its own layers (F.conv2d, F.local_response_norm inside each tower,
+F.max_pool2d, F.linear, cross-entropy, autograd) and the paper's update v = momentum * v - weight_decay * lr * w
+- lr * grad, w = w + v (from v = 0). Two kinds of decisions are taken from our activations rather than from its own:
+which elements a ReLU passes (ours > 0) and which element each max-pooling window picks (F.max_pool2d's indices
+on our pooling input, the first maximum as ours). Where two values of a window, or a pre-activation and zero, are
+closer than float32 rounding, float32 and float64 can decide differently, and one re-routed gradient then moves a
+whole bias gradient by 1e-3 or more; with about a million such decisions per step that happens in a fair share of
+runs, whatever the implementation. With the decisions shared, every remaining difference is rounding. For each result the relative L2 error of ours against it is printed; for the
 update, that of the change (after - before), so that the unchanged bulk of w does not hide it. Exits 1 if any
 error exceeds --tolerance (default 1e-4; float32 rounding of these sums is about 1e-6).
 """
@@ -57,21 +63,47 @@ def read_safetensors(path):
     return tensors, metadata
 
 
-def network(classes, activation, lrn, pool):
-    """The paper's network, or one of its ablations: tanh for ReLU, no LRN, other pooling; no dropout."""
-    act = {"relu": nn.ReLU, "tanh": nn.Tanh}[activation]
+class PinnedReLU(nn.Module):
+    """ReLU passing exactly the elements where our output is positive: x * mask, whose gradient is dy * mask."""
+
+    def __init__(self, ours_output):
+        super().__init__()
+        self.mask = (ours_output > 0).double()
+
+    def forward(self, x):
+        return x * self.mask
+
+
+class PinnedMaxPool(nn.Module):
+    """Max pooling taking, in every window, the element F.max_pool2d picks from our pooling input (its first maximum,
+    as ours); the gradient goes to that element (gather's backward adds overlapping windows' gradients)."""
+
+    def __init__(self, window, stride, ours_input):
+        super().__init__()
+        _, self.index = F.max_pool2d(ours_input, window, stride, return_indices=True)
+
+    def forward(self, x):
+        return x.flatten(2).gather(2, self.index.flatten(2)).view(self.index.shape)
+
+
+def network(classes, activation, lrn, pool, ours):
+    """The paper's network, or one of its ablations: tanh for ReLU, no LRN, other pooling; no dropout. ours(name):
+    our activation of that name, from which the ReLU masks and the pooling choices are taken."""
     window, stride = (int(v) for v in pool.split(","))
-    norm = {"paper": lambda: TowerLRN(2), "none": nn.Identity}[lrn]
+    act = (lambda layer: PinnedReLU(ours(layer))) if activation == "relu" else (lambda layer: nn.Tanh())
+    norm = (lambda layer: TowerLRN(2)) if lrn == "paper" else (lambda layer: nn.Identity())
+    pool_in = {"pool1": "norm1" if lrn == "paper" else "conv1", "pool2": "norm2" if lrn == "paper" else "conv2", "pool5": "conv5"}
+    maxpool = lambda layer: PinnedMaxPool(window, stride, ours(pool_in[layer]))
     return nn.Sequential(collections.OrderedDict([
-        ("conv1", nn.Conv2d(3, 96, 11, stride=4)), ("act1", act()), ("norm1", norm()), ("pool1", nn.MaxPool2d(window, stride)),
-        ("conv2", nn.Conv2d(96, 256, 5, padding=2, groups=2)), ("act2", act()), ("norm2", norm()),
-        ("pool2", nn.MaxPool2d(window, stride)),
-        ("conv3", nn.Conv2d(256, 384, 3, padding=1)), ("act3", act()),
-        ("conv4", nn.Conv2d(384, 384, 3, padding=1, groups=2)), ("act4", act()),
-        ("conv5", nn.Conv2d(384, 256, 3, padding=1, groups=2)), ("act5", act()), ("pool5", nn.MaxPool2d(window, stride)),
+        ("conv1", nn.Conv2d(3, 96, 11, stride=4)), ("act1", act("conv1")), ("norm1", norm("norm1")), ("pool1", maxpool("pool1")),
+        ("conv2", nn.Conv2d(96, 256, 5, padding=2, groups=2)), ("act2", act("conv2")), ("norm2", norm("norm2")),
+        ("pool2", maxpool("pool2")),
+        ("conv3", nn.Conv2d(256, 384, 3, padding=1)), ("act3", act("conv3")),
+        ("conv4", nn.Conv2d(384, 384, 3, padding=1, groups=2)), ("act4", act("conv4")),
+        ("conv5", nn.Conv2d(384, 256, 3, padding=1, groups=2)), ("act5", act("conv5")), ("pool5", maxpool("pool5")),
         ("flatten", nn.Flatten()),
-        ("fc6", nn.Linear(256 * 6 * 6, 4096)), ("act6", act()),
-        ("fc7", nn.Linear(4096, 4096)), ("act7", act()),
+        ("fc6", nn.Linear(256 * 6 * 6, 4096)), ("act6", act("fc6")),
+        ("fc7", nn.Linear(4096, 4096)), ("act7", act("fc7")),
         ("fc8", nn.Linear(4096, classes)),
     ]))
 
@@ -97,7 +129,13 @@ def main(argv=None):
     lr, momentum, decay = (float(meta[k]) for k in ("lr", "momentum", "weight_decay"))
 
     variant = {k: meta.get(k, d) for k, d in (("activation", "relu"), ("lrn", "paper"), ("pool", "3,2"))}
-    model = network(t["fc8.weight"].shape[0], **variant).double()
+
+    def ours(name):
+        if f"ours.act.{name}" not in t:
+            sys.exit(f"{args.case}: missing tensor ours.act.{name}")
+        return t[f"ours.act.{name}"]
+
+    model = network(t["fc8.weight"].shape[0], **variant, ours=ours).double()
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.shape != t[name].shape:

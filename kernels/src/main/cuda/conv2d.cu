@@ -25,6 +25,16 @@
 //                       threads (BM 48), threads load a second im2col column so that the slab's 128 columns are
 //                       covered; with 192 or 256, the threads past the 128th load no im2col column.
 //                       Requires N*P*Q, C*H*W and K*P*Q < 2^31 (the image offset itself is 64-bit); the caller checks.
+//                       v3: a small batch gives few column tiles (conv3 at batch 1: 169 output pixels, two tiles, so
+//                       12 blocks for 132 SMs, each a serial chain over all 2304 reduction indices). The host may then
+//                       split the reduction: conv2d_forward_split (row tile 64, grid z = groups * splits) has block z
+//                       sum only a chunk of the reduction and write raw partial sums to a (splits, N, K, P, Q)
+//                       workspace, which conv2d_forward_reduce adds in ascending split order, then adds the bias and
+//                       applies the activation. Whether and how to split depends only on the column tiles, the
+//                       reduction length and the SM count (not on K, the groups or a tuned tile), so a tower of the
+//                       two-GPU split gives the same bits as the one-device network; without a split (large batches:
+//                       every AlexNet layer at batch 128) the kernels and the bits are v2's.
+//   conv2d_forward_reduce  v1: out = act(p_0 + p_1 + ... + p_(splits-1) + bias), left to right; grid-stride over N*K*P*Q.
 //
 //   The backward kernels share the forward kernel's tile (BM x 128 with BM 64, 48, 96 or 128 as the host picks, slabs of
 //   8, 2*BM threads, 8 x 8 micro-tiles, double buffer) and its inner product; their weight-side slab is stored with
@@ -105,6 +115,15 @@ struct conv2d_tap_gather {
     int kc = 0, kr = 0, ks = 0;  // the next reduction index ...
     int kk = 0;                  // ... and its place in the reduction: kk = (kc*R + kr)*S + ks
 
+    // Starts the walk at reduction index kk0 instead of 0 (a split of the reduction).
+    __device__ __forceinline__ void start(int kk0, int R, int S) {
+        kk = kk0;
+        kc = kk0 / (R * S);
+        const int rs = kk0 - kc * R * S;
+        kr = rs / S;
+        ks = rs - kr * S;
+    }
+
     // The next BK reduction indices of every column into b[c][0..BK); indices from red on (the reduction's length)
     // read as zeros.
     template <int BK>
@@ -132,11 +151,16 @@ struct conv2d_tap_gather {
     }
 };
 
-template <int BM>
+// Without SPLIT: grid z = groups, out (N, K, P, Q), bias and activation applied. With SPLIT: grid z = groups*splits,
+// block z sums only the reduction indices [split*chunk, min(CRS, (split+1)*chunk)) (split = z / groups,
+// g = z % groups) and out is a (splits, N, K, P, Q) workspace of raw partial sums (no bias, no activation), which
+// conv2d_forward_reduce adds in ascending split order; chunk is a multiple of BK. (Two instantiations, so that the
+// direct kernels keep v2's registers: the split's bookkeeping would cost them a quarter of their resident warps.)
+template <int BM, bool SPLIT>
 __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, const float* __restrict__ in,
                                                     const float* __restrict__ weight, const float* __restrict__ bias,
                                                     int N, int C, int H, int W, int K, int R, int S, int P, int Q,
-                                                    int stride, int pad, int groups, int relu) {
+                                                    int stride, int pad, int groups, int relu, int chunk) {
     using namespace conv2d_v1;
     constexpr int COLS = Tile<BM>::COLS, THREADS = Tile<BM>::THREADS;
     __shared__ __align__(16) float As[2][BK][BM];  // weight slab, transposed: As[buf][kk][m]
@@ -148,7 +172,9 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
     const int HW = H * W;
     const int PQ = P * Q;
     const int NPQ = N * PQ;   // GEMM columns
-    const int g = blockIdx.z;
+    const int g = SPLIT ? blockIdx.z % groups : blockIdx.z, split = SPLIT ? blockIdx.z / groups : 0;
+    const int kBegin = SPLIT ? min(split * chunk, CRS) : 0;  // this block's part of the reduction
+    const int kEnd = SPLIT ? min(kBegin + chunk, CRS) : CRS;
     const int m0 = blockIdx.y * BM;  // first output channel of this tile, within group g
     const int j0 = blockIdx.x * BN;  // first output pixel of this tile
     const int tid = threadIdx.x;
@@ -178,6 +204,7 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
         inCols.col0[c] = bq * stride - pad;  // input column of filter tap s = 0
         inCols.img[c] = in + ((long long)bn * C + (long long)g * Cg) * HW;  // image bn, first channel of group g
     }
+    if (SPLIT) inCols.start(kBegin, R, S);
 
     float aReg[4];
     float bReg[COLS][BK];
@@ -186,10 +213,10 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
     auto loadSlab = [&](int t) {
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            const int k = t * BK + ak + i;
-            aReg[i] = (aRowOk && k < CRS) ? aRow[k] : 0.0f;
+            const int k = kBegin + t * BK + ak + i;
+            aReg[i] = (aRowOk && k < kEnd) ? aRow[k] : 0.0f;
         }
-        inCols.load(bReg, CRS, R, S, HW, H, W);
+        inCols.load(bReg, kEnd, R, S, HW, H, W);
     };
     auto storeSlab = [&](int buf) {
 #pragma unroll
@@ -205,10 +232,11 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
     float acc[8][8];
     tile_8x8_zero(acc);
 
-    slab_loop<false>((CRS + BK - 1) / BK, loadSlab, storeSlab,  // CRS >= 1: at least one slab
-                     [&](int buf) { tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn); });
+    // (an empty split, which the host never makes, would write zeros)
+    slab_loop<SPLIT>((kEnd - kBegin + BK - 1) / BK, loadSlab, storeSlab,
+                    [&](int buf) { tile_8x8_mma<BK, BM / 2>(acc, As[buf], Bs[buf], tm, tn); });
 
-    // --- Epilogue: bias, activation, scatter to NCHW. ---
+    // --- Epilogue: bias, activation, scatter to NCHW; or this split's raw partial sums. ---
     long long colBase[8];  // offset of out[n, 0, p, q] for each of this thread's columns, or -1 if out of range
 #pragma unroll
     for (int j = 0; j < 8; j++) {
@@ -225,11 +253,30 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
         const int m = m0 + tile_8x8_row<BM / 2>(i, tm);
         if (m >= Kg) continue;
         const int k = g * Kg + m;
-        const float b = bias[k];
+        if (!SPLIT) {
+            const float b = bias[k];
 #pragma unroll
-        for (int j = 0; j < 8; j++) {
-            if (colBase[j] >= 0) out[colBase[j] + (long long)k * PQ] = conv2d_act(acc[i][j] + b, relu);
+            for (int j = 0; j < 8; j++) {
+                if (colBase[j] >= 0) out[colBase[j] + (long long)k * PQ] = conv2d_act(acc[i][j] + b, relu);
+            }
+        } else {
+            float* partials = out + (long long)split * N * K * PQ;
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                if (colBase[j] >= 0) partials[colBase[j] + (long long)k * PQ] = acc[i][j];
+            }
         }
+    }
+}
+
+// out (N, K, P, Q) = act(bias + the splits' partial sums, added in ascending split order from the first), as the
+// direct path computes act(sum + bias). partials: (splits, N, K, P, Q); total = N*K*P*Q. Grid-stride.
+KERNEL void conv2d_forward_reduce(float* __restrict__ out, const float* __restrict__ partials,
+                                  const float* __restrict__ bias, long long total, int K, int PQ, int splits, int relu) {
+    GRID_STRIDE(i, total) {
+        float sum = partials[i];
+        for (int s = 1; s < splits; s++) sum += partials[(long long)s * total + i];
+        out[i] = conv2d_act(sum + bias[(i / PQ) % K], relu);
     }
 }
 
@@ -239,12 +286,20 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
     name(float* __restrict__ out, const float* __restrict__ in, const float* __restrict__ weight,                    \
          const float* __restrict__ bias, int N, int C, int H, int W, int K, int R, int S, int P, int Q, int stride,   \
          int pad, int groups, int relu) {                                                                             \
-        conv2d_forward_tile<BM>(out, in, weight, bias, N, C, H, W, K, R, S, P, Q, stride, pad, groups, relu);        \
+        conv2d_forward_tile<BM, false>(out, in, weight, bias, N, C, H, W, K, R, S, P, Q, stride, pad, groups, relu, 0); \
     }
 CONV2D_FORWARD_ENTRY(conv2d_forward, 64)
 CONV2D_FORWARD_ENTRY(conv2d_forward_m48, 48)
 CONV2D_FORWARD_ENTRY(conv2d_forward_m96, 96)
 CONV2D_FORWARD_ENTRY(conv2d_forward_m128, 128)
+
+// The split reduction (v3), one row tile (64): it serves small problems, whose time the split, not the tile, decides.
+// out: the (splits, N, K, P, Q) partial sums; grid (ceil(N*P*Q / 128), ceil(K/groups / 64), groups * splits).
+KERNEL void __launch_bounds__(conv2d_v1::Tile<64>::THREADS)
+conv2d_forward_split(float* __restrict__ partials, const float* __restrict__ in, const float* __restrict__ weight, int N,
+                     int C, int H, int W, int K, int R, int S, int P, int Q, int stride, int pad, int groups, int chunk) {
+    conv2d_forward_tile<64, true>(partials, in, weight, nullptr, N, C, H, W, K, R, S, P, Q, stride, pad, groups, 0, chunk);
+}
 
 namespace conv2d_bwd_v1 {
 constexpr int BN = 128;

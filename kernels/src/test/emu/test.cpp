@@ -98,6 +98,19 @@ static void testConv(int N, int C, int H, int W, int K, int R, int S, int stride
         snprintf(sh, sizeof sh, "BM%d N%d C%d H%d W%d K%d R%d S%d st%d pad%d g%d relu%d mis%d", v.bm, N, C, H, W, K, R, S, stride, pad, groups, relu, mis);
         compare("conv2d", sh, o.p, ref);
     }
+    // The split reduction (v3): chunks of the reduction summed by blocks of their own into partial sums, which
+    // conv2d_forward_reduce adds up with the bias and the activation. Chunks in whole slabs as the host makes them, or
+    // any length; sometimes one more, empty, split at the end, which must contribute zeros.
+    int CRS = Cg * R * S;
+    int chunk = ri(0, 2) ? std::max(8, (CRS / ri(1, 6) + 7) / 8 * 8) : ri(1, std::max(1, std::min(CRS, 40)));
+    int splits = (CRS + chunk - 1) / chunk + (ri(0, 3) == 0 ? 1 : 0);
+    Buf ws((size_t)splits * N * K * P * Q); ws.fill(NAN); o.fill(NAN);
+    dim3 grid{(unsigned)blocksFor((long long)N * P * Q, 128), (unsigned)blocksFor(Kg, 64), (unsigned)(groups * splits)};
+    launch(grid, {128}, [&] { conv2d_forward_split(ws.p, x.p, w.p, N, C, H, W, K, R, S, P, Q, stride, pad, groups, chunk); });
+    launch({3}, {64}, [&] { conv2d_forward_reduce(o.p, ws.p, b.p, (long long)N * K * P * Q, K, P * Q, splits, relu); });
+    char sh[256];
+    snprintf(sh, sizeof sh, "split %d x %d: N%d C%d H%d W%d K%d R%d S%d st%d pad%d g%d relu%d mis%d", splits, chunk, N, C, H, W, K, R, S, stride, pad, groups, relu, mis);
+    compare("conv2d (split reduction)", sh, o.p, ref);
 }
 
 static void testLinear(int N, int C, int K, int splits, int relu, bool mis) {

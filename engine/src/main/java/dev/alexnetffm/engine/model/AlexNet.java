@@ -419,6 +419,20 @@ public final class AlexNet implements AutoCloseable {
             return drop7 != null ? drop7 : fc7;
         }
 
+        /**
+         * The tensors this set holds, by layer name in the network's order (conv1, norm1, pool1, ..., fc8,
+         * probabilities), those the configuration leaves out (no LRN, inference or training) omitted. A convolution's
+         * or fully connected layer's entry is its output after the activation.
+         */
+        public Map<String, Tensor> byName() {
+            Map<String, Tensor> m = new LinkedHashMap<>();
+            String[] names = {"conv1", "norm1", "pool1", "conv2", "norm2", "pool2", "conv3", "conv4", "conv5", "pool5", "fc6", "drop6", "fc7",
+                    "drop7", "fc8", "probabilities"};
+            Tensor[] tensors = {conv1, norm1, pool1, conv2, norm2, pool2, conv3, conv4, conv5, pool5, fc6, drop6, fc7, drop7, fc8, probabilities};
+            for (int i = 0; i < names.length; i++) if (tensors[i] != null) m.put(names[i], tensors[i]);
+            return m;
+        }
+
         @Override
         public void close() {
             group.close();

@@ -59,6 +59,15 @@ public final class TrainingStep implements AutoCloseable {
         return acts.forward.fc8.toArray();
     }
 
+    /**
+     * Host copies of the last step's forward activations (with dropout, as trained), by layer name: see
+     * {@link AlexNet.Activations#byName()}. For inspecting what the network computed.
+     */
+    public Map<String, HostTensor> lastActivations() {
+        if (acts == null) throw new IllegalStateException("no step has run yet");
+        return HostTensor.copiesOf(acts.forward.byName());
+    }
+
     /** The momentum buffers, by parameter name. */
     public Map<String, Tensor> velocities() {
         return velocities;

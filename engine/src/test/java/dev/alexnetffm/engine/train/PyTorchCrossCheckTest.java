@@ -36,7 +36,7 @@ import java.util.stream.Stream;
 
 /**
  * One training step of the paper's network (dropout off), and of its ablations (tanh, no LRN, 2x2 pooling), against
- * PyTorch's, recomputed independently in float64 by
+ * PyTorch's, recomputed independently in float64 (with our ReLU masks and pooling choices: see cross_check.py) by
  * {@code benchmarks/pytorch/cross_check.py}: logits, loss, every gradient and every parameter's SGD update within
  * 1e-4 relative L2. Our CPU reference is checked op by op against float64 re-implementations of our own
  * (GradientCheckTest); this checks the whole network, LRN and pooling conventions, loss and update rule included,
@@ -107,6 +107,7 @@ class PyTorchCrossCheckTest {
             float loss = step.step(x, labels, Sgd.paper(), 0);
             out.put("ours.logits", new HostTensor(Shape.of(BATCH, config.classes()), step.lastLogits()));
             out.put("ours.loss", new HostTensor(Shape.of(1), new float[] {loss}));
+            step.lastActivations().forEach((name, a) -> out.put("ours.act." + name, a));  // for the ReLU and pooling decisions
             HostTensor.copiesOf(step.gradients()).forEach((name, g) -> out.put("ours.grad." + name, g));
             net.weights().forEach((name, w) -> out.put("ours.after." + name, w));
         }

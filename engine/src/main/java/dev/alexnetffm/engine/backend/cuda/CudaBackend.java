@@ -363,12 +363,48 @@ public final class CudaBackend implements Backend {
         requireInt("conv2d", "C*H*W", (long) c * h * wd);
         requireInt("conv2d", "K*P*Q", (long) k * p * q);
         int groups = spec.groups();
+        int columnTiles = Dim3.blocksFor((long) n * p * q, CONV_TILE_PIXELS), crs = ws.dim(1) * r * s;
+        int chunk = convForwardChunk(columnTiles, crs, multiprocessors);
+        if (chunk < crs) {  // few output pixels (a small batch): the reduction split over more blocks (conv2d.cu v3)
+            int splits = Dim3.blocksFor(crs, chunk);
+            Dim3 grid = Dim3.of(columnTiles, Dim3.blocksFor(k / groups, CONV_SPLIT_TILE), Math.multiplyExact(groups, splits));
+            requireGridYZ("conv2d", grid);
+            long total = os.size();
+            DeviceBuffer partials = workspace(splits * total * Float.BYTES);
+            launch(Kernels.CONV2D_FORWARD_SPLIT, grid, Dim3.of(2 * CONV_SPLIT_TILE), partials.address(), x.address(), w.address(), n, c, h,
+                    wd, k, r, s, p, q, spec.stride(), spec.pad(), groups, chunk);
+            launch(Kernels.CONV2D_FORWARD_REDUCE, elementwiseGrid(total, 1), Dim3.of(ELEMENTWISE_THREADS), o.address(), partials.address(),
+                    b.address(), total, k, p * q, splits, relu ? 1 : 0);
+            return;
+        }
         // The grid's y is largest with the smallest tile: checked for that one.
         requireGridYZ("conv2d", Dim3.of(1, Dim3.blocksFor(k / groups, ConvRowTiles.SMALLEST), groups));
         convTiles.launch(new ConvShape("conv2d", xs, ws, spec), k / groups, tile -> launch(ConvRowTiles.Op.FORWARD.kernel(tile),
-                Dim3.of(Dim3.blocksFor((long) n * p * q, CONV_TILE_PIXELS), Dim3.blocksFor(k / groups, tile), groups), Dim3.of(2 * tile),
+                Dim3.of(columnTiles, Dim3.blocksFor(k / groups, tile), groups), Dim3.of(2 * tile),
                 o.address(), x.address(), w.address(), b.address(), n, c, h, wd, k, r, s, p, q, spec.stride(), spec.pad(), groups,
                 relu ? 1 : 0), this::timeMillis);
+    }
+
+    /** conv2d.cu v3: conv2d_forward_split's row tile. */
+    private static final int CONV_SPLIT_TILE = 64;
+    /** Shortest part of a forward reduction (Cg*R*S) worth a split of its own: 8 slabs. */
+    private static final int CONV_FWD_MIN_CHUNK = 64;
+
+    /**
+     * The reduction length (Cg*R*S) each block of a forward convolution sums: all of it when there are at least half
+     * as many column tiles (128 output pixels each) as SMs, which with the row tiles of each group's filters makes
+     * about a wave of resident blocks; else short enough that column tiles x splits reaches that, but never below
+     * {@link #CONV_FWD_MIN_CHUNK}, in whole slabs. It depends on the output pixels, the reduction and the SM count
+     * only: not on the filters, the groups or the tuned tile, so a tower of the two-GPU split sums exactly as the
+     * one-device network does. No AlexNet layer splits at batch 128.
+     */
+    static int convForwardChunk(int columnTiles, int crs, int multiprocessors) {
+        long target = Math.max(1, multiprocessors / 2);
+        if (columnTiles >= target) return crs;
+        long splits = Math.ceilDiv(target, columnTiles);
+        long chunk = Math.ceilDiv(crs, splits);
+        chunk = Math.max(CONV_FWD_MIN_CHUNK, (chunk + CONV_SLAB - 1) / CONV_SLAB * CONV_SLAB);
+        return chunk >= crs ? crs : (int) chunk;
     }
 
     @Override

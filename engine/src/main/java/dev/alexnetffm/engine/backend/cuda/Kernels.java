@@ -40,6 +40,12 @@ public final class Kernels {
     public static final KernelSignature CONV2D_FORWARD_M96 = convForward("conv2d_forward_m96");
     public static final KernelSignature CONV2D_FORWARD_M128 = convForward("conv2d_forward_m128");
 
+    public static final KernelSignature CONV2D_FORWARD_SPLIT = of("conv2d", "conv2d_forward_split", ptr("partials"), ptr("in"), ptr("weight"),
+            i32("N"), i32("C"), i32("H"), i32("W"), i32("K"), i32("R"), i32("S"), i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"),
+            i32("chunk"));
+    public static final KernelSignature CONV2D_FORWARD_REDUCE = of("conv2d", "conv2d_forward_reduce", ptr("out"), ptr("partials"), ptr("bias"),
+            i64("total"), i32("K"), i32("PQ"), i32("splits"), i32("relu"));
+
     private static KernelSignature convForward(String entry) {
         return of("conv2d", entry, ptr("out"), ptr("in"), ptr("weight"), ptr("bias"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"),
                 i32("R"), i32("S"), i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"), i32("relu"));

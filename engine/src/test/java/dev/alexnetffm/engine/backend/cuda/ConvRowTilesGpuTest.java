@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * The convolution kernels' row tiles (64, 96, 128, 48 output channels per block): each agrees with the CPU, every
  * tile gives the same bits (forward, data gradient, weight gradient direct and split), and tuning picks one of the
- * candidates without changing a bit.
+ * candidates without changing a bit. (A forward pass with few output pixels splits its reduction instead, in one
+ * tile: there the tiles trivially agree; the first two cases have enough pixels for the tiles to run.)
  */
 @Tag("gpu")
 class ConvRowTilesGpuTest extends GpuAgainstCpu {
@@ -47,7 +48,11 @@ class ConvRowTilesGpuTest extends GpuAgainstCpu {
     }
 
     static Stream<Case> cases() {
+        // The forward pass splits its reduction below half an SM count of 128-pixel column tiles (conv2d.cu v3, one
+        // tile): the first case has 67 of them, so that its forward pass runs, and is tuned over, the row tiles.
         return Stream.of(
+                new Case("96 filters on 92 x 92 pixels (67 column tiles: an unsplit forward pass)", 1, 3, 92, 96, 3, 1, 1, 1),
+                new Case("2 x 50 filters, 16 channels, on 92 x 92 pixels (unsplit forward)", 1, 16, 92, 100, 3, 1, 1, 2),
                 new Case("conv1's filters, small image (96 rows; split weight gradient)", 1, 3, 63, 96, 11, 4, 0, 1),
                 new Case("conv2's groups of 48 input channels (split weight gradient)", 2, 96, 27, 256, 5, 1, 2, 2),
                 new Case("conv4's 192 filters per group", 1, 384, 13, 384, 3, 1, 1, 2),
@@ -116,7 +121,7 @@ class ConvRowTilesGpuTest extends GpuAgainstCpu {
 
     @Test
     void tuningTimesTheCandidatesOncePerShapeAndChangesNoBit() {
-        Case tc = cases().findFirst().orElseThrow();  // 96 filters: four candidates for the forward pass
+        Case tc = cases().findFirst().orElseThrow();  // 96 filters, an unsplit forward pass: four candidates for it
         Random r = random(tc);
         try (Tensor x = gpu.fromArray(tc.input(), gaussian(r, 1, tc.input().size()));
              Tensor w = gpu.fromArray(tc.weight(), gaussian(r, 0.1, tc.weight().size()));

@@ -64,7 +64,13 @@ class CudaForwardOpsTest extends GpuAgainstCpu {
                 new ConvCase("K tile edge: 2 x 63 filters", 2, 6, 8, 7, 126, 3, 3, 1, 1, 2, true),
                 new ConvCase("pixel tile edge: 129 outputs", 1, 3, 3, 43, 8, 3, 1, 1, 1, 1, false),
                 new ConvCase("groups 3", 2, 9, 12, 12, 12, 3, 3, 2, 1, 3, true),
-                new ConvCase("reduction of 7 (< one slab)", 1, 7, 6, 6, 10, 1, 1, 1, 0, 1, false)));
+                new ConvCase("reduction of 7 (< one slab)", 1, 7, 6, 6, 10, 1, 1, 1, 0, 1, false),
+                // On 132 SMs (an H100, the emulated driver) fewer than 66 column tiles of 128 pixels split the
+                // reduction (conv2d.cu v3; the layers above at batch 2 all do); these two sit either side of that
+                new ConvCase("conv3, batch 1: 2 column tiles, 32 splits", 1, 256, 13, 13, 384, 3, 3, 1, 1, 1, true),
+                new ConvCase("67 column tiles: unsplit", 1, 8, 92, 92, 16, 3, 3, 1, 1, 1, true),
+                new ConvCase("conv2's reduction (48 x 5 x 5 per group), 67 column tiles: unsplit", 1, 96, 92, 92, 32, 5, 5, 1, 2, 2, true),
+                new ConvCase("65 column tiles: split in 2", 1, 8, 91, 91, 16, 3, 3, 1, 1, 1, true)));
         Random shapes = new Random(20261127); // fixed, so case names are stable; data is fresh every run
         for (int i = 0; i < 24; i++) {
             int groups = 1 + shapes.nextInt(2), cg = 1 + shapes.nextInt(i % 3 == 0 ? 40 : 6), kg = 1 + shapes.nextInt(i % 4 == 0 ? 150 : 70);
