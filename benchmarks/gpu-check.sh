@@ -104,6 +104,8 @@ for w in "${what[@]}"; do
       step gpu-tests "${TESTS_LIMIT:-300}" bash $run gpu-tests --reports-dir "$out/junit"
       grep -E "tests (found|successful|failed|skipped|aborted)" "$out/gpu-tests.log" | sed 's/^[[:space:]]*//' > "$out/gpu-tests-summary.txt"
       grep -E "\[X\]|✘" "$out/gpu-tests.log" | head -40 >> "$out/gpu-tests-summary.txt"
+      # PyTorchCrossCheckTest's gpu cases: our CUDA training step against PyTorch's float64 one
+      grep -E "^(ours: cuda|worst: )" "$out/gpu-tests.log" >> "$out/gpu-tests-summary.txt" || true
       report;;
     torch)
       step torch 200 env PYTHONUNBUFFERED=1 python3 benchmarks/pytorch/alexnet_torch_bench.py --train --layer-backward \
