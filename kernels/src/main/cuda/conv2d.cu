@@ -88,6 +88,16 @@ __device__ __forceinline__ float conv2d_act(float x, int relu) {
     return (relu == 0 || x > 0.0f || x != x) ? x : 0.0f;
 }
 
+// A flat index i = (a*rows + b)*cols + c into a stack of rows x cols planes, split into (a, b, c); plane = rows*cols.
+// Every decode of these kernels: a column into (image, row, column), a reduction index into (channel, tap row, tap column).
+struct conv2d_index3 {
+    int a, b, c;
+};
+__device__ __forceinline__ conv2d_index3 conv2d_split(int i, int plane, int cols) {
+    const int a = i / plane, rem = i - a * plane, b = rem / cols;
+    return {a, b, rem - b * cols};
+}
+
 // Stores the slab of columns this thread loaded (tile columns tid + c*THREADS below 128, all BK reduction indices)
 // into the shared-memory slab Bs[reduction][column]. Shared by the three kernels, whose B operands all load this way.
 template <int THREADS, int COLS, int BK>
@@ -118,10 +128,10 @@ struct conv2d_tap_gather {
     // Starts the walk at reduction index kk0 instead of 0 (a split of the reduction).
     __device__ __forceinline__ void start(int kk0, int R, int S) {
         kk = kk0;
-        kc = kk0 / (R * S);
-        const int rs = kk0 - kc * R * S;
-        kr = rs / S;
-        ks = rs - kr * S;
+        const conv2d_index3 t = conv2d_split(kk0, R * S, S);
+        kc = t.a;
+        kr = t.b;
+        ks = t.c;
     }
 
     // The next BK reduction indices of every column into b[c][0..BK); indices from red on (the reduction's length)
@@ -193,16 +203,10 @@ __device__ __forceinline__ void conv2d_forward_tile(float* __restrict__ out, con
     for (int c = 0; c < COLS; c++) {
         const int bj = j0 + tid + c * THREADS;
         inCols.colOk[c] = tid + c * THREADS < BN && bj < NPQ;
-        int bn = 0, bp = 0, bq = 0;
-        if (inCols.colOk[c]) {
-            bn = bj / PQ;
-            const int pq = bj - bn * PQ;
-            bp = pq / Q;
-            bq = pq - bp * Q;
-        }
-        inCols.row0[c] = bp * stride - pad;  // input row of filter tap r = 0
-        inCols.col0[c] = bq * stride - pad;  // input column of filter tap s = 0
-        inCols.img[c] = in + ((long long)bn * C + (long long)g * Cg) * HW;  // image bn, first channel of group g
+        const conv2d_index3 npq = inCols.colOk[c] ? conv2d_split(bj, PQ, Q) : conv2d_index3{0, 0, 0};
+        inCols.row0[c] = npq.b * stride - pad;  // input row of filter tap r = 0
+        inCols.col0[c] = npq.c * stride - pad;  // input column of filter tap s = 0
+        inCols.img[c] = in + ((long long)npq.a * C + (long long)g * Cg) * HW;  // image n, first channel of group g
     }
     if (SPLIT) inCols.start(kBegin, R, S);
 
@@ -356,16 +360,10 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
     for (int c = 0; c < COLS; c++) {
         const int bj = j0 + tid + c * THREADS;
         dOutCols.colOk[c] = tid + c * THREADS < BN && bj < cols;
-        int bn = 0, bhh = 0, bww = 0;
-        if (dOutCols.colOk[c]) {
-            bn = bj / HWph;
-            const int rem = bj - bn * HWph;
-            bhh = rem / Wph;
-            bww = rem - bhh * Wph;
-        }
-        dOutCols.row0[c] = bhh + offH;  // output position of tap (rr, ss) = (0, 0)
-        dOutCols.col0[c] = bww + offW;
-        dOutCols.img[c] = dOut + ((long long)bn * K + (long long)g * Kg) * PQ;
+        const conv2d_index3 pix = dOutCols.colOk[c] ? conv2d_split(bj, HWph, Wph) : conv2d_index3{0, 0, 0};  // (n, hh, ww)
+        dOutCols.row0[c] = pix.b + offH;  // output position of tap (rr, ss) = (0, 0)
+        dOutCols.col0[c] = pix.c + offW;
+        dOutCols.img[c] = dOut + ((long long)pix.a * K + (long long)g * Kg) * PQ;
     }
 
     float aReg[4], bReg[COLS][BK];
@@ -374,11 +372,8 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
         int wOff = 0;
         const bool aOk = a < red;
         if (aOk) {
-            const int k = a / RSph;
-            const int rem = a - k * RSph;
-            const int rr = rem / Sph;
-            const int ss = rem - rr * Sph;
-            wOff = k * Cg * RS + (rph + stride * rr) * S + sph + stride * ss;
+            const conv2d_index3 tap = conv2d_split(a, RSph, Sph);  // (k, rr, ss)
+            wOff = tap.a * Cg * RS + (rph + stride * tap.b) * S + sph + stride * tap.c;
         }
 #pragma unroll
         for (int i = 0; i < 4; i++) {
@@ -407,11 +402,8 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
     for (int j = 0; j < 8; j++) {
         const int col = j0 + tile_8x8_col(j, tn);
         if (col < cols) {
-            const int n = col / HWph;
-            const int rem = col - n * HWph;
-            const int hh = rem / Wph;
-            const int ww = rem - hh * Wph;
-            colBase[j] = (long long)n * C * HW + (ph + stride * hh) * W + pw + stride * ww;
+            const conv2d_index3 pix = conv2d_split(col, HWph, Wph);  // (n, hh, ww)
+            colBase[j] = (long long)pix.a * C * HW + (ph + stride * pix.b) * W + pw + stride * pix.c;
         } else {
             colBase[j] = -1;
         }
@@ -486,24 +478,13 @@ __device__ __forceinline__ void conv2d_backward_weight_tile(float* __restrict__ 
         const bool inTile = tid + c * THREADS < BN;
         colOk[c] = inTile && bi < CRS;
         biasCol[c] = inTile && bi == CRS;
-        int bc = 0, br = 0, bs = 0;
-        if (colOk[c]) {
-            bc = bi / RS;
-            const int rs = bi - bc * RS;
-            br = rs / S;
-            bs = rs - br * S;
-        }
-        chanOff[c] = bc * HW;
-        rOff[c] = br - pad;
-        sOff[c] = bs - pad;
+        const conv2d_index3 crs = colOk[c] ? conv2d_split(bi, RS, S) : conv2d_index3{0, 0, 0};
+        chanOff[c] = crs.a * HW;
+        rOff[c] = crs.b - pad;
+        sOff[c] = crs.c - pad;
     }
-    int jn, jp, jq;  // (n, p, q) of the next reduction index B loads; the same for every thread
-    {
-        jn = jBegin / PQ;
-        const int pq = jBegin - jn * PQ;
-        jp = pq / Q;
-        jq = pq - jp * Q;
-    }
+    const conv2d_index3 jFirst = conv2d_split(jBegin, PQ, Q);
+    int jn = jFirst.a, jp = jFirst.b, jq = jFirst.c;  // (n, p, q) of the next reduction index B loads; the same for every thread
     int jb = jBegin;
     const long long imgStride = (long long)C * HW;
     const float* xImg = in + (long long)jn * imgStride + (long long)g * Cg * HW;  // image jn, first channel of group g
