@@ -42,6 +42,13 @@
 //                    conv2 in the paper's network): dA_c = relu_grad(v1's dA_c, a_c) as relu_backward computes it, in
 //                    the same pass (relu_backward's separate pass read dA and a again and wrote dA again; a_c is
 //                    already in a register here). relu_grad is a selection: the same bits as the two passes.
+//   lrn_backward v3: v2's threads and arithmetic (the same bits), fed as lrn_forward v2 is: for sizes up to 17 each
+//                    step loads the UNROLL new a, dB and b values together (3 * UNROLL independent DRAM reads in
+//                    flight per thread, where v2 issued one channel's loads at a time and re-read every scale's
+//                    window through L1) and finishes UNROLL channels. a, t, scale^-beta and dB are kept in register
+//                    windows, zero outside the group: a zero square adds +0.0f to a sum of squares, a zero t adds
+//                    +0.0f to the sum of t (which, started at +0.0f, is never -0.0f), so summing every slot in
+//                    ascending order gives v2's clipped sums exactly. Larger sizes keep v2's plain path.
 #include "common.cuh"
 
 namespace lrn_forward_v2 {
@@ -138,9 +145,11 @@ KERNEL void lrn_forward(float* __restrict__ out, const float* __restrict__ in, i
     }
 }
 
-namespace lrn_backward_v1 {
-constexpr int MAX_BEFORE = 8;  // size / 2 for the largest size served by the register rings (17)
-}  // namespace lrn_backward_v1
+namespace lrn_backward_v3 {
+constexpr int UNROLL = 4;      // channels finished per step: their UNROLL new a, dB and b values are loaded together
+constexpr int MAX_BEFORE = 8;  // size / 2 for the largest size served by the register windows (17): lrn_backward_wide
+constexpr int NARROW_MAX_BEFORE = 2;  // ... and by lrn_backward's (5)
+}  // namespace lrn_backward_v3
 
 // k + alpha * (sum of a_i^2 over window(j), ascending), rounded as lrn_forward does. a: the column (stride HW).
 __device__ __forceinline__ float lrn_scale(const float* a, int HW, int j, int before, int after, int cFirst, int cLast,
@@ -160,46 +169,78 @@ __device__ __forceinline__ float lrn_grad(float dy, float pw, float coef, float 
     return relu ? relu_grad(da, a) : da;
 }
 
-// One column (n, group, h, w): a, b, dy, dx point at its element of channel 0; channels [cFirst, cLast].
-// BEFORE = size / 2 (compile-time, >= 0); AFTER = (size - 1) / 2 is BEFORE or BEFORE - 1.
-template <int BEFORE>
+// One column (n, group, h, w): a, b, dy, dx point at its element of channel 0; channels [cFirst, cLast] (v3).
+// BEFORE = size / 2 and AFTER = (size - 1) / 2, both compile-time. Step j0 (= cFirst, cFirst + U, ...) computes
+// scale_j, scale_j^-beta and t_j for the U channels j = j0 .. j0 + U - 1, then finishes the U channels
+// c = j0 - BEFORE + u, whose last term t_{c + BEFORE} it has just computed. The register windows, shifted by U a step:
+//   av[i] = a_{j0 - BEFORE + i},          i < SIZE - 1 + U  (the new channels' scale windows; a_c is av[u])
+//   tv[i] = t_{j0 - BEFORE - AFTER + i},  i < SIZE - 1 + U  (c's terms are tv[u .. u + SIZE - 1])
+//   pv[i], dv[i] = scale^-beta and dB of channel j0 - BEFORE + i,  i < BEFORE + U  (c's are [u])
+template <int BEFORE, int AFTER>
 __device__ __forceinline__ void lrn_backward_column(float* __restrict__ dx, const float* __restrict__ dy,
                                                     const float* __restrict__ a, const float* __restrict__ b, int HW,
-                                                    int after, int cFirst, int cLast, float alpha, float beta, float k,
+                                                    int cFirst, int cLast, float alpha, float beta, float k,
                                                     float coef, int relu) {
-    constexpr int T_RING = 2 * BEFORE + 1;  // c needs t_j for j in [c - after, c + BEFORE]: at most size <= T_RING
-    float tr[T_RING];                       // tr[d] = t_{j - d}
-    float pr[BEFORE + 1];                   // pr[d] = scale_{j - d}^-beta
+    constexpr int U = lrn_backward_v3::UNROLL;
+    constexpr int SIZE = BEFORE + AFTER + 1;
+    constexpr int SPAN = SIZE - 1 + U;
+    constexpr int LAG = BEFORE + U;
+    auto load = [&](const float* src, int ch) { return ch >= cFirst && ch <= cLast ? src[(long long)ch * HW] : 0.0f; };
+    float av[SPAN], tv[SPAN], pv[LAG], dv[LAG];
 #pragma unroll
-    for (int d = 0; d < T_RING; d++) tr[d] = 0.0f;
+    for (int i = 0; i < SIZE - 1; i++) {
+        av[i] = load(a, cFirst - BEFORE + i);
+        tv[i] = 0.0f;  // channels below the group
+    }
 #pragma unroll
-    for (int d = 0; d <= BEFORE; d++) pr[d] = 0.0f;
-    for (int j = cFirst; j <= cLast + BEFORE; j++) {
+    for (int i = 0; i < BEFORE; i++) pv[i] = dv[i] = 0.0f;  // never read: their channels are below the group
+    for (int j0 = cFirst; j0 - BEFORE <= cLast; j0 += U) {
+        float bv[U];
 #pragma unroll
-        for (int d = T_RING - 1; d > 0; d--) tr[d] = tr[d - 1];
+        for (int u = 0; u < U; u++) {  // the step's 3U loads first: independent, in flight together
+            av[SIZE - 1 + u] = load(a, j0 + AFTER + u);
+            dv[BEFORE + u] = load(dy, j0 + u);
+            bv[u] = load(b, j0 + u);
+        }
 #pragma unroll
-        for (int d = BEFORE; d > 0; d--) pr[d] = pr[d - 1];
-        if (j <= cLast) {
-            const float scale = lrn_scale(a, HW, j, BEFORE, after, cFirst, cLast, alpha, k);
-            const long long off = (long long)j * HW;
-            pr[0] = powf(scale, -beta);
-            tr[0] = __fdiv_rn(__fmul_rn(dy[off], b[off]), scale);
-        }  // past the group's end the new entries are never read: j > hi for every channel still to finish
-        const int c = j - BEFORE;
-        if (c >= cFirst) {
-            const int lo = max(c - after, cFirst), hi = min(j, cLast);
-            float sum = 0.0f;
+        for (int u = 0; u < U; u++) {
+            float t = 0.0f, p = 0.0f;  // past the group's end: t adds +0.0f, p is never read
+            if (j0 + u <= cLast) {
+                float sum = 0.0f;
 #pragma unroll
-            for (int d = T_RING - 1; d >= 0; d--) {  // ascending channel j - d
-                if (j - d >= lo && j - d <= hi) sum = __fadd_rn(sum, tr[d]);
+                for (int i = 0; i < SIZE; i++) sum = __fadd_rn(sum, __fmul_rn(av[u + i], av[u + i]));
+                const float scale = __fadd_rn(k, __fmul_rn(alpha, sum));
+                p = powf(scale, -beta);
+                t = __fdiv_rn(__fmul_rn(dv[BEFORE + u], bv[u]), scale);
             }
-            const long long off = (long long)c * HW;
-            dx[off] = lrn_grad(dy[off], pr[BEFORE], coef, a[off], sum, relu);
+            tv[SIZE - 1 + u] = t;
+            pv[BEFORE + u] = p;
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int c = j0 - BEFORE + u;
+            if (c >= cFirst && c <= cLast) {
+                float sum = 0.0f;
+#pragma unroll
+                for (int i = 0; i < SIZE; i++) sum = __fadd_rn(sum, tv[u + i]);  // ascending j = c - AFTER + i
+                dx[(long long)c * HW] = lrn_grad(dv[u], pv[u], coef, av[u], sum, relu);
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < SIZE - 1; i++) {
+            av[i] = av[i + U];
+            tv[i] = tv[i + U];
+        }
+#pragma unroll
+        for (int i = 0; i < BEFORE; i++) {
+            pv[i] = pv[i + U];
+            dv[i] = dv[i + U];
         }
     }
 }
 
-template <typename I>
+// MAX_BEFORE: the largest size / 2 served by register windows in this instantiation; larger sizes take the plain path.
+template <typename I, int MAX_BEFORE>
 __device__ __forceinline__ void lrn_backward_body(float* __restrict__ dIn, const float* __restrict__ dOut,
                                                   const float* __restrict__ in, const float* __restrict__ out, int C,
                                                   int HW, int size, float alpha, float beta, float k, int groups,
@@ -221,7 +262,11 @@ __device__ __forceinline__ void lrn_backward_body(float* __restrict__ dIn, const
         float* dx = dIn + base;
         switch (before) {  // uniform across the grid
 #define LRN_BACKWARD_CASE(B) \
-    case B: lrn_backward_column<B>(dx, dy, a, b, HW, after, cFirst, cLast, alpha, beta, k, coef, relu); continue;
+    case B:                                                                                                           \
+        if (B > MAX_BEFORE) break;                                                                                    \
+        if (after == B) lrn_backward_column<B, B>(dx, dy, a, b, HW, cFirst, cLast, alpha, beta, k, coef, relu);       \
+        else lrn_backward_column<B, (B > 0 ? B - 1 : 0)>(dx, dy, a, b, HW, cFirst, cLast, alpha, beta, k, coef, relu); \
+        continue;
             LRN_BACKWARD_CASE(0)
             LRN_BACKWARD_CASE(1)
             LRN_BACKWARD_CASE(2)
@@ -234,7 +279,7 @@ __device__ __forceinline__ void lrn_backward_body(float* __restrict__ dIn, const
 #undef LRN_BACKWARD_CASE
             default: break;
         }
-        static_assert(lrn_backward_v1::MAX_BEFORE == 8, "the cases above go up to MAX_BEFORE");
+        static_assert(MAX_BEFORE <= 8, "the cases above go up to 8");
         for (int c = cFirst; c <= cLast; c++) {
             const int lo = max(c - after, cFirst), hi = min(c + before, cLast);
             float sum = 0.0f;
@@ -252,14 +297,28 @@ __device__ __forceinline__ void lrn_backward_body(float* __restrict__ dIn, const
 
 // dIn, dOut, in (the forward input), out (the forward output): (N, C, H, W). dIn must not alias the others.
 // relu: 1 when in is a ReLU's output and dIn is to be the gradient with respect to that ReLU's input.
-KERNEL void lrn_backward(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ in,
-                         const float* __restrict__ out, int N, int C, int H, int W, int size, float alpha, float beta,
-                         float k, int groups, int relu) {
+// Two entries, the same arguments and the same bits for every size: lrn_backward keeps register windows for sizes up
+// to 5 only (the paper's LRN) and so its registers (62 on sm_90: 32 resident warps per SM at 256 threads), where the
+// windows for sizes up to 17 take 120 (16 warps); lrn_backward_wide has them all. The host picks by size.
+template <int MAX_BEFORE>
+__device__ __forceinline__ void lrn_backward_entry(float* __restrict__ dIn, const float* __restrict__ dOut,
+                                                   const float* __restrict__ in, const float* __restrict__ out, int N,
+                                                   int C, int H, int W, int size, float alpha, float beta, float k,
+                                                   int groups, int relu) {
     const int HW = H * W;
     const long long columns = (long long)N * groups * HW;
     if (columns + (long long)blockDim.x * gridDim.x <= 0x7fffffffLL) {
-        lrn_backward_body<int>(dIn, dOut, in, out, C, HW, size, alpha, beta, k, groups, relu, (int)columns);
+        lrn_backward_body<int, MAX_BEFORE>(dIn, dOut, in, out, C, HW, size, alpha, beta, k, groups, relu, (int)columns);
     } else {
-        lrn_backward_body<long long>(dIn, dOut, in, out, C, HW, size, alpha, beta, k, groups, relu, columns);
+        lrn_backward_body<long long, MAX_BEFORE>(dIn, dOut, in, out, C, HW, size, alpha, beta, k, groups, relu, columns);
     }
 }
+
+#define LRN_BACKWARD_ENTRY(name, MAX_BEFORE)                                                                          \
+    KERNEL void name(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ in,           \
+                     const float* __restrict__ out, int N, int C, int H, int W, int size, float alpha, float beta,    \
+                     float k, int groups, int relu) {                                                                 \
+        lrn_backward_entry<MAX_BEFORE>(dIn, dOut, in, out, N, C, H, W, size, alpha, beta, k, groups, relu);          \
+    }
+LRN_BACKWARD_ENTRY(lrn_backward, lrn_backward_v3::NARROW_MAX_BEFORE)
+LRN_BACKWARD_ENTRY(lrn_backward_wide, lrn_backward_v3::MAX_BEFORE)

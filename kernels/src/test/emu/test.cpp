@@ -394,8 +394,6 @@ static void testLrnBackward(int N, int C, int H, int W, int size, float alpha, f
     Buf x((size_t)N * C * HW), y(x.n), dy(x.n), dx(x.n);
     x.randn(); dy.randn(); dx.fill(NAN);
     launch({3}, {32}, [&] { lrn_forward(y.p, x.p, N, C, H, W, size, alpha, beta, k, groups); });
-    launch({(unsigned)std::min(blocksFor((long long)N * groups * HW, 64), 5)}, {64},
-           [&] { lrn_backward(dx.p, dy.p, x.p, y.p, N, C, H, W, size, alpha, beta, k, groups, 0); });
     int before = size / 2, after = (size - 1) / 2;
     auto at = [&](const Buf& b, int n, int c, int i) { return b.p[((size_t)n * C + c) * HW + i]; };
     std::vector<float> mirror(x.n);
@@ -429,8 +427,15 @@ static void testLrnBackward(int N, int C, int H, int W, int size, float alpha, f
         ref[((size_t)n * C + c) * HW + i] = d - 2.0 * alpha * beta * at(x, n, c, i) * s2;
     }
     char sh[256]; snprintf(sh, sizeof sh, "N%d C%d H%d W%d size%d alpha%g beta%g k%g g%d", N, C, H, W, size, alpha, beta, k, groups);
-    compareBits("lrn_backward (float mirror)", sh, dx.p, mirror.data(), x.n);
-    compare("lrn_backward", sh, dx.p, ref, 1e-5);
+    // Both entries serve every size (each has the plain path beyond its register windows); the host picks by size.
+    for (auto entry : {lrn_backward, lrn_backward_wide}) {
+        dx.fill(NAN);
+        launch({(unsigned)std::min(blocksFor((long long)N * groups * HW, 64), 5)}, {64},
+               [&] { entry(dx.p, dy.p, x.p, y.p, N, C, H, W, size, alpha, beta, k, groups, 0); });
+        const char* name = entry == lrn_backward ? "lrn_backward" : "lrn_backward_wide";
+        compareBits((std::string(name) + " (float mirror)").c_str(), sh, dx.p, mirror.data(), x.n);
+        compare(name, sh, dx.p, ref, 1e-5);
+    }
     // Through the ReLU that output the input: an input with zeros, -0 and a NaN as well (negatives stand for more
     // zeros), the plain gradient and the fused one from it.
     Buf xr(x.n), yr(x.n), dxPlain(x.n), dxRelu(x.n);
@@ -438,11 +443,13 @@ static void testLrnBackward(int N, int C, int H, int W, int size, float alpha, f
     if (x.n > 2) { xr.p[1] = -0.0f; xr.p[ri(2, (int)x.n - 1)] = NAN; }
     dxPlain.fill(NAN); dxRelu.fill(NAN);
     launch({3}, {32}, [&] { lrn_forward(yr.p, xr.p, N, C, H, W, size, alpha, beta, k, groups); });
-    for (int relu = 0; relu <= 1; relu++) {
-        launch({(unsigned)std::min(blocksFor((long long)N * groups * HW, 64), 5)}, {64},
-               [&] { lrn_backward(relu ? dxRelu.p : dxPlain.p, dy.p, xr.p, yr.p, N, C, H, W, size, alpha, beta, k, groups, relu); });
+    for (auto entry : {lrn_backward, lrn_backward_wide}) {
+        for (int relu = 0; relu <= 1; relu++) {
+            launch({(unsigned)std::min(blocksFor((long long)N * groups * HW, 64), 5)}, {64},
+                   [&] { entry(relu ? dxRelu.p : dxPlain.p, dy.p, xr.p, yr.p, N, C, H, W, size, alpha, beta, k, groups, relu); });
+        }
+        compareThroughRelu(entry == lrn_backward ? "lrn_backward (relu)" : "lrn_backward_wide (relu)", sh, dxRelu.p, dxPlain.p, xr.p, x.n);
     }
-    compareThroughRelu("lrn_backward (relu)", sh, dxRelu.p, dxPlain.p, xr.p, x.n);
 }
 
 // Bit for bit: each output's gradient to the first maximum of its window (row-major; NaN is a maximum, the first NaN

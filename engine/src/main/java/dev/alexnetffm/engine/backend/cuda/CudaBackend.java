@@ -671,7 +671,8 @@ public final class CudaBackend implements Backend {
         int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), w = xs.dim(3);
         requireInt("lrnBackward", "H*W", (long) h * w);
         long columns = (long) n * spec.groups() * h * w; // one thread per (n, group, h, w), as the forward pass
-        launch(Kernels.LRN_BACKWARD, elementwiseGrid(columns, 1), Dim3.of(ELEMENTWISE_THREADS), dx.address(), dy.address(),
+        KernelSignature kernel = spec.size() <= Kernels.LRN_BACKWARD_MAX_SIZE ? Kernels.LRN_BACKWARD : Kernels.LRN_BACKWARD_WIDE;
+        launch(kernel, elementwiseGrid(columns, 1), Dim3.of(ELEMENTWISE_THREADS), dx.address(), dy.address(),
                 x.address(), y.address(), n, c, h, w, spec.size(), spec.effectiveAlpha(), spec.beta(), spec.k(), spec.groups(), inFromRelu ? 1 : 0);
     }
 

@@ -99,10 +99,16 @@ public final class Kernels {
     public static final KernelSignature CONV2D_BACKWARD_WEIGHT_REDUCE = of("conv2d", "conv2d_backward_weight_reduce",
             ptr("dWeight"), ptr("dBias"), ptr("partials"), i32("K"), i32("CRS"), i32("splits"));
 
-    // lrn.cu
-    public static final KernelSignature LRN_BACKWARD = of("lrn", "lrn_backward",
-            ptr("dIn"), ptr("dOut"), ptr("in"), ptr("out"), i32("N"), i32("C"), i32("H"), i32("W"), i32("size"), f32("alpha"), f32("beta"),
-            f32("k"), i32("groups"), i32("relu"));
+    // lrn.cu: two entries, the same parameters and bits for every size; lrn_backward keeps register windows for sizes up
+    // to LRN_BACKWARD_MAX_SIZE only, and so fewer registers than lrn_backward_wide, which has them up to 17.
+    public static final KernelSignature LRN_BACKWARD = lrnBackward("lrn_backward");
+    public static final KernelSignature LRN_BACKWARD_WIDE = lrnBackward("lrn_backward_wide");
+    public static final int LRN_BACKWARD_MAX_SIZE = 5;
+
+    private static KernelSignature lrnBackward(String entry) {
+        return of("lrn", entry, ptr("dIn"), ptr("dOut"), ptr("in"), ptr("out"), i32("N"), i32("C"), i32("H"), i32("W"), i32("size"),
+                f32("alpha"), f32("beta"), f32("k"), i32("groups"), i32("relu"));
+    }
 
     // pool.cu
     public static final KernelSignature MAXPOOL_BACKWARD = of("pool", "maxpool_backward",

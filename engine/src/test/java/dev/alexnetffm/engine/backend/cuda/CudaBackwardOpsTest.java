@@ -203,7 +203,8 @@ class CudaBackwardOpsTest extends GpuAgainstCpu {
                 new LrnCase("even size 2, groups 3", 2, 12, 3, 4, new LrnSpec(2, 0.3f, 0.5f, 1f, 3, true)),
                 new LrnCase("size 1", 1, 5, 4, 4, new LrnSpec(1, 0.7f, 0.75f, 2f, 1, false)),
                 new LrnCase("window wider than the group", 2, 6, 5, 5, new LrnSpec(7, 0.2f, 1.5f, 0.5f, 2, false)),
-                new LrnCase("size 17 (largest register ring)", 1, 40, 3, 5, new LrnSpec(17, 0.05f, 0.75f, 1f, 1, false)),
+                new LrnCase("size 6 (lrn_backward_wide)", 2, 20, 3, 5, new LrnSpec(6, 0.05f, 0.75f, 1f, 2, false)),
+                new LrnCase("size 17 (largest register window)", 1, 40, 3, 5, new LrnSpec(17, 0.05f, 0.75f, 1f, 1, false)),
                 new LrnCase("size 18 (plain path)", 1, 40, 3, 5, new LrnSpec(18, 0.05f, 0.75f, 1f, 2, false)),
                 new LrnCase("one channel, one pixel", 1, 1, 1, 1, new LrnSpec(5, 0.5f, 0.75f, 2f, 1, false)),
                 new LrnCase("beta 0", 1, 4, 3, 3, new LrnSpec(3, 0.5f, 0f, 2f, 1, false))));
