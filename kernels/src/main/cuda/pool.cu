@@ -25,6 +25,15 @@
 //                        relu_backward computes it, in the same pass (relu_backward's separate pass read dIn and
 //                        in again and wrote dIn again). The element's own input is among the values its windows'
 //                        scans read, so the mask costs no DRAM traffic. relu_grad is a selection: the same bits.
+//   maxpool_backward_planes v1: v2's sums (the same bits), each window's choice found once: in v2 every element of a
+//                        window re-scanned it (9 threads per 3x3 window, each element in up to 4 windows: ~20 loads
+//                        per input element, and 36 in warps where even and odd columns diverge). A block takes
+//                        `planes` whole consecutive (n, c) planes: first one thread per window finds its choice
+//                        (maxpool_argmax, as v2) into shared memory, then one thread per input element adds the
+//                        gradients of the windows that chose it, p ascending then q ascending, from 0, with v2's
+//                        ReLU mask. About 2.25 loads per input element for 3x3 stride 2. The host picks `planes` so
+//                        that a block has about MAXPOOL_PLANES_ELEMENTS inputs and its choices fit in
+//                        MAXPOOL_PLANES_WINDOWS ints; planes with more windows than that take v2.
 #include "common.cuh"
 
 // Index type I: int when the output has fewer than 2^31 elements (32-bit division is several times cheaper), else
@@ -83,6 +92,25 @@ __device__ __forceinline__ int maxpool_argmax(const float* plane, int H, int W, 
     return best;
 }
 
+// The gradient of input element (h, w) of one plane: the sum, p ascending then q ascending from 0, of the gradients of
+// the windows (p, q) whose choice chose(p, q) (an offset h * W + w in the plane) is this element; with relu, through
+// the ReLU whose output the pooling read (x: the element's input value).
+template <typename Chose>
+__device__ __forceinline__ float maxpool_gather(const float* grad, float x, int h, int w, int W, int P, int Q,
+                                                int window, int stride, int relu, Chose chose) {
+    // Windows p with p*stride <= h < p*stride + window, likewise q.
+    const int pLo = h < window ? 0 : (h - window) / stride + 1, pHi = min(h / stride, P - 1);
+    const int qLo = w < window ? 0 : (w - window) / stride + 1, qHi = min(w / stride, Q - 1);
+    const int self = h * W + w;
+    float sum = 0.0f;
+    for (int p = pLo; p <= pHi; p++) {
+        for (int q = qLo; q <= qHi; q++) {
+            if (chose(p, q) == self) sum += grad[p * Q + q];
+        }
+    }
+    return relu ? relu_grad(sum, x) : sum;
+}
+
 template <typename I>
 __device__ __forceinline__ void maxpool_backward_body(float* __restrict__ dIn, const float* __restrict__ dOut,
                                                       const float* __restrict__ in, int H, int W, int P, int Q,
@@ -94,17 +122,8 @@ __device__ __forceinline__ void maxpool_backward_body(float* __restrict__ dIn, c
         const I nc = t / H;  // n * C + c
         const float* plane = in + (long long)nc * H * W;
         const float* grad = dOut + (long long)nc * P * Q;
-        // Windows p with p*stride <= h < p*stride + window, likewise q.
-        const int pLo = h < window ? 0 : (h - window) / stride + 1, pHi = min(h / stride, P - 1);
-        const int qLo = w < window ? 0 : (w - window) / stride + 1, qHi = min(w / stride, Q - 1);
-        const int self = h * W + w;
-        float sum = 0.0f;
-        for (int p = pLo; p <= pHi; p++) {
-            for (int q = qLo; q <= qHi; q++) {
-                if (maxpool_argmax(plane, H, W, p * stride, q * stride, window) == self) sum += grad[p * Q + q];
-            }
-        }
-        dIn[i] = relu ? relu_grad(sum, plane[self]) : sum;
+        dIn[i] = maxpool_gather(grad, plane[h * W + w], h, w, W, P, Q, window, stride, relu,
+                                [&](int p, int q) { return maxpool_argmax(plane, H, W, p * stride, q * stride, window); });
     }
 }
 
@@ -117,5 +136,35 @@ KERNEL void maxpool_backward(float* __restrict__ dIn, const float* __restrict__ 
         maxpool_backward_body<int>(dIn, dOut, in, H, W, P, Q, window, stride, relu, (int)total);
     } else {
         maxpool_backward_body<long long>(dIn, dOut, in, H, W, P, Q, window, stride, relu, total);
+    }
+}
+
+namespace maxpool_planes_v1 {
+constexpr int WINDOWS = 4096;  // shared-memory choices per block (16 KB): MAXPOOL_PLANES_WINDOWS on the host
+}  // namespace maxpool_planes_v1
+
+// maxpool_backward's arguments and result, a block per `planes` consecutive (n, c) planes (the last block may have
+// fewer): grid ceil(N*C / planes). Requires planes * H * W < 2^31 (in-block indices are int; offsets into the tensors
+// are 64-bit) and planes * P * Q <= maxpool_planes_v1::WINDOWS: the host checks both; a launch breaking the second
+// writes nothing rather than past its shared memory.
+KERNEL void maxpool_backward_planes(float* __restrict__ dIn, const float* __restrict__ dOut,
+                                    const float* __restrict__ in, int N, int C, int H, int W, int P, int Q, int window,
+                                    int stride, int relu, int planes) {
+    __shared__ int chosen[maxpool_planes_v1::WINDOWS];  // chosen[plane * P*Q + p*Q + q]: the window's choice
+    const int HW = H * W, PQ = P * Q;
+    if ((long long)planes * PQ > maxpool_planes_v1::WINDOWS) return;  // uniform: the host never launches this
+    const long long nc0 = (long long)blockIdx.x * planes;
+    const int mine = (int)min((long long)planes, (long long)N * C - nc0);  // planes of this block
+    for (int o = threadIdx.x; o < mine * PQ; o += blockDim.x) {
+        const int plane = o / PQ, pq = o - plane * PQ, p = pq / Q, q = pq - p * Q;
+        chosen[o] = maxpool_argmax(in + (nc0 + plane) * HW, H, W, p * stride, q * stride, window);
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < mine * HW; e += blockDim.x) {
+        const int plane = e / HW, hw = e - plane * HW, h = hw / W, w = hw - h * W;
+        const long long at = (nc0 + plane) * HW + hw;
+        const int* ch = chosen + plane * PQ;
+        dIn[at] = maxpool_gather(dOut + (nc0 + plane) * PQ, in[at], h, w, W, P, Q, window, stride, relu,
+                                 [&](int p, int q) { return ch[p * Q + q]; });
     }
 }

@@ -485,6 +485,17 @@ static void testPoolBackward(int N, int C, int H, int W, int win, int stride, bo
     Buf dxRelu(x.n); dxRelu.fill(NAN);  // through the ReLU that output x (NaNs, -inf, negatives and ties included)
     launch({(unsigned)std::min(blocksFor((long long)x.n, 32), 5)}, {32}, [&] { maxpool_backward(dxRelu.p, dy.p, x.p, N, C, H, W, P, Q, win, stride, 1); });
     compareThroughRelu("maxpool_backward (relu)", sh, dxRelu.p, want.data(), x.p, x.n);
+    // The same sums a block of planes at a time: one plane per block, and as many as the shared memory takes.
+    for (int planes : {1, std::max(1, std::min(N * C, maxpool_planes_v1::WINDOWS / (P * Q)))}) {
+        if (planes * P * Q > maxpool_planes_v1::WINDOWS) continue;
+        char shp[300]; snprintf(shp, sizeof shp, "%s planes%d", sh, planes);
+        unsigned blocks = (unsigned)((N * C + planes - 1) / planes);
+        dx.fill(NAN); dxRelu.fill(NAN);
+        launch({blocks}, {64}, [&] { maxpool_backward_planes(dx.p, dy.p, x.p, N, C, H, W, P, Q, win, stride, 0, planes); });
+        compareBits("maxpool_backward_planes", shp, dx.p, want.data(), x.n);
+        launch({blocks}, {64}, [&] { maxpool_backward_planes(dxRelu.p, dy.p, x.p, N, C, H, W, P, Q, win, stride, 1, planes); });
+        compareThroughRelu("maxpool_backward_planes (relu)", shp, dxRelu.p, want.data(), x.p, x.n);
+    }
 }
 
 static int pickChunk(int red, int splits, int slab) {

@@ -684,9 +684,36 @@ public final class CudaBackend implements Backend {
         requireDistinct("maxPoolBackward", dx, x);
         Shape xs = x.shape(), ys = dy.shape();
         requireInt("maxPoolBackward", "H*W", (long) xs.dim(2) * xs.dim(3));
-        long total = xs.size(); // one thread per input element (gather)
-        launch(Kernels.MAXPOOL_BACKWARD, elementwiseGrid(total, 1), Dim3.of(ELEMENTWISE_THREADS), dx.address(), dy.address(),
-                x.address(), xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ys.dim(2), ys.dim(3), spec.window(), spec.stride(), inFromRelu ? 1 : 0);
+        long planes = (long) xs.dim(0) * xs.dim(1);
+        int perBlock = maxPoolPlanesPerBlock(planes, xs.dim(2) * xs.dim(3), ys.dim(2) * ys.dim(3), multiprocessors);
+        Object[] args = {dx.address(), dy.address(), x.address(), xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ys.dim(2), ys.dim(3),
+                spec.window(), spec.stride(), inFromRelu ? 1 : 0};
+        if (perBlock > 0) {
+            long blocks = Math.ceilDiv(planes, perBlock);
+            requireInt("maxPoolBackward", "N*C / planes per block", blocks);
+            launch(Kernels.MAXPOOL_BACKWARD_PLANES, Dim3.of((int) blocks), Dim3.of(ELEMENTWISE_THREADS), concat(args, new Object[] {perBlock}));
+        } else {
+            long total = xs.size(); // one thread per input element, each window's choice found by each of its elements
+            launch(Kernels.MAXPOOL_BACKWARD, elementwiseGrid(total, 1), Dim3.of(ELEMENTWISE_THREADS), args);
+        }
+    }
+
+    /** Window choices one block of maxpool_backward_planes holds in shared memory (pool.cu's maxpool_planes_v1::WINDOWS). */
+    static final int MAXPOOL_PLANES_WINDOWS = 4096;
+    /** Input elements per block that maxpool_backward_planes aims at (planes are whole: a larger plane is a block alone). */
+    static final int MAXPOOL_PLANES_ELEMENTS = 2048;
+
+    /**
+     * Planes per block of maxpool_backward_planes for {@code planes} (N*C) planes of {@code hw} inputs and {@code pq}
+     * windows: about {@link #MAXPOOL_PLANES_ELEMENTS} inputs, choices within {@link #MAXPOOL_PLANES_WINDOWS}, and
+     * at least two blocks per SM where there are planes enough; 0 where one plane's windows exceed the shared memory
+     * (then maxpool_backward, which finds each choice again per element). The bits are the same either way.
+     */
+    static int maxPoolPlanesPerBlock(long planes, int hw, int pq, int multiprocessors) {
+        if (pq > MAXPOOL_PLANES_WINDOWS) return 0;
+        long perBlock = Math.min(Math.ceilDiv(MAXPOOL_PLANES_ELEMENTS, Math.max(1, hw)), MAXPOOL_PLANES_WINDOWS / Math.max(1, pq));
+        perBlock = Math.min(perBlock, planes / (2L * multiprocessors));
+        return (int) Math.max(1, perBlock);
     }
 
     @Override

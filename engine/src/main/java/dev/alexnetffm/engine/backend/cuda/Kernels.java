@@ -114,6 +114,10 @@ public final class Kernels {
     public static final KernelSignature MAXPOOL_BACKWARD = of("pool", "maxpool_backward",
             ptr("dIn"), ptr("dOut"), ptr("in"), i32("N"), i32("C"), i32("H"), i32("W"), i32("P"), i32("Q"), i32("window"), i32("stride"),
             i32("relu"));
+    /** maxpool_backward's parameters, then the (n, c) planes each block takes (CudaBackend.maxPoolPlanesPerBlock). */
+    public static final KernelSignature MAXPOOL_BACKWARD_PLANES = of("pool", "maxpool_backward_planes",
+            ptr("dIn"), ptr("dOut"), ptr("in"), i32("N"), i32("C"), i32("H"), i32("W"), i32("P"), i32("Q"), i32("window"), i32("stride"),
+            i32("relu"), i32("planes"));
 
     // gemm.cu
     public static final KernelSignature LINEAR_BACKWARD_DATA = of("gemm", "linear_backward_data",

@@ -297,7 +297,13 @@ class CudaBackwardOpsTest extends GpuAgainstCpu {
                 new PoolCase("stride larger than the window", 2, 2, 10, 11, 2, 3, false),
                 new PoolCase("window 1", 1, 2, 4, 5, 1, 1, false),
                 new PoolCase("window as large as the input", 3, 2, 5, 5, 5, 1, true),
-                new PoolCase("one pixel", 1, 1, 1, 1, 1, 1, false)));
+                new PoolCase("one pixel", 1, 1, 1, 1, 1, 1, false),
+                // maxpool_backward_planes takes several planes per block where there are planes enough (13 for pool5
+                // at batch 16 on an H100, the last block with one), and leaves planes of more than 4096 windows to
+                // maxpool_backward
+                new PoolCase("pool5, batch 16 (several planes per block)", 16, 256, 13, 13, 3, 2, true),
+                new PoolCase("many small planes (a partial last block)", 61, 37, 6, 6, 3, 1, false),
+                new PoolCase("4900 windows a plane (the per-element kernel)", 1, 2, 140, 140, 2, 2, true)));
         Random shapes = new Random(20261203);
         for (int i = 0; i < 12; i++) {
             int h = 1 + shapes.nextInt(20), w = 1 + shapes.nextInt(20);
