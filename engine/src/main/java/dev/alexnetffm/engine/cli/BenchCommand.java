@@ -115,8 +115,8 @@ final class BenchCommand implements Main.Command {
                         out.println("profile as JSON: " + profileJson);
                     }
                     if (engine.backend() instanceof CudaBackend cuda && !cuda.convRowTiles().isEmpty()) {
-                        out.println("convolution row tiles chosen by timing (output channels per block):");
-                        cuda.convRowTiles().forEach((shape, tile) -> out.printf(Locale.ROOT, "  %3d  %s%n", tile, shape));
+                        out.println("convolution row tiles chosen by timing (output channels per block; r128: the entry held to 128 registers):");
+                        cuda.convRowTiles().forEach((shape, tile) -> out.printf(Locale.ROOT, "  %-8s  %s%n", tile, shape));
                     }
                 }
             }

@@ -9,32 +9,51 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.IntConsumer;
+import java.util.function.Consumer;
 import java.util.function.ToDoubleFunction;
 
 /**
  * Which row tile each convolution kernel runs with. conv2d.cu's kernels come in row tiles of 64, 48, 96 and 128
- * output channels (GEMM rows) per block, with twice as many threads; every tile sums each output in the same order,
- * so the choice changes the speed, never the bits.
+ * output channels (GEMM rows) per block, with twice as many threads, and the backward kernels' tiles 64 and 128 also
+ * in an entry held to 128 registers per thread (more resident blocks per SM, a few spilled bytes); every variant sums
+ * each output in the same order, so the choice changes the speed, never the bits.
  *
- * <p>Untuned (the library's default), a shape gets the tile that pads its rows least, 64 on a tie
+ * <p>Untuned (the library's default), a shape gets the plain tile that pads its rows least, 64 on a tie
  * ({@link #leastPadding}). Tuned (like cuDNN's benchmark mode; the command line and the benchmarks turn it on): on the
- * first call of each shape, every tile that pads the rows by at most a third ({@link #candidates}) is launched once
- * to warm up and then timed over {@value #TIMED_LAUNCHES} launches, and the fastest is kept for that shape; a tie
- * keeps the untuned choice. Tuning synchronises the stream once per shape.
+ * first call of each shape, every tile that pads the rows by at most a third ({@link #candidates}), and its 128-register
+ * entry where the op has one, is launched once to warm up and then timed over {@value #TIMED_LAUNCHES} launches, and
+ * the fastest is kept for that shape; a tie keeps the untuned choice. Tuning synchronises the stream once per shape.
  */
 final class ConvRowTiles {
+    /**
+     * One kernel of an op: its row tile, and whether it is the entry held to 128 registers per thread (conv2d.cu's
+     * {@code _r128} entries, which the backward kernels have for the tiles 64 and 128).
+     */
+    record Variant(int tile, boolean r128) {
+        static Variant of(int tile) {
+            return new Variant(tile, false);
+        }
+
+        @Override
+        public String toString() {
+            return r128 ? tile + " r128" : Integer.toString(tile);
+        }
+    }
+
     /** The three convolution kernels, each in every row tile. */
     enum Op {
-        FORWARD(Kernels.CONV2D_FORWARD, Kernels.CONV2D_FORWARD_M96, Kernels.CONV2D_FORWARD_M128, Kernels.CONV2D_FORWARD_M48),
-        BACKWARD_DATA(Kernels.CONV2D_BACKWARD_DATA, Kernels.CONV2D_BACKWARD_DATA_M96, Kernels.CONV2D_BACKWARD_DATA_M128,
-                Kernels.CONV2D_BACKWARD_DATA_M48),
-        BACKWARD_WEIGHT(Kernels.CONV2D_BACKWARD_WEIGHT, Kernels.CONV2D_BACKWARD_WEIGHT_M96, Kernels.CONV2D_BACKWARD_WEIGHT_M128,
-                Kernels.CONV2D_BACKWARD_WEIGHT_M48);
+        FORWARD(null, null, Kernels.CONV2D_FORWARD, Kernels.CONV2D_FORWARD_M96, Kernels.CONV2D_FORWARD_M128, Kernels.CONV2D_FORWARD_M48),
+        BACKWARD_DATA(Kernels.CONV2D_BACKWARD_DATA_R128, Kernels.CONV2D_BACKWARD_DATA_M128_R128, Kernels.CONV2D_BACKWARD_DATA,
+                Kernels.CONV2D_BACKWARD_DATA_M96, Kernels.CONV2D_BACKWARD_DATA_M128, Kernels.CONV2D_BACKWARD_DATA_M48),
+        BACKWARD_WEIGHT(Kernels.CONV2D_BACKWARD_WEIGHT_R128, Kernels.CONV2D_BACKWARD_WEIGHT_M128_R128, Kernels.CONV2D_BACKWARD_WEIGHT,
+                Kernels.CONV2D_BACKWARD_WEIGHT_M96, Kernels.CONV2D_BACKWARD_WEIGHT_M128, Kernels.CONV2D_BACKWARD_WEIGHT_M48);
 
-        private final KernelSignature[] kernels;  // in the order of TILES
+        private final KernelSignature r128Of64, r128Of128;  // null where the op has none
+        private final KernelSignature[] kernels;             // in the order of TILES
 
-        Op(KernelSignature... kernels) {
+        Op(KernelSignature r128Of64, KernelSignature r128Of128, KernelSignature... kernels) {
+            this.r128Of64 = r128Of64;
+            this.r128Of128 = r128Of128;
             this.kernels = kernels;
         }
 
@@ -42,6 +61,31 @@ final class ConvRowTiles {
         KernelSignature kernel(int tile) {
             for (int i = 0; i < TILES.length; i++) if (TILES[i] == tile) return kernels[i];
             throw new IllegalArgumentException("no conv2d row tile of " + tile + "; there are " + java.util.Arrays.toString(TILES));
+        }
+
+        /** The kernel of this op for {@code v}. */
+        KernelSignature kernel(Variant v) {
+            if (!v.r128()) return kernel(v.tile());
+            if (!has(v)) throw new IllegalArgumentException(this + " has no 128-register entry for row tile " + v.tile());
+            return v.tile() == 64 ? r128Of64 : r128Of128;
+        }
+
+        /** Whether this op has the kernel {@code v}. */
+        boolean has(Variant v) {
+            for (int tile : TILES) {
+                if (tile == v.tile()) return !v.r128() || (tile == 64 ? r128Of64 : tile == 128 ? r128Of128 : null) != null;
+            }
+            return false;
+        }
+
+        /** Every kernel of this op: the tiles in the order of TILES, each followed by its 128-register entry if any. */
+        List<Variant> variants() {
+            List<Variant> all = new ArrayList<>();
+            for (int tile : TILES) {
+                all.add(Variant.of(tile));
+                if (has(new Variant(tile, true))) all.add(new Variant(tile, true));
+            }
+            return all;
         }
     }
 
@@ -53,9 +97,9 @@ final class ConvRowTiles {
     static final int SMALLEST = 48;
     static final int TIMED_LAUNCHES = 3;
 
-    private final Map<Object, Integer> tuned = new ConcurrentHashMap<>();
+    private final Map<Object, Variant> tuned = new ConcurrentHashMap<>();
     private volatile boolean tuning;
-    private volatile int forced;
+    private volatile Variant forced;
 
     ConvRowTiles(boolean tuning) {
         this.tuning = tuning;
@@ -101,6 +145,16 @@ final class ConvRowTiles {
         return list;
     }
 
+    /** The kernels of {@code op} worth timing for {@code rows} rows: each candidate tile, then its 128-register entry. */
+    static List<Variant> candidates(Op op, int rows) {
+        List<Variant> list = new ArrayList<>();
+        for (int tile : candidates(rows)) {
+            list.add(Variant.of(tile));
+            if (op.has(new Variant(tile, true))) list.add(new Variant(tile, true));
+        }
+        return list;
+    }
+
     private static long padded(int rows, int tile) {
         return (long) Dim3.blocksFor(rows, tile) * tile;
     }
@@ -114,50 +168,57 @@ final class ConvRowTiles {
     }
 
     /**
-     * Runs {@code launch} with the tile for {@code shape} (the op and its shapes: the tuning's key, by equality, and
-     * its description, by toString) of {@code rows} rows: the tuned one, timing the candidates first if this shape is
-     * new; untuned, the least padded. {@code timeMillis} runs its argument on the stream and returns its device time.
+     * Runs {@code launch} with the kernel of {@code op} for {@code shape} (the op and its shapes: the tuning's key, by
+     * equality, and its description, by toString) of {@code rows} rows: the tuned one, timing the candidates first if
+     * this shape is new; untuned, the least padded tile. {@code timeMillis} runs its argument on the stream and returns
+     * its device time.
      */
-    void launch(Object shape, int rows, IntConsumer launch, ToDoubleFunction<Runnable> timeMillis) {
-        int tile;
-        if (forced != 0) {
-            tile = forced;
+    void launch(Object shape, Op op, int rows, Consumer<Variant> launch, ToDoubleFunction<Runnable> timeMillis) {
+        Variant v;
+        Variant f = forced;
+        if (f != null) {
+            v = op.has(f) ? f : Variant.of(f.tile());  // the forward kernel has no 128-register entries
         } else if (!tuning) {
-            tile = leastPadding(rows);
+            v = Variant.of(leastPadding(rows));
         } else {
-            Integer known = tuned.get(shape);  // the common case: no candidate list built on every launch
-            tile = known != null ? known : candidates(rows).size() == 1 ? leastPadding(rows)
-                    : tuned.computeIfAbsent(shape, key -> fastest(rows, launch, timeMillis));
+            Variant known = tuned.get(shape);  // the common case: no candidate list built on every launch
+            v = known != null ? known : candidates(op, rows).size() == 1 ? Variant.of(leastPadding(rows))
+                    : tuned.computeIfAbsent(shape, key -> fastest(op, rows, launch, timeMillis));
         }
-        launch.accept(tile);
+        launch.accept(v);
     }
 
-    /** Tests: every launch uses {@code tile} (0: choose as usual). */
+    /** Tests: every launch uses row tile {@code tile}, plain (0: choose as usual). */
     void force(int tile) {
-        if (tile != 0) Op.FORWARD.kernel(tile);  // validates
-        forced = tile;
+        force(tile == 0 ? null : Variant.of(tile));
     }
 
-    private static int fastest(int rows, IntConsumer launch, ToDoubleFunction<Runnable> timeMillis) {
-        int best = -1;
+    /** Tests: every launch uses {@code v}, or its plain tile where the op has no such entry (null: choose as usual). */
+    void force(Variant v) {
+        if (v != null && !Op.BACKWARD_DATA.has(v)) throw new IllegalArgumentException("no conv2d kernel " + v);
+        forced = v;
+    }
+
+    private static Variant fastest(Op op, int rows, Consumer<Variant> launch, ToDoubleFunction<Runnable> timeMillis) {
+        Variant best = null;
         double bestMillis = Double.POSITIVE_INFINITY;
-        for (int tile : candidates(rows)) {
-            launch.accept(tile);  // warm-up: module load, caches
+        for (Variant v : candidates(op, rows)) {
+            launch.accept(v);  // warm-up: module load, caches
             double ms = timeMillis.applyAsDouble(() -> {
-                for (int i = 0; i < TIMED_LAUNCHES; i++) launch.accept(tile);
+                for (int i = 0; i < TIMED_LAUNCHES; i++) launch.accept(v);
             });
             if (ms < bestMillis) {
-                best = tile;
+                best = v;
                 bestMillis = ms;
             }
         }
         return best;
     }
 
-    /** The tuned shapes (described) and their tiles, sorted by description. */
-    Map<String, Integer> choices() {
-        Map<String, Integer> byName = new TreeMap<>();
-        tuned.forEach((shape, tile) -> byName.put(shape.toString(), tile));
+    /** The tuned shapes (described) and their kernels ("96", "128 r128"), sorted by description. */
+    Map<String, String> choices() {
+        Map<String, String> byName = new TreeMap<>();
+        tuned.forEach((shape, v) -> byName.put(shape.toString(), v.toString()));
         return Collections.unmodifiableMap(byName);
     }
 }

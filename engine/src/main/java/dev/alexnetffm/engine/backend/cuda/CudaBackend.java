@@ -320,14 +320,22 @@ public final class CudaBackend implements Backend {
         return convTiles.tuning();
     }
 
-    /** The row tile (output channels per block) tuning chose for each convolution shape met so far, by shape. */
-    public Map<String, Integer> convRowTiles() {
+    /**
+     * The kernel tuning chose for each convolution shape met so far, by shape: its row tile (output channels per
+     * block), followed by "r128" for a backward kernel's entry held to 128 registers per thread (conv2d.cu).
+     */
+    public Map<String, String> convRowTiles() {
         return convTiles.choices();
     }
 
     /** Tests: runs every convolution kernel with row tile {@code tile} (0: choose as usual). */
     void forceConvRowTile(int tile) {
         convTiles.force(tile);
+    }
+
+    /** Tests: runs every convolution kernel as {@code v} where the op has it, else its plain tile (null: as usual). */
+    void forceConvKernel(ConvRowTiles.Variant v) {
+        convTiles.force(v);
     }
 
     /** Device milliseconds of {@code work} queued on this backend's stream (waits for it). */
@@ -379,8 +387,8 @@ public final class CudaBackend implements Backend {
         }
         // The grid's y is largest with the smallest tile: checked for that one.
         requireGridYZ("conv2d", Dim3.of(1, Dim3.blocksFor(k / groups, ConvRowTiles.SMALLEST), groups));
-        convTiles.launch(new ConvShape("conv2d", xs, ws, spec), k / groups, tile -> launch(ConvRowTiles.Op.FORWARD.kernel(tile),
-                Dim3.of(columnTiles, Dim3.blocksFor(k / groups, tile), groups), Dim3.of(2 * tile),
+        convTiles.launch(new ConvShape("conv2d", xs, ws, spec), ConvRowTiles.Op.FORWARD, k / groups, v -> launch(ConvRowTiles.Op.FORWARD.kernel(v),
+                Dim3.of(columnTiles, Dim3.blocksFor(k / groups, v.tile()), groups), Dim3.of(2 * v.tile()),
                 o.address(), x.address(), w.address(), b.address(), n, c, h, wd, k, r, s, p, q, spec.stride(), spec.pad(), groups,
                 relu ? 1 : 0), this::timeMillis);
     }
@@ -589,8 +597,9 @@ public final class CudaBackend implements Backend {
         long phasePixels = (long) n * ((h + stride - 1) / stride) * ((wd + stride - 1) / stride);
         int z = Math.multiplyExact(groups, stride * stride);
         requireGridYZ("conv2dBackwardData", Dim3.of(1, Dim3.blocksFor(c / groups, ConvRowTiles.SMALLEST), z));
-        convTiles.launch(new ConvShape("conv2dBackwardData", xs, ws, spec), c / groups, tile -> launch(ConvRowTiles.Op.BACKWARD_DATA.kernel(tile),
-                Dim3.of(Dim3.blocksFor(phasePixels, CONV_TILE_PIXELS), Dim3.blocksFor(c / groups, tile), z), Dim3.of(2 * tile),
+        convTiles.launch(new ConvShape("conv2dBackwardData", xs, ws, spec), ConvRowTiles.Op.BACKWARD_DATA, c / groups,
+                v -> launch(ConvRowTiles.Op.BACKWARD_DATA.kernel(v),
+                Dim3.of(Dim3.blocksFor(phasePixels, CONV_TILE_PIXELS), Dim3.blocksFor(c / groups, v.tile()), z), Dim3.of(2 * v.tile()),
                 dx.address(), dy.address(), w.address(), y == null ? 0L : y.address(), n, c, h, wd, k, r, s, p, q, stride, spec.pad(), groups),
                 this::timeMillis);
     }
@@ -625,14 +634,14 @@ public final class CudaBackend implements Backend {
         requireGridYZ("conv2dBackwardWeight", Dim3.of(tilesX, Dim3.blocksFor(k / groups, ConvRowTiles.SMALLEST), z));
         Object[] sizes = {n, c, h, wd, k, r, s, p, q, spec.stride(), spec.pad(), groups, chunk};
         DeviceBuffer partialSums = splits == 1 ? null : workspace((long) splits * k * (crs + 1) * Float.BYTES);
-        convTiles.launch(new ConvShape("conv2dBackwardWeight", xs, ws, spec), k / groups, tile -> {
-            Dim3 grid = Dim3.of(tilesX, Dim3.blocksFor(k / groups, tile), z);
-            KernelSignature kernel = ConvRowTiles.Op.BACKWARD_WEIGHT.kernel(tile);
+        convTiles.launch(new ConvShape("conv2dBackwardWeight", xs, ws, spec), ConvRowTiles.Op.BACKWARD_WEIGHT, k / groups, v -> {
+            Dim3 grid = Dim3.of(tilesX, Dim3.blocksFor(k / groups, v.tile()), z);
+            KernelSignature kernel = ConvRowTiles.Op.BACKWARD_WEIGHT.kernel(v);
             if (splits == 1) {
-                launch(kernel, grid, Dim3.of(2 * tile), concat(new Object[] {dw.address(), db.address(), dy.address(), x.address()}, sizes));
+                launch(kernel, grid, Dim3.of(2 * v.tile()), concat(new Object[] {dw.address(), db.address(), dy.address(), x.address()}, sizes));
                 return;
             }
-            launch(kernel, grid, Dim3.of(2 * tile), concat(new Object[] {partialSums.address(), db.address(), dy.address(), x.address()},
+            launch(kernel, grid, Dim3.of(2 * v.tile()), concat(new Object[] {partialSums.address(), db.address(), dy.address(), x.address()},
                     sizes));
             launch(Kernels.CONV2D_BACKWARD_WEIGHT_REDUCE, elementwiseGrid((long) k * (crs + 1), 1), Dim3.of(ELEMENTWISE_THREADS),
                     dw.address(), db.address(), partialSums.address(), k, crs, splits);

@@ -16,9 +16,9 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The convolution kernels' row tiles (64, 96, 128, 48 output channels per block): each agrees with the CPU, every
- * tile gives the same bits (forward, data gradient, weight gradient direct and split), and tuning picks one of the
- * candidates without changing a bit. (A forward pass with few output pixels splits its reduction instead, in one
+ * The convolution kernels' row tiles (64, 96, 128, 48 output channels per block, and the backward kernels' 64 and 128
+ * held to 128 registers): each agrees with the CPU, every one gives the same bits (forward, data gradient, weight
+ * gradient direct and split), and tuning picks one of the candidates without changing a bit. (A forward pass with few output pixels splits its reduction instead, in one
  * tile: there the tiles trivially agree; the first two cases have enough pixels for the tiles to run.)
  */
 @Tag("gpu")
@@ -71,8 +71,8 @@ class ConvRowTilesGpuTest extends GpuAgainstCpu {
     /** The three convolution ops on the GPU with the given tile: output, data gradient, weight and bias gradients. */
     record Results(float[] out, float[] dIn, float[] dWeight, float[] dBias) {}
 
-    static Results run(Case tc, int tile, Tensor x, Tensor w, Tensor b, Tensor dy) {
-        gpu.forceConvRowTile(tile);
+    static Results run(Case tc, ConvRowTiles.Variant v, Tensor x, Tensor w, Tensor b, Tensor dy) {
+        gpu.forceConvKernel(v);
         try (Tensor out = gpu.allocate(tc.output()); Tensor dx = gpu.allocate(tc.input()); Tensor dw = gpu.allocate(tc.weight());
              Tensor db = gpu.allocate(Shape.of(tc.k()))) {
             for (Tensor t : List.of(out, dx, dw, db)) gpu.fill(t, Float.NaN);
@@ -98,9 +98,11 @@ class ConvRowTilesGpuTest extends GpuAgainstCpu {
             cpu.conv2dBackwardData(dx.onCpu(), dy.onCpu(), w.onCpu(), tc.spec());
             cpu.conv2dBackwardWeight(dw.onCpu(), db.onCpu(), dy.onCpu(), x.onCpu(), tc.spec());
             Results first = null;
-            for (int tile : ConvRowTiles.TILES) {
-                Results got = run(tc, tile, x.onGpu(), w.onGpu(), b.onGpu(), dy.onGpu());
-                String what = tc + ", row tile " + tile;
+            // the backward ops' variants: every tile, each followed by its 128-register entry if any (the forward op
+            // runs its plain tile then)
+            for (ConvRowTiles.Variant v : ConvRowTiles.Op.BACKWARD_DATA.variants()) {
+                Results got = run(tc, v, x.onGpu(), w.onGpu(), b.onGpu(), dy.onGpu());
+                String what = tc + ", row tile " + v;
                 assertClose(what + ": output", got.out(), out.onCpu().toArray());
                 assertClose(what + ": data gradient", got.dIn(), dx.onCpu().toArray());
                 assertClose(what + ": weight gradient", got.dWeight(), dw.onCpu().toArray());
@@ -128,20 +130,24 @@ class ConvRowTilesGpuTest extends GpuAgainstCpu {
              Tensor b = gpu.fromArray(Shape.of(tc.k()), gaussian(r, 0.1, tc.k()));
              Tensor dy = gpu.fromArray(tc.output(), gaussian(r, 1, tc.output().size()))) {
             gpu.setConvTuning(false);
-            Results untuned = run(tc, 0, x, w, b, dy);
+            Results untuned = run(tc, null, x, w, b, dy);
             assertTrue(gpu.convRowTiles().keySet().stream().noneMatch(s -> s.contains(tc.weight().toString())), "untuned: nothing timed");
             gpu.setConvTuning(true);
-            Results tuned = run(tc, 0, x, w, b, dy);
+            Results tuned = run(tc, null, x, w, b, dy);
             var chosen = gpu.convRowTiles();
             String forward = chosen.keySet().stream().filter(s -> s.startsWith("conv2d in " + tc.input())).findFirst()
                     .orElseThrow(() -> new AssertionError("no tuned forward shape in " + chosen));
-            assertTrue(ConvRowTiles.candidates(tc.k()).contains(chosen.get(forward)), chosen.toString());
-            assertTrue(chosen.keySet().stream().anyMatch(s -> s.startsWith("conv2dBackwardWeight in " + tc.input())), chosen.toString());
+            assertTrue(ConvRowTiles.candidates(ConvRowTiles.Op.FORWARD, tc.k()).stream().map(Object::toString).toList()
+                    .contains(chosen.get(forward)), chosen.toString());
+            String weight = chosen.keySet().stream().filter(s -> s.startsWith("conv2dBackwardWeight in " + tc.input())).findFirst()
+                    .orElseThrow(() -> new AssertionError("no tuned weight gradient shape in " + chosen));
+            assertTrue(ConvRowTiles.candidates(ConvRowTiles.Op.BACKWARD_WEIGHT, tc.k()).stream().map(Object::toString).toList()
+                    .contains(chosen.get(weight)), chosen.toString());
             assertSame("tuned output", tuned.out(), untuned.out());
             assertSame("tuned data gradient", tuned.dIn(), untuned.dIn());
             assertSame("tuned weight gradient", tuned.dWeight(), untuned.dWeight());
             assertSame("tuned bias gradient", tuned.dBias(), untuned.dBias());
-            Results again = run(tc, 0, x, w, b, dy);  // the same shapes: the tuned tiles, no timing
+            Results again = run(tc, null, x, w, b, dy);  // the same shapes: the tuned tiles, no timing
             assertEquals(chosen, gpu.convRowTiles());
             assertSame("second tuned output", again.out(), untuned.out());
         }
