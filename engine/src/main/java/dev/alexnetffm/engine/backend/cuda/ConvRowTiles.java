@@ -195,7 +195,9 @@ final class ConvRowTiles {
 
     /** Tests: every launch uses {@code v}, or its plain tile where the op has no such entry (null: choose as usual). */
     void force(Variant v) {
-        if (v != null && !Op.BACKWARD_DATA.has(v)) throw new IllegalArgumentException("no conv2d kernel " + v);
+        if (v != null && java.util.Arrays.stream(Op.values()).noneMatch(op -> op.has(v))) {
+            throw new IllegalArgumentException("no conv2d kernel " + v);
+        }
         forced = v;
     }
 
