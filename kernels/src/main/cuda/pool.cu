@@ -145,8 +145,8 @@ constexpr int WINDOWS = 4096;  // shared-memory choices per block (16 KB): MAXPO
 
 // maxpool_backward's arguments and result, a block per `planes` consecutive (n, c) planes (the last block may have
 // fewer): grid ceil(N*C / planes). Requires planes * H * W < 2^31 (in-block indices are int; offsets into the tensors
-// are 64-bit) and planes * P * Q <= maxpool_planes_v1::WINDOWS: the host checks both; a launch breaking the second
-// writes nothing rather than past its shared memory.
+// are 64-bit) and planes * P * Q <= maxpool_planes_v1::WINDOWS, as the host's choice of planes guarantees
+// (CudaBackend.maxPoolPlanesPerBlock); a launch breaking the second writes nothing rather than past its shared memory.
 KERNEL void maxpool_backward_planes(float* __restrict__ dIn, const float* __restrict__ dOut,
                                     const float* __restrict__ in, int N, int C, int H, int W, int P, int Q, int window,
                                     int stride, int relu, int planes) {
