@@ -68,14 +68,14 @@
 //                       conv2d_backward_weight_reduce adds in ascending split order. With one split the kernel writes
 //                       dWeight and dBias directly. Grid (ceil((Cg*R*S + 1) / 128), ceil(Kg / BM), groups*splits), block 2*BM.
 //                       Requires N*P*Q, C*H*W, K*P*Q and K*(Cg*R*S + 1) < 2^31; the caller checks.
-//   conv2d_backward_data_r128, conv2d_backward_data_m128_r128, conv2d_backward_weight_r128,
-//   conv2d_backward_weight_m128_r128  v1: the row tiles 64 and 128 of the two backward kernels (the same code, the same
-//                       bits) held to 128 registers per thread by __launch_bounds__' minimum of resident blocks. For
-//                       sm_90 ptxas gives the plain entries 143 (data) and 145 (weight) registers: 3 resident blocks
-//                       of 64 (12 warps) and 1 of 128 (8 warps, each slab's barrier stalling the whole SM), where 128
-//                       registers allow 4 and 2 (16 warps), at the price of 24 and 52 spilled bytes. Which is faster
-//                       is the GPU's to say: the host times both when it tunes (ConvRowTiles); untuned, it takes the
-//                       plain entry. (For sm_80 ptxas keeps the plain entries within 128 registers anyway.)
+//   conv2d_backward_data_r128, _m128_r128, _m48_r128, conv2d_backward_weight_r128, _m128_r128, _m48_r128
+//                       v1: the row tiles 64, 128 and 48 of the two backward kernels (the same code, the same bits)
+//                       with __launch_bounds__ asking for as many resident blocks as 128 registers per thread allow
+//                       (4 of 64, 2 of 128, 5 of 48). For sm_90 ptxas gives the plain entries 143 to 165 registers:
+//                       3 resident blocks of 64 (12 warps), 1 of 128 (8 warps, each slab's barrier stalling the whole
+//                       SM), 4 of 48; the _r128 entries get 128, at the price of 16 to 80 spilled bytes. Which is
+//                       faster is the GPU's to say: the host times both when it tunes (ConvRowTiles); untuned, it
+//                       takes the plain entry.
 //   conv2d_backward_weight_reduce  v1: dWeight[k, i] and dBias[k] from the partials, each summed in ascending split
 //                       order; grid-stride over K*(Cg*R*S + 1).
 #include "common.cuh"
@@ -326,7 +326,7 @@ template <int BM> struct Tile {
 }  // namespace conv2d_bwd_v1
 
 // The backward entries' launch bounds: the block size alone (ptxas then chooses the registers), or with as many
-// resident blocks per SM as 128 registers per thread allow (the _r128 entries: 4 blocks of 64, 2 of 128).
+// resident blocks per SM as 128 registers per thread allow (the _r128 entries: 4 blocks of 64, 2 of 128, 5 of 48).
 #define CONV2D_BWD_BOUNDS(BM) __launch_bounds__(conv2d_bwd_v1::Tile<BM>::THREADS)
 #define CONV2D_BWD_BOUNDS_R128(BM) __launch_bounds__(conv2d_bwd_v1::Tile<BM>::THREADS, 65536 / (128 * conv2d_bwd_v1::Tile<BM>::THREADS))
 
@@ -442,13 +442,14 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
          int pad, int groups) {                                                                                       \
         conv2d_backward_data_tile<BM>(dIn, dOut, weight, reluOut, N, C, H, W, K, R, S, P, Q, stride, pad, groups);   \
     }
-// The _r128 entries: 128 registers per thread at most, so that 4 blocks of 64 or 2 of 128 fit an SM (see v1's note).
+// The _r128 entries: as many resident blocks as 128 registers per thread allow (4 of 64, 2 of 128, 5 of 48).
 CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data, 64, CONV2D_BWD_BOUNDS)
 CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m48, 48, CONV2D_BWD_BOUNDS)
 CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m96, 96, CONV2D_BWD_BOUNDS)
 CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m128, 128, CONV2D_BWD_BOUNDS)
 CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_r128, 64, CONV2D_BWD_BOUNDS_R128)
 CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m128_r128, 128, CONV2D_BWD_BOUNDS_R128)
+CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m48_r128, 48, CONV2D_BWD_BOUNDS_R128)
 
 // With gridDim.z == groups: dWeight (K, C/groups, R, S) and dBias (K). With gridDim.z = groups*splits > groups:
 // dWeight is a (splits, K, Cg*R*S + 1) workspace of partial sums (column Cg*R*S: the bias) and dBias is unused.
@@ -594,6 +595,7 @@ CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m96, 96, CONV2D_BWD_BOUNDS)
 CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m128, 128, CONV2D_BWD_BOUNDS)
 CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_r128, 64, CONV2D_BWD_BOUNDS_R128)
 CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m128_r128, 128, CONV2D_BWD_BOUNDS_R128)
+CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m48_r128, 48, CONV2D_BWD_BOUNDS_R128)
 
 // dWeight (K, CRS), dBias (K); partials (splits, K, CRS + 1) as conv2d_backward_weight wrote them.
 KERNEL void conv2d_backward_weight_reduce(float* __restrict__ dWeight, float* __restrict__ dBias,

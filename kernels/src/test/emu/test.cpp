@@ -72,9 +72,10 @@ static const ConvVariant CONV_VARIANTS[] = {
     {48, conv2d_forward_m48, conv2d_backward_data_m48, conv2d_backward_weight_m48},
     {96, conv2d_forward_m96, conv2d_backward_data_m96, conv2d_backward_weight_m96},
     {128, conv2d_forward_m128, conv2d_backward_data_m128, conv2d_backward_weight_m128},
-    // the backward kernels' entries held to 128 registers (no forward entry of their own)
+    // the backward kernels' 128-register entries (no forward entry of their own)
     {64, nullptr, conv2d_backward_data_r128, conv2d_backward_weight_r128},
     {128, nullptr, conv2d_backward_data_m128_r128, conv2d_backward_weight_m128_r128},
+    {48, nullptr, conv2d_backward_data_m48_r128, conv2d_backward_weight_m48_r128},
 };
 
 static void testConv(int N, int C, int H, int W, int K, int R, int S, int stride, int pad, int groups, int relu, bool mis) {

@@ -14,8 +14,8 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * Which row tile each convolution kernel runs with. conv2d.cu's kernels come in row tiles of 64, 48, 96 and 128
- * output channels (GEMM rows) per block, with twice as many threads, and the backward kernels' tiles 64 and 128 also
- * in an entry held to 128 registers per thread (more resident blocks per SM, a few spilled bytes); every variant sums
+ * output channels (GEMM rows) per block, with twice as many threads, and the backward kernels' tiles 64, 128 and 48
+ * also in an entry held to 128 registers per thread (more resident blocks per SM, a few spilled bytes); every variant sums
  * each output in the same order, so the choice changes the speed, never the bits.
  *
  * <p>Untuned (the library's default), a shape gets the plain tile that pads its rows least, 64 on a tie
@@ -26,8 +26,9 @@ import java.util.function.ToDoubleFunction;
  */
 final class ConvRowTiles {
     /**
-     * One kernel of an op: its row tile, and whether it is the entry held to 128 registers per thread (conv2d.cu's
-     * {@code _r128} entries, which the backward kernels have for the tiles 64 and 128).
+     * One kernel of an op: its row tile, and whether it is the entry with as many resident blocks per SM as 128
+     * registers per thread allow (conv2d.cu's {@code _r128} entries, which the backward kernels have for the tiles 64,
+     * 128 and 48).
      */
     record Variant(int tile, boolean r128) {
         static Variant of(int tile) {
@@ -42,39 +43,38 @@ final class ConvRowTiles {
 
     /** The three convolution kernels, each in every row tile. */
     enum Op {
-        FORWARD(null, null, Kernels.CONV2D_FORWARD, Kernels.CONV2D_FORWARD_M96, Kernels.CONV2D_FORWARD_M128, Kernels.CONV2D_FORWARD_M48),
-        BACKWARD_DATA(Kernels.CONV2D_BACKWARD_DATA_R128, Kernels.CONV2D_BACKWARD_DATA_M128_R128, Kernels.CONV2D_BACKWARD_DATA,
-                Kernels.CONV2D_BACKWARD_DATA_M96, Kernels.CONV2D_BACKWARD_DATA_M128, Kernels.CONV2D_BACKWARD_DATA_M48),
-        BACKWARD_WEIGHT(Kernels.CONV2D_BACKWARD_WEIGHT_R128, Kernels.CONV2D_BACKWARD_WEIGHT_M128_R128, Kernels.CONV2D_BACKWARD_WEIGHT,
-                Kernels.CONV2D_BACKWARD_WEIGHT_M96, Kernels.CONV2D_BACKWARD_WEIGHT_M128, Kernels.CONV2D_BACKWARD_WEIGHT_M48);
+        FORWARD(new KernelSignature[] {Kernels.CONV2D_FORWARD, Kernels.CONV2D_FORWARD_M96, Kernels.CONV2D_FORWARD_M128,
+                Kernels.CONV2D_FORWARD_M48}, new KernelSignature[4]),
+        BACKWARD_DATA(new KernelSignature[] {Kernels.CONV2D_BACKWARD_DATA, Kernels.CONV2D_BACKWARD_DATA_M96, Kernels.CONV2D_BACKWARD_DATA_M128,
+                Kernels.CONV2D_BACKWARD_DATA_M48}, new KernelSignature[] {Kernels.CONV2D_BACKWARD_DATA_R128, null,
+                Kernels.CONV2D_BACKWARD_DATA_M128_R128, Kernels.CONV2D_BACKWARD_DATA_M48_R128}),
+        BACKWARD_WEIGHT(new KernelSignature[] {Kernels.CONV2D_BACKWARD_WEIGHT, Kernels.CONV2D_BACKWARD_WEIGHT_M96,
+                Kernels.CONV2D_BACKWARD_WEIGHT_M128, Kernels.CONV2D_BACKWARD_WEIGHT_M48}, new KernelSignature[] {
+                Kernels.CONV2D_BACKWARD_WEIGHT_R128, null, Kernels.CONV2D_BACKWARD_WEIGHT_M128_R128, Kernels.CONV2D_BACKWARD_WEIGHT_M48_R128});
 
-        private final KernelSignature r128Of64, r128Of128;  // null where the op has none
-        private final KernelSignature[] kernels;             // in the order of TILES
+        private final KernelSignature[] kernels;  // in the order of TILES
+        private final KernelSignature[] r128;     // likewise, null where the tile has no 128-register entry
 
-        Op(KernelSignature r128Of64, KernelSignature r128Of128, KernelSignature... kernels) {
-            this.r128Of64 = r128Of64;
-            this.r128Of128 = r128Of128;
+        Op(KernelSignature[] kernels, KernelSignature[] r128) {
             this.kernels = kernels;
+            this.r128 = r128;
         }
 
         /** The kernel of this op with row tile {@code tile}. */
         KernelSignature kernel(int tile) {
-            for (int i = 0; i < TILES.length; i++) if (TILES[i] == tile) return kernels[i];
-            throw new IllegalArgumentException("no conv2d row tile of " + tile + "; there are " + java.util.Arrays.toString(TILES));
+            return kernels[index(tile)];
         }
 
         /** The kernel of this op for {@code v}. */
         KernelSignature kernel(Variant v) {
             if (!v.r128()) return kernel(v.tile());
             if (!has(v)) throw new IllegalArgumentException(this + " has no 128-register entry for row tile " + v.tile());
-            return v.tile() == 64 ? r128Of64 : r128Of128;
+            return r128[index(v.tile())];
         }
 
         /** Whether this op has the kernel {@code v}. */
         boolean has(Variant v) {
-            for (int tile : TILES) {
-                if (tile == v.tile()) return !v.r128() || (tile == 64 ? r128Of64 : tile == 128 ? r128Of128 : null) != null;
-            }
+            for (int i = 0; i < TILES.length; i++) if (TILES[i] == v.tile()) return !v.r128() || r128[i] != null;
             return false;
         }
 
@@ -86,6 +86,11 @@ final class ConvRowTiles {
                 if (has(new Variant(tile, true))) all.add(new Variant(tile, true));
             }
             return all;
+        }
+
+        private static int index(int tile) {
+            for (int i = 0; i < TILES.length; i++) if (TILES[i] == tile) return i;
+            throw new IllegalArgumentException("no conv2d row tile of " + tile + "; there are " + java.util.Arrays.toString(TILES));
         }
     }
 

@@ -86,11 +86,14 @@ public final class Kernels {
     public static final KernelSignature CONV2D_BACKWARD_WEIGHT_M48 = convBackwardWeight("conv2d_backward_weight_m48");
     public static final KernelSignature CONV2D_BACKWARD_WEIGHT_M96 = convBackwardWeight("conv2d_backward_weight_m96");
     public static final KernelSignature CONV2D_BACKWARD_WEIGHT_M128 = convBackwardWeight("conv2d_backward_weight_m128");
-    // ... and the row tiles 64 and 128 of both held to 128 registers per thread (more resident blocks; the same bits)
+    // ... and the row tiles 64, 128 and 48 of both with as many resident blocks as 128 registers per thread allow
+    // (the same bits)
     public static final KernelSignature CONV2D_BACKWARD_DATA_R128 = convBackwardData("conv2d_backward_data_r128");
     public static final KernelSignature CONV2D_BACKWARD_DATA_M128_R128 = convBackwardData("conv2d_backward_data_m128_r128");
+    public static final KernelSignature CONV2D_BACKWARD_DATA_M48_R128 = convBackwardData("conv2d_backward_data_m48_r128");
     public static final KernelSignature CONV2D_BACKWARD_WEIGHT_R128 = convBackwardWeight("conv2d_backward_weight_r128");
     public static final KernelSignature CONV2D_BACKWARD_WEIGHT_M128_R128 = convBackwardWeight("conv2d_backward_weight_m128_r128");
+    public static final KernelSignature CONV2D_BACKWARD_WEIGHT_M48_R128 = convBackwardWeight("conv2d_backward_weight_m48_r128");
 
     private static KernelSignature convBackwardData(String entry) {
         return of("conv2d", entry, ptr("dIn"), ptr("dOut"), ptr("weight"), ptr("reluOut"), i32("N"), i32("C"), i32("H"), i32("W"), i32("K"),

@@ -58,18 +58,21 @@ class ConvRowTileTest {
 
     @Test
     void theBackwardKernelsAlsoTimeTheirEntriesHeldTo128Registers() {
-        ConvRowTiles.Variant r64 = new ConvRowTiles.Variant(64, true), r128 = new ConvRowTiles.Variant(128, true);
+        ConvRowTiles.Variant r64 = new ConvRowTiles.Variant(64, true), r128 = new ConvRowTiles.Variant(128, true),
+                r48 = new ConvRowTiles.Variant(48, true);
         var v = java.util.List.of(ConvRowTiles.Variant.of(96), ConvRowTiles.Variant.of(64), r64, ConvRowTiles.Variant.of(128), r128,
-                ConvRowTiles.Variant.of(48));
+                ConvRowTiles.Variant.of(48), r48);
         assertEquals(v, ConvRowTiles.candidates(ConvRowTiles.Op.BACKWARD_WEIGHT, 96));
         assertEquals(v, ConvRowTiles.candidates(ConvRowTiles.Op.BACKWARD_DATA, 96));
         assertEquals(java.util.List.of(96, 64, 128, 48),
                 ConvRowTiles.candidates(ConvRowTiles.Op.FORWARD, 96).stream().map(ConvRowTiles.Variant::tile).toList());
-        assertEquals(java.util.List.of(ConvRowTiles.Variant.of(48)), ConvRowTiles.candidates(ConvRowTiles.Op.BACKWARD_DATA, 5));
+        assertEquals(java.util.List.of(ConvRowTiles.Variant.of(48), r48), ConvRowTiles.candidates(ConvRowTiles.Op.BACKWARD_DATA, 5));
+        assertEquals(java.util.List.of(ConvRowTiles.Variant.of(48)), ConvRowTiles.candidates(ConvRowTiles.Op.FORWARD, 5));
         assertEquals(Kernels.CONV2D_BACKWARD_DATA_M128_R128, ConvRowTiles.Op.BACKWARD_DATA.kernel(r128));
         assertEquals(Kernels.CONV2D_BACKWARD_WEIGHT_R128, ConvRowTiles.Op.BACKWARD_WEIGHT.kernel(r64));
+        assertEquals(Kernels.CONV2D_BACKWARD_WEIGHT_M48_R128, ConvRowTiles.Op.BACKWARD_WEIGHT.kernel(r48));
         assertEquals(Kernels.CONV2D_BACKWARD_WEIGHT_M96, ConvRowTiles.Op.BACKWARD_WEIGHT.kernel(ConvRowTiles.Variant.of(96)));
-        assertEquals(6, ConvRowTiles.Op.BACKWARD_DATA.variants().size());
+        assertEquals(7, ConvRowTiles.Op.BACKWARD_DATA.variants().size());
         assertEquals(4, ConvRowTiles.Op.FORWARD.variants().size());
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> ConvRowTiles.Op.FORWARD.kernel(r64));
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,

@@ -16,10 +16,11 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The convolution kernels' row tiles (64, 96, 128, 48 output channels per block, and the backward kernels' 64 and 128
- * held to 128 registers): each agrees with the CPU, every one gives the same bits (forward, data gradient, weight
- * gradient direct and split), and tuning picks one of the candidates without changing a bit. (A forward pass with few output pixels splits its reduction instead, in one
- * tile: there the tiles trivially agree; the first two cases have enough pixels for the tiles to run.)
+ * The convolution kernels' row tiles (64, 96, 128, 48 output channels per block, and the backward kernels' 64, 128
+ * and 48 held to 128 registers): each agrees with the CPU, every one gives the same bits (forward, data gradient,
+ * weight gradient direct and split), and tuning picks one of the candidates without changing a bit. (A forward pass
+ * with few output pixels splits its reduction instead, in one tile: there the tiles trivially agree; the first two
+ * cases have enough pixels for the tiles to run.)
  */
 @Tag("gpu")
 class ConvRowTilesGpuTest extends GpuAgainstCpu {
