@@ -435,6 +435,7 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
     }
 }
 
+// One entry of the data gradient (instantiated with the weight gradient's, CONV2D_BACKWARD_ENTRIES below).
 #define CONV2D_BACKWARD_DATA_ENTRY(name, BM, BOUNDS)                                                                  \
     KERNEL void BOUNDS(BM)                                                                                            \
     name(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ weight,                   \
@@ -442,14 +443,6 @@ __device__ __forceinline__ void conv2d_backward_data_tile(float* __restrict__ dI
          int pad, int groups) {                                                                                       \
         conv2d_backward_data_tile<BM>(dIn, dOut, weight, reluOut, N, C, H, W, K, R, S, P, Q, stride, pad, groups);   \
     }
-// The _r128 entries: as many resident blocks as 128 registers per thread allow (4 of 64, 2 of 128, 5 of 48).
-CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data, 64, CONV2D_BWD_BOUNDS)
-CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m48, 48, CONV2D_BWD_BOUNDS)
-CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m96, 96, CONV2D_BWD_BOUNDS)
-CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m128, 128, CONV2D_BWD_BOUNDS)
-CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_r128, 64, CONV2D_BWD_BOUNDS_R128)
-CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m128_r128, 128, CONV2D_BWD_BOUNDS_R128)
-CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data_m48_r128, 48, CONV2D_BWD_BOUNDS_R128)
 
 // With gridDim.z == groups: dWeight (K, C/groups, R, S) and dBias (K). With gridDim.z = groups*splits > groups:
 // dWeight is a (splits, K, Cg*R*S + 1) workspace of partial sums (column Cg*R*S: the bias) and dBias is unused.
@@ -589,13 +582,19 @@ __device__ __forceinline__ void conv2d_backward_weight_tile(float* __restrict__ 
         conv2d_backward_weight_tile<BM>(dWeight, dBias, dOut, in, N, C, H, W, K, R, S, P, Q, stride, pad, groups,    \
                                         chunk);                                                                       \
     }
-CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight, 64, CONV2D_BWD_BOUNDS)
-CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m48, 48, CONV2D_BWD_BOUNDS)
-CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m96, 96, CONV2D_BWD_BOUNDS)
-CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m128, 128, CONV2D_BWD_BOUNDS)
-CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_r128, 64, CONV2D_BWD_BOUNDS_R128)
-CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m128_r128, 128, CONV2D_BWD_BOUNDS_R128)
-CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight_m48_r128, 48, CONV2D_BWD_BOUNDS_R128)
+
+// Both backward kernels in every row tile and launch bounds, the same suffix for both (the _r128 entries: as many
+// resident blocks as 128 registers per thread allow, 4 of 64, 2 of 128, 5 of 48).
+#define CONV2D_BACKWARD_ENTRIES(suffix, BM, BOUNDS)                                                                   \
+    CONV2D_BACKWARD_DATA_ENTRY(conv2d_backward_data##suffix, BM, BOUNDS)                                              \
+    CONV2D_BACKWARD_WEIGHT_ENTRY(conv2d_backward_weight##suffix, BM, BOUNDS)
+CONV2D_BACKWARD_ENTRIES(, 64, CONV2D_BWD_BOUNDS)
+CONV2D_BACKWARD_ENTRIES(_m48, 48, CONV2D_BWD_BOUNDS)
+CONV2D_BACKWARD_ENTRIES(_m96, 96, CONV2D_BWD_BOUNDS)
+CONV2D_BACKWARD_ENTRIES(_m128, 128, CONV2D_BWD_BOUNDS)
+CONV2D_BACKWARD_ENTRIES(_r128, 64, CONV2D_BWD_BOUNDS_R128)
+CONV2D_BACKWARD_ENTRIES(_m128_r128, 128, CONV2D_BWD_BOUNDS_R128)
+CONV2D_BACKWARD_ENTRIES(_m48_r128, 48, CONV2D_BWD_BOUNDS_R128)
 
 // dWeight (K, CRS), dBias (K); partials (splits, K, CRS + 1) as conv2d_backward_weight wrote them.
 KERNEL void conv2d_backward_weight_reduce(float* __restrict__ dWeight, float* __restrict__ dBias,

@@ -60,37 +60,38 @@ final class ConvRowTiles {
             this.r128 = r128;
         }
 
-        /** The kernel of this op with row tile {@code tile}. */
-        KernelSignature kernel(int tile) {
-            return kernels[index(tile)];
-        }
-
         /** The kernel of this op for {@code v}. */
         KernelSignature kernel(Variant v) {
-            if (!v.r128()) return kernel(v.tile());
-            if (!has(v)) throw new IllegalArgumentException(this + " has no 128-register entry for row tile " + v.tile());
-            return r128[index(v.tile())];
+            if (!has(v)) {
+                throw new IllegalArgumentException("no conv2d kernel " + v + " for " + this + " (row tiles " + java.util.Arrays.toString(TILES) + ")");
+            }
+            return (v.r128() ? r128 : kernels)[indexOf(v.tile())];
         }
 
         /** Whether this op has the kernel {@code v}. */
         boolean has(Variant v) {
-            for (int i = 0; i < TILES.length; i++) if (TILES[i] == v.tile()) return !v.r128() || r128[i] != null;
-            return false;
+            int i = indexOf(v.tile());
+            return i >= 0 && (!v.r128() || r128[i] != null);
         }
 
-        /** Every kernel of this op: the tiles in the order of TILES, each followed by its 128-register entry if any. */
-        List<Variant> variants() {
+        /** The kernels of this op with the given row tiles: each plain, followed by its 128-register entry if any. */
+        List<Variant> variants(List<Integer> tiles) {
             List<Variant> all = new ArrayList<>();
-            for (int tile : TILES) {
+            for (int tile : tiles) {
                 all.add(Variant.of(tile));
                 if (has(new Variant(tile, true))) all.add(new Variant(tile, true));
             }
             return all;
         }
 
-        private static int index(int tile) {
+        /** Every kernel of this op, in the order of TILES. */
+        List<Variant> variants() {
+            return variants(java.util.Arrays.stream(TILES).boxed().toList());
+        }
+
+        private static int indexOf(int tile) {
             for (int i = 0; i < TILES.length; i++) if (TILES[i] == tile) return i;
-            throw new IllegalArgumentException("no conv2d row tile of " + tile + "; there are " + java.util.Arrays.toString(TILES));
+            return -1;
         }
     }
 
@@ -152,12 +153,7 @@ final class ConvRowTiles {
 
     /** The kernels of {@code op} worth timing for {@code rows} rows: each candidate tile, then its 128-register entry. */
     static List<Variant> candidates(Op op, int rows) {
-        List<Variant> list = new ArrayList<>();
-        for (int tile : candidates(rows)) {
-            list.add(Variant.of(tile));
-            if (op.has(new Variant(tile, true))) list.add(new Variant(tile, true));
-        }
-        return list;
+        return op.variants(candidates(rows));
     }
 
     private static long padded(int rows, int tile) {
