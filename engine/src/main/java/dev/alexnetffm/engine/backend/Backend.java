@@ -184,6 +184,17 @@ public interface Backend extends AutoCloseable {
      */
     void sgdUpdate(Tensor weight, Tensor velocity, Tensor grad, float lr, float momentum, float weightDecay);
 
+    /**
+     * Tells the backend that each layer it runs from now on is one of {@code slices} equal slices of a wider layer's
+     * output features (a tower of {@link dev.alexnetffm.engine.parallel.SplitAlexNet}: 2). A backend whose order of
+     * summation depends on a layer's width (the GPU's split reductions in the fully connected layers) then sums as
+     * it would for the whole layer, so that each slice's outputs are the same bits as the whole layer's. 1 (whole
+     * layers) unless set; the CPU reference sums in an order that no width changes.
+     */
+    default void sliceLayers(int slices) {
+        if (slices < 1) throw new IllegalArgumentException("sliceLayers: slices must be at least 1, not " + slices);
+    }
+
     /** Waits until every queued op has finished. */
     void synchronize();
 

@@ -35,9 +35,10 @@ import java.util.function.Supplier;
  * {@link HostBuffer} is uploaded by each worker straight from it, each copy queued on its own device.
  *
  * <p>The two lanes may be two GPUs (peer copies) or two streams of one GPU (the same schedule, device copies), or
- * two CPU backends. Forward logits are the same bits as the one-device network's where the backends' arithmetic
- * does not depend on a layer's width; gradients of layers that read both towers are sums of two partial sums,
- * which differ from one sum by float32 rounding.
+ * two CPU backends. Forward logits (and the loss) are the same bits as the one-device network's: each tower's
+ * backend sums its halves of the layers in the order it would sum the whole layers ({@link Backend#sliceLayers}).
+ * Gradients with respect to activations that both towers read are sums of two partial sums, which differ from one
+ * sum by float32 rounding, and so does everything computed from them.
  */
 public final class SplitAlexNet implements Learner {
     private final AlexNetConfig config;

@@ -49,6 +49,7 @@ final class Tower implements AutoCloseable {
         this.label = index == 0 ? "A" : "B";
         this.lane = lane;
         this.b = lane.backend();
+        b.sliceLayers(2);  // every layer here is half of the network's: its sums ordered as for the whole layer
         this.c = config;
         this.lrn = config.lrn() == null ? null
                 : new LrnSpec(config.lrn().size(), config.lrn().alpha(), config.lrn().beta(), config.lrn().k(), config.lrn().groups() / 2,

@@ -11,11 +11,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import java.util.Arrays;
 import java.util.Map;
 import java.util.function.Supplier;
 
 import static dev.alexnetffm.engine.parallel.SplitEquality.*;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -33,14 +33,20 @@ class SplitAlexNetGpuTest {
         assumeTrue(CudaDriver.isAvailable(), "no CUDA driver or GPU");
     }
 
+    /**
+     * The same bits: each tower sums its halves of the layers in the one-device order, the fully connected layers'
+     * split reductions included (the paper's network at batch 9 splits fc6's and fc7's reductions, in a number of
+     * parts that depends on the layer's width; at batch 3 they take the small-batch kernel).
+     */
     @Test
-    void forwardLogitsMatchOneDevice() {
+    void forwardLogitsAreTheSameBitsAsOneDevice() {
         for (AlexNetConfig c : new AlexNetConfig[] {SplitAlexNetTest.SMALL, AlexNetConfig.paper()}) {
             Map<String, HostTensor> w = AlexNet.initialWeights(c, 5, AlexNet.Init.KAIMING);
-            float[][] l = logits(GPU0, c, w, images(c, 9, 2), 9);
-            double err = relativeL2(l[0], l[1]);
-            System.out.printf("split forward %s: relative L2 %.3g, bitwise %s%n", c.inputSize(), err, Arrays.equals(l[0], l[1]));
-            assertTrue(err <= MAX_RELATIVE, "logits relative L2 " + err);
+            for (int n : c == SplitAlexNetTest.SMALL ? new int[] {9} : new int[] {3, 9}) {
+                float[][] l = logits(GPU0, c, w, images(c, n, 2), n);
+                assertArrayEquals(l[0], l[1], "logits at input " + c.inputSize() + ", batch " + n + " (relative L2 "
+                        + relativeL2(l[0], l[1]) + ")");
+            }
         }
     }
 
@@ -48,7 +54,7 @@ class SplitAlexNetGpuTest {
     void trainingStepsMatchOneDevice() {
         Map<String, HostTensor> w = AlexNet.initialWeights(SplitAlexNetTest.SMALL, 11, AlexNet.Init.KAIMING);
         Outcome[] one = train(GPU0, SplitAlexNetTest.SMALL, w, 16, 1, 5);
-        assertEquals(one[0].loss(), one[1].loss(), 1e-6 * Math.abs(one[0].loss()), "loss");
+        assertEquals(one[0].loss(), one[1].loss(), "loss (the same forward pass, dropout included)");
         assertClose("gradients", one[0].gradients(), one[1].gradients(), MAX_RELATIVE);
         Outcome[] three = train(GPU0, SplitAlexNetTest.SMALL, w, 16, 3, 5);
         assertSameWeights("weights after three steps", three[0].weights(), three[1].weights());
@@ -70,7 +76,7 @@ class SplitAlexNetGpuTest {
         AlexNetConfig c = AlexNetConfig.paper();
         Map<String, HostTensor> w = AlexNet.initialWeights(c, 1);
         Outcome[] one = train(GPU0, c, w, 32, 1, 3);
-        assertEquals(one[0].loss(), one[1].loss(), 1e-6 * Math.abs(one[0].loss()), "loss");
+        assertEquals(one[0].loss(), one[1].loss(), "loss (the same forward pass, dropout included)");
         assertClose("gradients of the first step", one[0].gradients(), one[1].gradients(), 10 * MAX_RELATIVE);
         Outcome[] two = train(GPU0, c, w, 32, 2, 3);
         assertSameWeightsAfterSteps("weights after two steps", two[0].weights(), two[1].weights());
@@ -107,7 +113,7 @@ class SplitAlexNetGpuTest {
             one = net.logits(images(c, 4, 3), 4);
         }
         try (SplitAlexNet split = SplitAlexNet.create(new CudaBackend(0), new CudaBackend(1), c, w)) {
-            assertTrue(relativeL2(one, split.logits(images(c, 4, 3), 4)) <= MAX_RELATIVE);
+            assertArrayEquals(one, split.logits(images(c, 4, 3), 4));
         }
     }
 }

@@ -451,6 +451,14 @@ public final class CudaBackend implements Backend {
 
     /** Partial sums of split-K linear layers; grown on demand, reused (ops on the stream run one after another). */
     private DeviceBuffer workspace;
+    /** Each linear layer here is one of this many slices of the whole layer's outputs ({@link #sliceLayers}). */
+    private int layerSlices = 1;
+
+    @Override
+    public void sliceLayers(int slices) {
+        Backend.super.sliceLayers(slices);
+        layerSlices = slices;
+    }
 
     @Override
     public void linear(Tensor out, Tensor in, Tensor weight, Tensor bias, boolean relu) {
@@ -466,7 +474,8 @@ public final class CudaBackend implements Backend {
             return;
         }
         int tilesN = Dim3.blocksFor(n, LINEAR_TILE_N), tilesK = Dim3.blocksFor(k, LINEAR_TILE_K);
-        int chunk = linearChunk(tilesN, tilesK, c, multiprocessors);
+        // The split of the reduction as the whole layer's (all its slices' output tiles) would have it.
+        int chunk = linearChunk(tilesN, Dim3.blocksFor((long) k * layerSlices, LINEAR_TILE_K), c, multiprocessors);
         int splits = Dim3.blocksFor(c, chunk);
         Dim3 grid = Dim3.of(tilesN, tilesK, splits);
         requireGridYZ("linear", grid);
@@ -733,7 +742,7 @@ public final class CudaBackend implements Backend {
         requireDistinct("linearBackwardData", dx, dy);
         requireDistinct("linearBackwardData", dx, w);
         // dIn (N, C) = dOut (N, K) x weight (K, C): rows N, columns C, reduction K.
-        linearBackwardGemm(Kernels.LINEAR_BACKWARD_DATA, dx, dy, w, n, c, k, n, k);
+        linearBackwardGemm(Kernels.LINEAR_BACKWARD_DATA, dx, dy, w, n, c, k, n, n, k);
     }
 
     @Override
@@ -746,16 +755,19 @@ public final class CudaBackend implements Backend {
             requireDistinct("linearBackwardWeight", dw, input);
             requireDistinct("linearBackwardWeight", db, input);
         }
-        // dWeight (K, C) = dOut^T (K, N) x in (N, C): rows K, columns C, reduction N.
-        linearBackwardGemm(Kernels.LINEAR_BACKWARD_WEIGHT, dw, dy, x, n, c, k, k, n);
+        // dWeight (K, C) = dOut^T (K, N) x in (N, C): rows K (the whole layer's, for the split of N), columns C.
+        linearBackwardGemm(Kernels.LINEAR_BACKWARD_WEIGHT, dw, dy, x, n, c, k, k, (long) k * layerSlices, n);
         launch(Kernels.LINEAR_BACKWARD_BIAS, elementwiseGrid(k, 1), Dim3.of(ELEMENTWISE_THREADS), db.address(), dy.address(), n, k);
     }
 
-    /** gemm.cu backward: rows (M) in tiles of 64, columns (C) in tiles of 128, split-K as the forward pass. */
+    /**
+     * gemm.cu backward: rows (M) in tiles of 64, columns (C) in tiles of 128, split-K as the forward pass; the split
+     * chosen for {@code layerRows} rows (the whole layer's where this is a slice of it).
+     */
     private void linearBackwardGemm(KernelSignature kernel, DeviceTensor out, DeviceTensor a, DeviceTensor b, int n, int c, int k,
-            int rows, int reduction) {
+            int rows, long layerRows, int reduction) {
         int tilesM = Dim3.blocksFor(rows, LINEAR_TILE_N), tilesC = Dim3.blocksFor(c, LINEAR_TILE_K);
-        int chunk = linearChunk(tilesM, tilesC, reduction, multiprocessors);
+        int chunk = linearChunk(Dim3.blocksFor(layerRows, LINEAR_TILE_N), tilesC, reduction, multiprocessors);
         int splits = Dim3.blocksFor(reduction, chunk);
         Dim3 grid = Dim3.of(tilesM, tilesC, splits);
         requireGridYZ(kernel.name(), grid);
