@@ -49,6 +49,11 @@
 //                    windows, zero outside the group: a zero square adds +0.0f to a sum of squares, a zero t adds
 //                    +0.0f to the sum of t (which, started at +0.0f, is never -0.0f), so summing every slot in
 //                    ascending order gives v2's clipped sums exactly. Larger sizes keep v2's plain path.
+//   lrn_forward v2, lrn_backward v3, as of this note: the column index is 32-bit only. Both kernels require
+//                    N * groups * H * W plus the grid's threads to stay below 2^31 (the caller checks; element
+//                    offsets are 64-bit). The 64-bit instantiation they also had served batches of over 350,000
+//                    images, which no GPU's memory holds, and doubled the module the driver's JIT compiles when a
+//                    process first loads it (about 10 s of ptxas for sm_90, now half).
 #include "common.cuh"
 
 namespace lrn_forward_v2 {
@@ -90,19 +95,20 @@ __device__ __forceinline__ void lrn_forward_column(float* __restrict__ dst, cons
     }
 }
 
-// Index type I: int when N * groups * H * W (plus one grid stride) fits in an int, where division is several times
-// cheaper, else long long.
-template <typename I>
-__device__ __forceinline__ void lrn_forward_body(float* __restrict__ out, const float* __restrict__ in, int C, int HW,
-                                                 int size, float alpha, float beta, float k, int groups, I columns) {
+// out, in: (N, C, H, W). out must not alias in (a channel's output would overwrite a later channel's window).
+// Requires N * groups * H * W + the grid's threads < 2^31 (the caller checks).
+KERNEL void lrn_forward(float* __restrict__ out, const float* __restrict__ in, int N, int C, int H, int W, int size,
+                        float alpha, float beta, float k, int groups) {
+    const int HW = H * W;
+    const int columns = N * groups * HW;  // one thread per (n, group, h, w)
     const int Cg = C / groups;
     const int before = size / 2;       // channels below c in the window
     const int after = (size - 1) / 2;  // channels above c in the window
-    for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < columns; i += (I)blockDim.x * gridDim.x) {
-        const int hw = (int)(i % HW);
-        const I ng = i / HW;  // n * groups + gi
-        const int gi = (int)(ng % groups);
-        const I n = ng / groups;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < columns; i += blockDim.x * gridDim.x) {
+        const int hw = i % HW;
+        const int ng = i / HW;  // n * groups + gi
+        const int gi = ng % groups;
+        const int n = ng / groups;
         const int cFirst = gi * Cg, cLast = cFirst + Cg - 1;  // the group's channels, inclusive
         // Element (n, c, hw) is at base + c * HW.
         const float* src = in + (long long)n * C * HW + hw;
@@ -133,17 +139,6 @@ __device__ __forceinline__ void lrn_forward_body(float* __restrict__ out, const 
     }
 }
 
-// out, in: (N, C, H, W). out must not alias in (a channel's output would overwrite a later channel's window).
-KERNEL void lrn_forward(float* __restrict__ out, const float* __restrict__ in, int N, int C, int H, int W, int size,
-                        float alpha, float beta, float k, int groups) {
-    const int HW = H * W;
-    const long long columns = (long long)N * groups * HW;
-    if (columns + (long long)blockDim.x * gridDim.x <= 0x7fffffffLL) {
-        lrn_forward_body<int>(out, in, C, HW, size, alpha, beta, k, groups, (int)columns);
-    } else {
-        lrn_forward_body<long long>(out, in, C, HW, size, alpha, beta, k, groups, columns);
-    }
-}
 
 namespace lrn_backward_v3 {
 constexpr int UNROLL = 4;      // channels finished per step: their UNROLL new a, dB and b values are loaded together
@@ -240,20 +235,22 @@ __device__ __forceinline__ void lrn_backward_column(float* __restrict__ dx, cons
 }
 
 // MAX_BEFORE: the largest size / 2 served by register windows in this instantiation; larger sizes take the plain path.
-template <typename I, int MAX_BEFORE>
+// Requires N * groups * H * W + the grid's threads < 2^31 (the caller checks).
+template <int MAX_BEFORE>
 __device__ __forceinline__ void lrn_backward_body(float* __restrict__ dIn, const float* __restrict__ dOut,
-                                                  const float* __restrict__ in, const float* __restrict__ out, int C,
-                                                  int HW, int size, float alpha, float beta, float k, int groups,
-                                                  int relu, I columns) {
+                                                  const float* __restrict__ in, const float* __restrict__ out, int N,
+                                                  int C, int HW, int size, float alpha, float beta, float k, int groups,
+                                                  int relu) {
+    const int columns = N * groups * HW;  // one thread per (n, group, h, w), as the forward pass
     const int Cg = C / groups;
     const int before = size / 2;       // window(c) reaches this many channels below c ...
     const int after = (size - 1) / 2;  // ... and this many above; c is in window(j) for j in [c - after, c + before]
     const float coef = __fmul_rn(__fmul_rn(2.0f, alpha), beta);
-    for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < columns; i += (I)blockDim.x * gridDim.x) {
-        const int hw = (int)(i % HW);
-        const I ng = i / HW;
-        const int gi = (int)(ng % groups);
-        const I n = ng / groups;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < columns; i += blockDim.x * gridDim.x) {
+        const int hw = i % HW;
+        const int ng = i / HW;
+        const int gi = ng % groups;
+        const int n = ng / groups;
         const int cFirst = gi * Cg, cLast = cFirst + Cg - 1;
         const long long base = (long long)n * C * HW + hw;
         const float* a = in + base;
@@ -298,27 +295,13 @@ __device__ __forceinline__ void lrn_backward_body(float* __restrict__ dIn, const
 // dIn, dOut, in (the forward input), out (the forward output): (N, C, H, W). dIn must not alias the others.
 // relu: 1 when in is a ReLU's output and dIn is to be the gradient with respect to that ReLU's input.
 // Two entries, the same arguments and the same bits for every size: lrn_backward keeps register windows for sizes up
-// to 5 only (the paper's LRN) and so its registers (62 on sm_90: 32 resident warps per SM at 256 threads), where the
-// windows for sizes up to 17 take 120 (16 warps); lrn_backward_wide has them all. The host picks by size.
-template <int MAX_BEFORE>
-__device__ __forceinline__ void lrn_backward_entry(float* __restrict__ dIn, const float* __restrict__ dOut,
-                                                   const float* __restrict__ in, const float* __restrict__ out, int N,
-                                                   int C, int H, int W, int size, float alpha, float beta, float k,
-                                                   int groups, int relu) {
-    const int HW = H * W;
-    const long long columns = (long long)N * groups * HW;
-    if (columns + (long long)blockDim.x * gridDim.x <= 0x7fffffffLL) {
-        lrn_backward_body<int, MAX_BEFORE>(dIn, dOut, in, out, C, HW, size, alpha, beta, k, groups, relu, (int)columns);
-    } else {
-        lrn_backward_body<long long, MAX_BEFORE>(dIn, dOut, in, out, C, HW, size, alpha, beta, k, groups, relu, columns);
-    }
-}
-
+// to 5 only (the paper's LRN) and so its registers (60 on sm_90: 32 resident warps per SM at 256 threads), where the
+// windows for sizes up to 17 take 94 (16 warps); lrn_backward_wide has them all. The host picks by size.
 #define LRN_BACKWARD_ENTRY(name, MAX_BEFORE)                                                                          \
     KERNEL void name(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ in,           \
                      const float* __restrict__ out, int N, int C, int H, int W, int size, float alpha, float beta,    \
                      float k, int groups, int relu) {                                                                 \
-        lrn_backward_entry<MAX_BEFORE>(dIn, dOut, in, out, N, C, H, W, size, alpha, beta, k, groups, relu);          \
+        lrn_backward_body<MAX_BEFORE>(dIn, dOut, in, out, N, C, H * W, size, alpha, beta, k, groups, relu);         \
     }
 LRN_BACKWARD_ENTRY(lrn_backward, lrn_backward_v3::NARROW_MAX_BEFORE)
 LRN_BACKWARD_ENTRY(lrn_backward_wide, lrn_backward_v3::MAX_BEFORE)

@@ -422,10 +422,20 @@ public final class CudaBackend implements Backend {
         requireDistinct("lrn", o, x);
         Shape xs = x.shape();
         int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), w = xs.dim(3);
-        requireInt("lrn", "H*W", (long) h * w);
-        long columns = (long) n * spec.groups() * h * w;  // one thread per (n, group, h, w)
-        launch(Kernels.LRN_FORWARD, elementwiseGrid(columns, 1), Dim3.of(ELEMENTWISE_THREADS), o.address(), x.address(),
+        Dim3 grid = lrnGrid("lrn", n, spec.groups(), h, w);
+        launch(Kernels.LRN_FORWARD, grid, Dim3.of(ELEMENTWISE_THREADS), o.address(), x.address(),
                 n, c, h, w, spec.size(), spec.effectiveAlpha(), spec.beta(), spec.k(), spec.groups());
+    }
+
+    /**
+     * lrn.cu's grid: one thread per (n, group, h, w) column, grid-stride; its 32-bit index needs the columns plus the
+     * grid's threads below 2^31 (far more than any GPU's memory holds at once).
+     */
+    private Dim3 lrnGrid(String op, int n, int groups, int h, int w) {
+        long columns = (long) n * groups * h * w;
+        Dim3 grid = elementwiseGrid(columns, 1);
+        requireInt(op, "N*groups*H*W plus the grid's threads", columns + (long) grid.x() * ELEMENTWISE_THREADS);
+        return grid;
     }
 
     @Override
@@ -687,10 +697,9 @@ public final class CudaBackend implements Backend {
         requireDistinct("lrnBackward", dx, y);
         Shape xs = x.shape();
         int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), w = xs.dim(3);
-        requireInt("lrnBackward", "H*W", (long) h * w);
-        long columns = (long) n * spec.groups() * h * w; // one thread per (n, group, h, w), as the forward pass
+        Dim3 grid = lrnGrid("lrnBackward", n, spec.groups(), h, w);
         KernelSignature kernel = spec.size() <= Kernels.LRN_BACKWARD_MAX_SIZE ? Kernels.LRN_BACKWARD : Kernels.LRN_BACKWARD_WIDE;
-        launch(kernel, elementwiseGrid(columns, 1), Dim3.of(ELEMENTWISE_THREADS), dx.address(), dy.address(),
+        launch(kernel, grid, Dim3.of(ELEMENTWISE_THREADS), dx.address(), dy.address(),
                 x.address(), y.address(), n, c, h, w, spec.size(), spec.effectiveAlpha(), spec.beta(), spec.k(), spec.groups(), inFromRelu ? 1 : 0);
     }
 
