@@ -55,6 +55,35 @@ constexpr int BK = 16;       // reduction indices per slab
 constexpr int THREADS = 128; // = (BM / 8) * (BN / 8): one 8 x 8 micro-tile per thread
 }  // namespace linear_v1
 
+// The GEMMs' epilogue: this thread's 8 x 8 accumulators, each as f(value, column) makes it, into rows
+// r0 + tile_8x8_row(i, tm) and columns c0 + tile_8x8_col(j, tn) of a row-major (rows, cols) matrix at dst; f sees only
+// columns inside the matrix. float4 stores where the row layout allows, else one float at a time.
+template <typename F>
+__device__ __forceinline__ void tile_8x8_store_rows(float* dst, int rows, int cols, int r0, int c0, int tm, int tn,
+                                                    const float (&acc)[8][8], F f) {
+    const bool vecOut = cols % 4 == 0 && aligned16(dst);
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        const int r = r0 + tile_8x8_row(i, tm);
+        if (r >= rows) continue;
+        float* o = dst + (long long)r * cols;
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            const int cb = c0 + h * 64 + tn * 4;  // first of this thread's 4 columns in this half
+            float v[4];
+#pragma unroll
+            for (int e = 0; e < 4; e++) v[e] = cb + e < cols ? f(acc[i][h * 4 + e], cb + e) : acc[i][h * 4 + e];
+            if (vecOut && cb + 3 < cols) {
+                *reinterpret_cast<float4*>(o + cb) = make_float4(v[0], v[1], v[2], v[3]);
+            } else {
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                    if (cb + e < cols) o[cb + e] = v[e];
+            }
+        }
+    }
+}
+
 __device__ __forceinline__ float linear_act(float x, int relu) {
     // ReLU as relu_forward does it: NaN stays NaN.
     return (relu == 0 || x > 0.0f || x != x) ? x : 0.0f;
@@ -147,32 +176,10 @@ linear_forward(float* __restrict__ out, const float* __restrict__ in, const floa
 
     slab_loop<true>(slabs, loadSlab, storeSlab, [&](int buf) { tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn); });
 
-    // --- Epilogue: (bias, activation) or raw partial sums; float4 stores when the row layout allows.
+    // --- Epilogue: (bias, activation) or raw partial sums.
     float* dst = direct ? out : out + (long long)split * N * K;
-    const bool vecOut = K % 4 == 0 && aligned16(dst);
-#pragma unroll
-    for (int i = 0; i < 8; i++) {
-        const int n = n0 + tile_8x8_row(i, tm);
-        if (n >= N) continue;
-        float* o = dst + (long long)n * K;
-#pragma unroll
-        for (int h = 0; h < 2; h++) {
-            const int kb = k0 + h * 64 + tn * 4;  // first of this thread's 4 features in this half
-            float v[4];
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                v[e] = acc[i][h * 4 + e];
-                if (direct && kb + e < K) v[e] = linear_act(v[e] + bias[kb + e], relu);
-            }
-            if (vecOut && kb + 3 < K) {
-                *reinterpret_cast<float4*>(o + kb) = make_float4(v[0], v[1], v[2], v[3]);
-            } else {
-#pragma unroll
-                for (int e = 0; e < 4; e++)
-                    if (kb + e < K) o[kb + e] = v[e];
-            }
-        }
-    }
+    tile_8x8_store_rows(dst, N, K, n0, k0, tm, tn, acc,
+                        [&](float v, int k) { return direct ? linear_act(v + bias[k], relu) : v; });
 }
 
 // out (N, K); partials (splits, N, K) as linear_forward wrote them; bias (K).
@@ -327,25 +334,7 @@ __device__ __forceinline__ void linear_backward_gemm(float* __restrict__ out, co
     slab_loop<true>(slabs, loadSlab, storeSlab, [&](int buf) { tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn); });
 
     float* dst = direct ? out : out + (long long)split * M * Ncol;
-    const bool vecOut = Ncol % 4 == 0 && aligned16(dst);
-#pragma unroll
-    for (int i = 0; i < 8; i++) {
-        const int m = m0 + tile_8x8_row(i, tm);
-        if (m >= M) continue;
-        float* o = dst + (long long)m * Ncol;
-#pragma unroll
-        for (int h = 0; h < 2; h++) {
-            const int jb = j0 + h * 64 + tn * 4;
-            if (vecOut && jb + 3 < Ncol) {
-                *reinterpret_cast<float4*>(o + jb) =
-                    make_float4(acc[i][h * 4], acc[i][h * 4 + 1], acc[i][h * 4 + 2], acc[i][h * 4 + 3]);
-            } else {
-#pragma unroll
-                for (int e = 0; e < 4; e++)
-                    if (jb + e < Ncol) o[jb + e] = acc[i][h * 4 + e];
-            }
-        }
-    }
+    tile_8x8_store_rows(dst, M, Ncol, m0, j0, tm, tn, acc, [](float v, int) { return v; });
 }
 
 // dIn (N, C), or a (gridDim.z, N, C) workspace; dOut (N, K), weight (K, C). chunk: reduction indices (k) per split.
