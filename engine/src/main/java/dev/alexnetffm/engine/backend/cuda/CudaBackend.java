@@ -461,7 +461,11 @@ public final class CudaBackend implements Backend {
 
     /** Partial sums of split-K linear layers; grown on demand, reused (ops on the stream run one after another). */
     private DeviceBuffer workspace;
-    /** Each linear layer here is one of this many slices of the whole layer's outputs ({@link #sliceLayers}). */
+    /**
+     * Each linear layer here is one of this many slices of the whole layer's outputs ({@link #sliceLayers}). Its
+     * reduction is then split as the whole layer's: on two GPUs each runs half the blocks of that split (a smaller
+     * wave for the same bits); on two streams of one GPU the two halves fill the wave together.
+     */
     private int layerSlices = 1;
 
     @Override
