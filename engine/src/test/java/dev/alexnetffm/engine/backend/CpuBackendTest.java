@@ -207,6 +207,15 @@ class CpuBackendTest {
     // ---- add and copyChannels ----
 
     @Test
+    void sliceLayersNeedsAtLeastOneSlice() {
+        try (CpuBackend b = new CpuBackend()) {
+            b.sliceLayers(2);  // accepted; the CPU's order of summation does not depend on a layer's width
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.sliceLayers(0));
+            assertTrue(e.getMessage().contains("at least 1"), e.getMessage());
+        }
+    }
+
+    @Test
     void addIsElementwiseAndMayWriteOverAnInput() {
         HostTensor a = cpu.fromArray(Shape.of(2, 3), new float[] {1, 2, 3, 4, 5, 6});
         HostTensor b = cpu.fromArray(Shape.of(2, 3), new float[] {0.5f, -2, Float.NaN, 1e30f, -0f, Float.POSITIVE_INFINITY});
