@@ -139,7 +139,6 @@ KERNEL void lrn_forward(float* __restrict__ out, const float* __restrict__ in, i
     }
 }
 
-
 namespace lrn_backward_v3 {
 constexpr int UNROLL = 4;      // channels finished per step: their UNROLL new a, dB and b values are loaded together
 constexpr int MAX_BEFORE = 8;  // size / 2 for the largest size served by the register windows (17): lrn_backward_wide

@@ -9,7 +9,7 @@
 // a barrier, or before it returned, is ordered before everything any thread does after it). TSan then reports the
 // hazards compute-sanitizer's racecheck looks for: two threads of a block touching the same shared (or global)
 // memory between the same two barriers, one of them writing (a missing or misplaced __syncthreads). Blocks are
-// ordered one after another, and the host's work before and after a launch is ordered with it (race.sh).
+// ordered one after another, and the host's work before and after a launch is ordered with it (run.sh runs it).
 #pragma once
 #include <cmath>
 #include <cstdint>
