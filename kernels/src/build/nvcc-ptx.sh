@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Compiles every kernels/src/main/cuda/*.cu to PTX, once per target architecture, and writes an index.
+# Compiles every kernels/src/main/cuda/*.cu to PTX, once per target architecture, assembles each PTX for its GPU
+# (a cubin: the machine code the driver loads without compiling), and writes an index.
 #   nvcc-ptx.sh <cuda source dir> <output dir> <archs, e.g. 80,90> [nvcc path]
-# Output: <out>/sm_<arch>/<module>.ptx and <out>/index.properties (archs=..., modules=...).
-# A module is rebuilt only when its .cu or any .cuh is newer than its PTX.
+# Output: <out>/sm_<arch>/<module>.ptx and .cubin, and <out>/index.properties (archs=..., sass=..., modules=...).
+# A module is rebuilt only when its .cu or any .cuh is newer than its PTX, or its cubin is missing.
 set -euo pipefail
 src=$1 out=$2 archs=$3 nvcc=${4:-}
 
@@ -25,8 +26,10 @@ MSG
   exit 1
 fi
 
-# ptxas (beside nvcc, else on the PATH) assembles each PTX for its GPU as the driver's JIT will, so a PTX that a GPU
-# would reject fails the build here; it also reports register spills. Without it that check is skipped.
+# ptxas (beside nvcc, else on the PATH) assembles each PTX for its GPU as the driver's JIT would: a PTX that a GPU
+# would reject fails the build here, register spills are reported, and the cubin is packaged so that a GPU of exactly
+# that architecture loads machine code instead of JIT-compiling the PTX (seconds per process for conv2d and lrn).
+# Without ptxas no cubin is written and the driver JIT-compiles the PTX.
 ptxas="$(dirname "$(command -v "$nvcc" 2>/dev/null || echo "$nvcc")")/ptxas"
 [ -x "$ptxas" ] || ptxas=$(command -v ptxas 2>/dev/null || true)
 [ -n "$ptxas" ] || echo "[kernels] ptxas not found beside nvcc or on the PATH: the PTX is not test-assembled" >&2
@@ -41,13 +44,15 @@ for cu in "$src"/*.cu; do
   for arch in "${arch_list[@]}"; do
     arch=${arch// /}
     [[ "$arch" =~ ^[0-9]+[a-z]?$ ]] || { echo "[kernels] bad architecture '$arch' in cuda.archs (want e.g. 80,90)" >&2; exit 1; }
-    ptx="$out/sm_$arch/$name.ptx"
+    ptx="$out/sm_$arch/$name.ptx" cubin="$out/sm_$arch/$name.cubin"
     stale=0
     [ -f "$ptx" ] || stale=1
+    [ -z "$ptxas" ] || [ -f "$cubin" ] || stale=1
     for dep in "$cu" "${headers[@]}"; do [ -e "$dep" ] && [ "$dep" -nt "$ptx" ] && stale=1; done
     [ $stale = 1 ] || continue
     mkdir -p "$out/sm_$arch"
-    echo "[kernels] nvcc $name.cu -> sm_$arch/$name.ptx"
+    echo "[kernels] nvcc $name.cu -> sm_$arch/$name.ptx${ptxas:+ and .cubin}"
+    rm -f "$cubin"  # a cubin is only ever packaged beside the PTX it was assembled from
     # No fast-math: results must match the CPU reference to float32 rounding.
     "$nvcc" -ptx -std=c++17 -O3 -lineinfo -arch=compute_"$arch" -I"$src" -o "$ptx.tmp" "$cu"
     if [ -n "$ptxas" ]; then
@@ -57,7 +62,6 @@ for cu in "$src"/*.cu; do
         rm -f "$ptx.tmp" "$ptx.cubin.tmp"
         exit 1
       fi
-      rm -f "$ptx.cubin.tmp"
       # Entries named *_r128 are held to 128 registers per thread on purpose (conv2d.cu): their spills are expected.
       awk -v arch="$arch" '
         /Compiling entry function/ { match($0, /function .[A-Za-z0-9_]+/); entry = substr($0, RSTART + 10, RLENGTH - 10) }
@@ -68,11 +72,19 @@ for cu in "$src"/*.cu; do
         }' <<< "$report" >&2 || true
     fi
     mv "$ptx.tmp" "$ptx"
+    [ -z "$ptxas" ] || mv "$ptx.cubin.tmp" "$cubin"
   done
 done
+sass=()
+for arch in "${arch_list[@]}"; do
+  arch=${arch// /} complete=1
+  for name in "${modules[@]}"; do [ -f "$out/sm_$arch/$name.cubin" ] || complete=0; done
+  [ $complete = 0 ] || sass+=("$arch")
+done
 {
-  echo "# written by nvcc-ptx.sh: the PTX targets and modules packaged in this jar"
+  echo "# written by nvcc-ptx.sh: the PTX targets, the architectures with a cubin of every module, and the modules"
   echo "archs=$(IFS=,; echo "${arch_list[*]// /}")"
+  echo "sass=$(IFS=,; echo "${sass[*]}")"
   echo "modules=$(IFS=,; echo "${modules[*]}")"
   echo "nvcc=$("$nvcc" --version | tail -1)"
 } > "$out/index.properties"

@@ -56,7 +56,7 @@ typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 enum : int {
     SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_DEVICE = 101,
-    INVALID_CONTEXT = 201, INVALID_PTX = 218, PEER_ACCESS_UNSUPPORTED = 217, INVALID_HANDLE = 400,
+    INVALID_IMAGE = 200, INVALID_CONTEXT = 201, NO_BINARY_FOR_GPU = 209, INVALID_PTX = 218, PEER_ACCESS_UNSUPPORTED = 217, INVALID_HANDLE = 400,
     NOT_FOUND = 500, NOT_READY = 600, PEER_ACCESS_ALREADY_ENABLED = 704, PEER_ACCESS_NOT_ENABLED = 705,
     STREAM_CAPTURE_UNSUPPORTED = 900, STREAM_CAPTURE_INVALIDATED = 901, NOT_SUPPORTED = 801,
 };
@@ -356,7 +356,9 @@ const ErrorText errorTexts[] = {
     {2, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
     {3, "CUDA_ERROR_NOT_INITIALIZED", "initialization error"},
     {101, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
+    {200, "CUDA_ERROR_INVALID_IMAGE", "device kernel image is invalid"},
     {201, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
+    {209, "CUDA_ERROR_NO_BINARY_FOR_GPU", "no kernel image is available for execution on the device"},
     {217, "CUDA_ERROR_PEER_ACCESS_UNSUPPORTED", "peer access is not supported between these two devices"},
     {218, "CUDA_ERROR_INVALID_PTX", "a PTX JIT compilation failed"},
     {400, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
@@ -373,6 +375,36 @@ const ErrorText* errorText(CUresult e) {
     for (const ErrorText& t : errorTexts)
         if (t.code == e) return &t;
     return nullptr;
+}
+
+// The kernel entries of a cubin (an ELF file of machine type EM_CUDA), in *entries; its architecture (sm_XX: XX)
+// in *arch. An empty string on success, else what is wrong with the image.
+std::string cubinEntries(const unsigned char* image, std::vector<std::string>* entries, int* arch) {
+    auto u16 = [&](size_t at) { uint16_t v; memcpy(&v, image + at, 2); return v; };
+    auto u32 = [&](size_t at) { uint32_t v; memcpy(&v, image + at, 4); return v; };
+    auto u64 = [&](size_t at) { uint64_t v; memcpy(&v, image + at, 8); return v; };
+    if (image[4] != 2 || image[5] != 1) return "not a 64-bit little-endian ELF file";
+    if (u16(18) != 190) return "an ELF file, but not for a CUDA GPU (e_machine " + std::to_string(u16(18)) + ")";
+    // ELF ABI version 8 (CUDA 12.8 on) keeps the architecture in bits 8-15 of e_flags; older cubins in bits 0-7.
+    const uint32_t flags = u32(48);
+    *arch = image[8] >= 8 ? (flags >> 8) & 0xff : flags & 0xff;
+    const uint64_t shoff = u64(40);
+    const uint16_t shentsize = u16(58), shnum = u16(60);
+    for (uint16_t i = 0; i < shnum; i++) {
+        const size_t sh = shoff + (size_t)i * shentsize;
+        if (u32(sh + 4) != 2) continue;  // SHT_SYMTAB
+        const uint64_t symOff = u64(sh + 24), symSize = u64(sh + 32), symEntSize = u64(sh + 56);
+        const size_t strSh = shoff + (size_t)u32(sh + 40) * shentsize;  // sh_link: its string table
+        const uint64_t strOff = u64(strSh + 24);
+        for (uint64_t at = symOff; at + symEntSize <= symOff + symSize; at += symEntSize) {
+            const unsigned char info = image[at + 4], other = image[at + 5];
+            // A kernel: a global function marked as an entry (STO_CUDA_ENTRY, 0x10, in st_other).
+            if ((info & 0xf) == 2 && (info >> 4) == 1 && (other & 0x10))
+                entries->push_back((const char*)image + strOff + u32(at));
+        }
+        return "";
+    }
+    return "a CUDA ELF file without a symbol table";
 }
 
 }  // namespace
@@ -892,30 +924,43 @@ CUresult cuEventElapsedTime(float* ms, void* a, void* b) { return elapsed(ms, a,
 CUresult cuModuleLoadDataEx(void** pm, const void* image, unsigned n, int* options, void** values) {
     NEEDS_CONTEXT("cuModuleLoadDataEx");
     if (!pm || !image) return INVALID_VALUE;
-    const std::string ptx((const char*)image);
     char* errorLog = nullptr;
     size_t errorLogSize = 0;
     for (unsigned i = 0; i < n; i++) {
         if (options[i] == 5) errorLog = (char*)values[i];
         if (options[i] == 6) errorLogSize = (size_t)(uintptr_t)values[i];
     }
-    auto fail = [&](const std::string& why) {
-        if (errorLog && errorLogSize) snprintf(errorLog, errorLogSize, "ptxas (emulated) fatal   : %s", why.c_str());
-        return INVALID_PTX;
+    auto fail = [&](CUresult code, const std::string& why) {
+        if (errorLog && errorLogSize) snprintf(errorLog, errorLogSize, "%s (emulated) fatal   : %s",
+                                               code == INVALID_PTX ? "ptxas" : "module loader", why.c_str());
+        return code;
     };
-    if (ptx.find(".version") == std::string::npos || ptx.find(".target") == std::string::npos)
-        return fail("not PTX: no .version or .target directive");
-    size_t t = ptx.find(".target sm_");
-    if (t != std::string::npos && atoi(ptx.c_str() + t + 11) > 90)
-        return fail("the PTX targets " + ptx.substr(t + 8, 6) + ", newer than this device (sm_90)");
+    std::vector<std::string> names;
+    const bool cubin = memcmp(image, "\x7f" "ELF", 4) == 0;
+    if (cubin) {  // a cubin: machine code for one architecture
+        int arch = 0;
+        const std::string wrong = cubinEntries((const unsigned char*)image, &names, &arch);
+        if (!wrong.empty()) return fail(INVALID_IMAGE, wrong);
+        if (arch != 90) return fail(NO_BINARY_FOR_GPU, "the cubin is machine code for sm_" + std::to_string(arch) +
+                                                           ", and this device is sm_90");
+    } else {
+        const std::string ptx((const char*)image);
+        if (ptx.find(".version") == std::string::npos || ptx.find(".target") == std::string::npos)
+            return fail(INVALID_PTX, "not PTX: no .version or .target directive");
+        size_t t = ptx.find(".target sm_");
+        if (t != std::string::npos && atoi(ptx.c_str() + t + 11) > 90)
+            return fail(INVALID_PTX, "the PTX targets " + ptx.substr(t + 8, 6) + ", newer than this device (sm_90)");
+        for (size_t at = ptx.find(".entry "); at != std::string::npos; at = ptx.find(".entry ", at + 7)) {
+            size_t begin = at + 7, end = ptx.find_first_of("( \n", begin);
+            names.push_back(ptx.substr(begin, end - begin));
+        }
+    }
     Module* m = new Module();
     m->ctx = ctx;
-    for (size_t at = ptx.find(".entry "); at != std::string::npos; at = ptx.find(".entry ", at + 7)) {
-        size_t begin = at + 7, end = ptx.find_first_of("( \n", begin);
-        std::string name = ptx.substr(begin, end - begin);
+    for (const std::string& name : names) {
         if (!kernelNamed(name)) {
             delete m;
-            return fail("entry " + name + " is not among the kernels this emulator was built with: rebuild it");
+            return fail(cubin ? INVALID_IMAGE : INVALID_PTX, "entry " + name + " is not among the kernels this emulator was built with: rebuild it");
         }
         m->entries.insert(name);
     }

@@ -8,8 +8,8 @@ import dev.alexnetffm.cuda.CuStream;
 import dev.alexnetffm.cuda.CudaDriver;
 import dev.alexnetffm.cuda.Dim3;
 import dev.alexnetffm.cuda.Kernel;
+import dev.alexnetffm.engine.backend.cuda.KernelLibrary;
 import dev.alexnetffm.engine.backend.cuda.Kernels;
-import dev.alexnetffm.engine.backend.cuda.PtxLibrary;
 import org.openjdk.jmh.annotations.*;
 
 import java.util.concurrent.TimeUnit;
@@ -44,8 +44,7 @@ public class LaunchBench {
     public void setUp() {
         ctx = CudaDriver.device(0).primaryContext().makeCurrent();
         stream = ctx.createStream();
-        PtxLibrary library = PtxLibrary.load();
-        module = ctx.loadModule("launch", library.ptx("launch", library.bestArch(ctx.device().computeCapability())));
+        module = KernelLibrary.load().loadModule(ctx, "launch");
         noop = module.kernel(Kernels.NOOP);
         stream.beginCapture(CuStream.CaptureMode.THREAD_LOCAL);
         for (int i = 0; i < BATCH; i++) noop.launch(stream, Dim3.of(1), Dim3.of(1), 0);

@@ -150,9 +150,18 @@ public final class Context extends NativeResource {
         return CuEvent.create(this, timing);
     }
 
-    /** Loads a PTX module; a JIT failure throws with the JIT's error log. */
+    /** Loads a PTX module, JIT-compiled for this context's device; a JIT failure throws with the JIT's error log. */
     public CuModule loadModule(String name, String ptx) {
-        return CuModule.load(this, name, ptx);
+        return CuModule.loadPtx(this, name, ptx);
+    }
+
+    /**
+     * Loads a module from a binary image as nvcc or ptxas wrote it: a cubin (machine code for one GPU architecture)
+     * or a fatbin. The driver refuses machine code that is not for this device (CUDA_ERROR_NO_BINARY_FOR_GPU) and an
+     * image it cannot read (CUDA_ERROR_INVALID_IMAGE); either throws a {@link CudaException} naming the module.
+     */
+    public CuModule loadModule(String name, byte[] binary) {
+        return CuModule.loadBinary(this, name, binary);
     }
 
     /**

@@ -6,9 +6,13 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
-/** A PTX module JIT-compiled for one context's device. Its kernels are valid until it is closed. */
+/**
+ * A module loaded into one context: PTX the driver JIT-compiled for the context's device, or a binary (a cubin or
+ * fatbin) whose machine code the driver loads as it is. Its kernels are valid until it is closed.
+ */
 public final class CuModule extends NativeResource {
     private static final int CU_JIT_INFO_LOG_BUFFER = 3;
     private static final int CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4;
@@ -19,39 +23,71 @@ public final class CuModule extends NativeResource {
     private final Context context;
     private final String name;
     private final MemorySegment handle;
+    private final boolean fromPtx;
     private final String jitInfoLog;
 
-    private CuModule(Context context, String name, MemorySegment handle, String jitInfoLog) {
+    private CuModule(Context context, String name, MemorySegment handle, boolean fromPtx, String jitInfoLog) {
         this.context = context;
         this.name = name;
         this.handle = handle;
+        this.fromPtx = fromPtx;
         this.jitInfoLog = jitInfoLog;
     }
 
-    static CuModule load(Context context, String name, String ptx) {
+    static CuModule loadPtx(Context context, String name, String ptx) {
         return context.withCurrent(() -> {
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment image = arena.allocateFrom(ptx);
-                MemorySegment infoLog = arena.allocate(LOG_BYTES);
-                MemorySegment errorLog = arena.allocate(LOG_BYTES);
-                int[] keys = {CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES, CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
-                MemorySegment options = arena.allocateFrom(JAVA_INT, keys);
-                // optionValues is void**: sizes travel as pointer-sized integers, buffers as addresses.
-                MemorySegment values = arena.allocate(ADDRESS, keys.length);
-                values.setAtIndex(ADDRESS, 0, infoLog);
-                values.setAtIndex(ADDRESS, 1, MemorySegment.ofAddress(LOG_BYTES));
-                values.setAtIndex(ADDRESS, 2, errorLog);
-                values.setAtIndex(ADDRESS, 3, MemorySegment.ofAddress(LOG_BYTES));
-                MemorySegment out = arena.allocate(ADDRESS);
-                int rc = CuDriver.cuModuleLoadDataEx(out, image, keys.length, options, values);
-                if (rc != 0) {
-                    String log = errorLog.getString(0).strip();
-                    throw Check.error(rc, "cuModuleLoadDataEx(" + name + " on " + context.device() + ")",
-                            log.isEmpty() ? "The JIT gave no error log" : "JIT error log:\n" + log);
-                }
-                return new CuModule(context, name, out.get(ADDRESS, 0), infoLog.getString(0).strip());
+                return load(context, name, arena.allocateFrom(ptx), true, arena);
             }
         });
+    }
+
+    static CuModule loadBinary(Context context, String name, byte[] binary) {
+        checkBinary(name, binary);
+        return context.withCurrent(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                // The driver reads the image's size from its own header, in place: aligned for its 8-byte fields.
+                MemorySegment image = arena.allocate(binary.length, 8);
+                MemorySegment.copy(binary, 0, image, JAVA_BYTE, 0, binary.length);
+                return load(context, name, image, false, arena);
+            }
+        });
+    }
+
+    /**
+     * The driver tells a binary from PTX by its first bytes, and reads anything else as PTX text up to a NUL, past
+     * the end of the array if there is none: a binary must start as a cubin (an ELF file) or a fatbin does.
+     */
+    static void checkBinary(String name, byte[] binary) {
+        boolean elf = binary.length >= 64 && binary[0] == 0x7f && binary[1] == 'E' && binary[2] == 'L' && binary[3] == 'F';
+        boolean fatbin = binary.length >= 16 && (binary[0] & 0xff) == 0x50 && (binary[1] & 0xff) == 0xed
+                && (binary[2] & 0xff) == 0x55 && (binary[3] & 0xff) == 0xba;
+        if (!elf && !fatbin) {
+            throw new IllegalArgumentException("module " + name + ": " + binary.length + " bytes that are neither a cubin "
+                    + "(an ELF file) nor a fatbin; PTX is text: load it with loadModule(name, String)");
+        }
+    }
+
+    private static CuModule load(Context context, String name, MemorySegment image, boolean fromPtx, Arena arena) {
+        MemorySegment infoLog = arena.allocate(LOG_BYTES);
+        MemorySegment errorLog = arena.allocate(LOG_BYTES);
+        int[] keys = {CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES, CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+        MemorySegment options = arena.allocateFrom(JAVA_INT, keys);
+        // optionValues is void**: sizes travel as pointer-sized integers, buffers as addresses.
+        MemorySegment values = arena.allocate(ADDRESS, keys.length);
+        values.setAtIndex(ADDRESS, 0, infoLog);
+        values.setAtIndex(ADDRESS, 1, MemorySegment.ofAddress(LOG_BYTES));
+        values.setAtIndex(ADDRESS, 2, errorLog);
+        values.setAtIndex(ADDRESS, 3, MemorySegment.ofAddress(LOG_BYTES));
+        MemorySegment out = arena.allocate(ADDRESS);
+        int rc = CuDriver.cuModuleLoadDataEx(out, image, keys.length, options, values);
+        if (rc != 0) {
+            String log = errorLog.getString(0).strip();
+            String what = fromPtx ? "PTX" : "binary";
+            throw Check.error(rc, "cuModuleLoadDataEx(" + name + " " + what + " on " + context.device() + ")",
+                    log.isEmpty() ? "The driver gave no error log" : "JIT error log:\n" + log);
+        }
+        return new CuModule(context, name, out.get(ADDRESS, 0), fromPtx, infoLog.getString(0).strip());
     }
 
     public String name() {
@@ -60,6 +96,11 @@ public final class CuModule extends NativeResource {
 
     public Context context() {
         return context;
+    }
+
+    /** Whether the driver JIT-compiled this module from PTX (else it loaded a binary's machine code as it is). */
+    public boolean fromPtx() {
+        return fromPtx;
     }
 
     /** What the JIT said while compiling (register use and the like); empty when it said nothing. */

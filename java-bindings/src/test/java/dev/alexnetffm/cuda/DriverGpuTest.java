@@ -270,6 +270,23 @@ class DriverGpuTest {
     }
 
     @Test
+    void aCubinForThisGpuLoadsWithoutTheJitAndRuns() throws IOException {
+        int sm = ctx.device().computeCapability().smVersion();
+        byte[] cubin;
+        try (InputStream in = DriverGpuTest.class.getResourceAsStream("/dev/alexnetffm/kernels/sm_" + sm + "/elementwise.cubin")) {
+            assumeTrue(in != null, "no elementwise cubin for sm_" + sm + " in the kernels jar");
+            cubin = in.readAllBytes();
+        }
+        try (CuModule module = ctx.loadModule("elementwise", cubin); DeviceBuffer b = ctx.allocate(4 * 1000)) {
+            assertFalse(module.fromPtx());
+            module.kernel(FILL).launch(null, Dim3.of(4), Dim3.of(256), 0, b, 2.5f, 1000L);
+            ctx.synchronize();
+            for (float v : b.toFloatArray(1000)) assertEquals(2.5f, v);
+        }
+        assertTrue(elementwise.fromPtx());
+    }
+
+    @Test
     void closingTwiceIsHarmlessAndUseAfterCloseIsAClearError() throws IOException {
         DeviceBuffer buf = ctx.allocate(1024);
         buf.close();

@@ -28,6 +28,23 @@ class ValuesTest {
     }
 
     @Test
+    void aBinaryModuleMustBeACubinOrAFatbinNeverText() {
+        byte[] elf = new byte[64];
+        elf[0] = 0x7f;
+        elf[1] = 'E';
+        elf[2] = 'L';
+        elf[3] = 'F';
+        CuModule.checkBinary("conv2d", elf);
+        CuModule.checkBinary("conv2d", new byte[] {0x50, (byte) 0xed, 0x55, (byte) 0xba, 1, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+        byte[] ptx = ".version 9.0\n.target sm_90\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CuModule.checkBinary("conv2d", ptx));
+        assertTrue(e.getMessage().startsWith("module conv2d: 27 bytes that are neither a cubin"), e.getMessage());
+        assertTrue(e.getMessage().contains("loadModule(name, String)"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> CuModule.checkBinary("conv2d", new byte[0]));
+        assertThrows(IllegalArgumentException.class, () -> CuModule.checkBinary("conv2d", java.util.Arrays.copyOf(elf, 20)));
+    }
+
+    @Test
     void launchDimensionsMustBePositive() {
         assertEquals(6, Dim3.of(1, 2, 3).count());
         assertEquals(4, Dim3.blocksFor(1000, 256));

@@ -6,8 +6,8 @@ import dev.alexnetffm.cuda.CuModule;
 import dev.alexnetffm.cuda.CudaDriver;
 import dev.alexnetffm.cuda.Device;
 import dev.alexnetffm.cuda.KernelSignature;
+import dev.alexnetffm.engine.backend.cuda.KernelLibrary;
 import dev.alexnetffm.engine.backend.cuda.Kernels;
-import dev.alexnetffm.engine.backend.cuda.PtxLibrary;
 
 import java.io.PrintStream;
 import java.util.List;
@@ -35,9 +35,9 @@ final class InfoCommand implements Main.Command {
         if (args.length > 0) throw new Main.UsageException("takes no arguments, got " + String.join(" ", args));
         out.printf("alexnet-ffm on Java %s (%s), %d CPU cores%n", Runtime.version(), System.getProperty("java.vm.vendor"),
                 Runtime.getRuntime().availableProcessors());
-        PtxLibrary library = PtxLibrary.load();
-        out.printf("kernel modules packaged: %s (PTX for %s)%n", String.join(", ", library.modules()),
-                String.join(", ", library.archs().stream().map(a -> "sm_" + a).toList()));
+        KernelLibrary library = KernelLibrary.load();
+        out.printf("kernel modules packaged: %s (PTX for %s; machine code for %s)%n", String.join(", ", library.modules()),
+                smList(library.archs()), library.sassArchs().isEmpty() ? "none" : smList(library.sassArchs()));
 
         Optional<String> unavailable = CudaDriver.unavailableReason();
         if (unavailable.isPresent()) {
@@ -64,11 +64,16 @@ final class InfoCommand implements Main.Command {
         }
         int failures = 0;
         for (Device d : devices) {
-            int arch = library.bestArch(d.computeCapability());
-            out.printf("kernel modules on [%d] (PTX sm_%d, JIT for sm_%d):%n", d.ordinal(), arch, d.computeCapability().smVersion());
+            int sm = d.computeCapability().smVersion();
+            out.printf("kernel modules on [%d]:%n", d.ordinal());
             try (Context ctx = d.primaryContext().makeCurrent()) {
                 for (String m : library.modules()) {
-                    try (CuModule module = ctx.loadModule(m, library.ptx(m, arch))) {
+                    long start = System.nanoTime();
+                    try (CuModule module = library.loadModule(ctx, m)) {
+                        String from = module.fromPtx()
+                                ? String.format("PTX sm_%d JIT-compiled for sm_%d", library.bestArch(d.computeCapability()), sm)
+                                : "sm_" + sm + " machine code";
+                        from += String.format(", %.2f s", (System.nanoTime() - start) / 1e9);
                         List<KernelSignature> declared = Kernels.all().stream().filter(k -> k.module().equals(m)).toList();
                         StringBuilder kernels = new StringBuilder();
                         for (KernelSignature k : declared) {
@@ -76,7 +81,7 @@ final class InfoCommand implements Main.Command {
                             kernels.append(kernels.isEmpty() ? "" : ", ").append(k.name()).append(" (")
                                     .append(kernel.registersPerThread()).append(" regs)");
                         }
-                        out.printf("  %-12s loaded: %s%n", m, kernels);
+                        out.printf("  %-12s loaded (%s): %s%n", m, from, kernels);
                     } catch (RuntimeException e) {
                         failures++;
                         out.printf("  %-12s FAILED: %s%n", m, e.getMessage());
@@ -85,5 +90,9 @@ final class InfoCommand implements Main.Command {
             }
         }
         return failures == 0 ? 0 : 1;
+    }
+
+    private static String smList(List<Integer> archs) {
+        return String.join(", ", archs.stream().map(a -> "sm_" + a).toList());
     }
 }

@@ -30,9 +30,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Runs ops as the handwritten kernels on one GPU, queued in order on one stream. Modules are loaded on first use
- * with the best PTX target for the device. Ops may be called from any thread, one at a time: each makes the
- * backend's context current on the calling thread (a thread-local check when it already is).
+ * Runs ops as the handwritten kernels on one GPU, queued in order on one stream. Modules are loaded on first use,
+ * as {@link KernelLibrary#loadModule} chooses: the machine code built for the device, else the best PTX target. Ops
+ * may be called from any thread, one at a time: each makes the backend's context current on the calling thread (a
+ * thread-local check when it already is).
  */
 public final class CudaBackend implements Backend {
     private static final int ELEMENTWISE_THREADS = 256;
@@ -40,8 +41,7 @@ public final class CudaBackend implements Backend {
     private final Device device;
     private final Context context;
     private final CuStream stream;
-    private final PtxLibrary library;
-    private final int arch;
+    private final KernelLibrary library;
     private final int multiprocessors;
     private final ConvRowTiles convTiles = new ConvRowTiles(ConvRowTiles.tuningByDefault());
     private final String name;
@@ -50,8 +50,8 @@ public final class CudaBackend implements Backend {
 
     public CudaBackend(int ordinal) {
         this.device = CudaDriver.device(ordinal);
-        this.library = PtxLibrary.load();
-        this.arch = library.bestArch(device.computeCapability());
+        this.library = KernelLibrary.load();
+        library.bestArch(device.computeCapability());  // a GPU the kernels were not built for fails here, clearly
         this.multiprocessors = device.multiprocessors();
         this.name = device + " (" + device.name() + ")";
         this.context = device.primaryContext();
@@ -81,17 +81,12 @@ public final class CudaBackend implements Backend {
         return stream;
     }
 
-    /** The PTX target the modules were loaded for (e.g. 90). */
-    public int arch() {
-        return arch;
-    }
-
     /** The loaded kernel for {@code signature}, loading its module on first use. */
     public synchronized Kernel kernel(KernelSignature signature) {
         Kernel k = kernels.get(signature);
         if (k == null) {
             CuModule module = modules.computeIfAbsent(signature.module(),
-                    m -> context.loadModule(m, library.ptx(m, arch)));
+                    m -> library.loadModule(context, m));
             k = module.kernel(signature);
             kernels.put(signature, k);
         }

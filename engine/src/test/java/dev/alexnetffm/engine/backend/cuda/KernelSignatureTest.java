@@ -61,7 +61,7 @@ class KernelSignatureTest {
 
     @Test
     void everyDeclaredKernelMatchesItsPtxEntryOnEveryTarget() {
-        PtxLibrary library = PtxLibrary.load();
+        KernelLibrary library = KernelLibrary.load();
         assertFalse(library.archs().isEmpty());
         List<KernelSignature> declared = Kernels.all();
         assertFalse(declared.isEmpty());

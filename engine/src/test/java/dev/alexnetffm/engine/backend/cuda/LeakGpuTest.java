@@ -21,16 +21,14 @@ class LeakGpuTest {
     @Test
     void thousandCyclesLeaveFreeMemoryUnchanged() {
         assumeTrue(CudaDriver.isAvailable(), () -> "no usable CUDA driver/GPU: " + CudaDriver.unavailableReason().orElse(""));
-        PtxLibrary library = PtxLibrary.load();
+        KernelLibrary library = KernelLibrary.load();
         try (Context ctx = CudaDriver.device(0).primaryContext().makeCurrent(); CuStream stream = ctx.createStream()) {
-            int arch = library.bestArch(ctx.device().computeCapability());
-            String ptx = library.ptx("elementwise", arch);
             // Warm-up, one cycle of each size the loop uses: the first module load, and the first allocation of a
             // size, may reserve driver memory once; what stays reserved after that is not a leak.
-            for (int i = 0; i < 7; i++) cycle(ctx, stream, ptx, (1 << 20) + 4096 * i);
+            for (int i = 0; i < 7; i++) cycle(ctx, stream, library, (1 << 20) + 4096 * i);
             ctx.synchronize();
             MemoryInfo before = ctx.memoryInfo();
-            for (int i = 0; i < 1000; i++) cycle(ctx, stream, ptx, (1 << 20) + 4096 * (i % 7));
+            for (int i = 0; i < 1000; i++) cycle(ctx, stream, library, (1 << 20) + 4096 * (i % 7));
             ctx.synchronize();
             MemoryInfo after = ctx.memoryInfo();
             assertEquals(before.freeBytes(), after.freeBytes(),
@@ -38,8 +36,8 @@ class LeakGpuTest {
         }
     }
 
-    private static void cycle(Context ctx, CuStream stream, String ptx, int n) {
-        try (CuModule module = ctx.loadModule("elementwise", ptx); DeviceBuffer buf = ctx.allocate(4L * n)) {
+    private static void cycle(Context ctx, CuStream stream, KernelLibrary library, int n) {
+        try (CuModule module = library.loadModule(ctx, "elementwise"); DeviceBuffer buf = ctx.allocate(4L * n)) {
             Kernel fill = module.kernel(Kernels.FILL);
             fill.launch(stream, Dim3.of(Dim3.blocksFor(n, 1024)), Dim3.of(256), 0, buf, 1f, (long) n);
             stream.synchronize();

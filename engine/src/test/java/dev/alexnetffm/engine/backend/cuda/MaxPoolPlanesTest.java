@@ -53,7 +53,7 @@ class MaxPoolPlanesTest {
     /** The host's limit is the kernel's: the PTX declares exactly that many ints of shared memory for the choices. */
     @Test
     void theKernelsSharedMemoryHoldsTheHostsLimit() {
-        PtxLibrary library = PtxLibrary.load();
+        KernelLibrary library = KernelLibrary.load();
         for (int arch : library.archs()) {
             Matcher m = Pattern.compile("\\.shared\\s+\\.align\\s+4\\s+\\.b8\\s+\\w*maxpool_backward_planes\\w*chosen\\[(\\d+)]")
                     .matcher(library.ptx("pool", arch));
