@@ -2,6 +2,7 @@ package dev.alexnetffm.bench;
 
 import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.data.FashionMnist;
+import dev.alexnetffm.engine.data.ImageDecoder;
 import dev.alexnetffm.engine.data.ImageFolder;
 import dev.alexnetffm.engine.data.ImagePreprocessor;
 import dev.alexnetffm.engine.data.augment.Augmented;
@@ -25,7 +26,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code jpegAugmented}: the same at 256x256, then the paper's random crop and flip and PCA colour;</li>
  *   <li>{@code fashionMnist}: a 28x28 IDX image resized to 227x227 and replicated to three channels.</li>
  * </ul>
- * The JPEGs are synthetic (smooth gradients plus noise, quality 0.9), written to a temporary folder at setup.
+ * The JPEGs are synthetic (smooth gradients plus noise, quality 0.9), written to a temporary folder at setup. They are
+ * decoded by libjpeg-turbo where libturbojpeg.so.0 loads (setup prints which); {@code -jvmArgsAppend
+ * -Dalexnet.jpeg=imageio} measures javax.imageio instead.
  * Run: {@code java -jar benchmarks/target/benchmarks.jar DataLoadingBench -rf json -rff loading.json}
  */
 @State(Scope.Benchmark)
@@ -50,6 +53,7 @@ public class DataLoadingBench {
 
     @Setup
     public void setUp() throws IOException {
+        System.out.println("JPEG decoding: " + ImageDecoder.jpegLibrary());
         dir = Files.createTempDirectory("loading-bench");
         Path cls = Files.createDirectories(dir.resolve("class0"));
         SplittableRandom r = new SplittableRandom(1);

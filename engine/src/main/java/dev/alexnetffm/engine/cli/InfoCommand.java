@@ -8,6 +8,7 @@ import dev.alexnetffm.cuda.Device;
 import dev.alexnetffm.cuda.KernelSignature;
 import dev.alexnetffm.engine.backend.cuda.KernelLibrary;
 import dev.alexnetffm.engine.backend.cuda.Kernels;
+import dev.alexnetffm.engine.data.ImageDecoder;
 
 import java.io.PrintStream;
 import java.util.List;
@@ -24,8 +25,8 @@ final class InfoCommand implements Main.Command {
     public String help() {
         return """
                 usage: alexnet info
-                Takes no options. Prints the Java runtime, the kernel modules packaged, the CUDA driver (or why it is not
-                available), every GPU, peer access between each pair, and loads every kernel module on every GPU: the
+                Takes no options. Prints the Java runtime, the kernel modules packaged, which library decodes JPEG
+                files, the CUDA driver (or why it is not available), every GPU, peer access between each pair, and loads every kernel module on every GPU: the
                 status is 1 if one fails to load.
                 """;
     }
@@ -38,6 +39,7 @@ final class InfoCommand implements Main.Command {
         KernelLibrary library = KernelLibrary.load();
         out.printf("kernel modules packaged: %s (PTX for %s; machine code for %s)%n", String.join(", ", library.modules()),
                 smList(library.archs()), library.sassArchs().isEmpty() ? "none" : smList(library.sassArchs()));
+        out.println("JPEG decoding: " + ImageDecoder.jpegLibrary());
 
         Optional<String> unavailable = CudaDriver.unavailableReason();
         if (unavailable.isPresent()) {

@@ -21,6 +21,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -84,11 +85,27 @@ public final class ImageDecoder {
 
     private final AlphaPolicy alphaPolicy;
     private final long maxPixels;
+    private final Boolean turboJpeg;  // null: as the alexnet.jpeg setting says
 
     public ImageDecoder(AlphaPolicy alphaPolicy, long maxPixels) {
+        this(alphaPolicy, maxPixels, null);
+    }
+
+    private ImageDecoder(AlphaPolicy alphaPolicy, long maxPixels, Boolean turboJpeg) {
         this.alphaPolicy = Objects.requireNonNull(alphaPolicy, "alphaPolicy");
         if (maxPixels <= 0) throw new IllegalArgumentException("maxPixels must be positive, got " + maxPixels);
         this.maxPixels = maxPixels;
+        this.turboJpeg = turboJpeg;
+    }
+
+    /** This decoder, taking JPEG files to libjpeg-turbo first where it loads ({@code true}) or to javax.imageio only. */
+    ImageDecoder withTurboJpeg(boolean use) {
+        return new ImageDecoder(alphaPolicy, maxPixels, use);
+    }
+
+    /** Which library decodes JPEG files (see {@link TurboJpeg}), in words: for {@code info} and the benchmarks. */
+    public static String jpegLibrary() {
+        return TurboJpeg.describe();
     }
 
     /** Alpha dropped, at most {@link #DEFAULT_MAX_PIXELS} pixels. */
@@ -162,6 +179,12 @@ public final class ImageDecoder {
     }
 
     private RgbImage decode(byte[] bytes, Path file, String source) throws ImageLoadException {
+        if (FormatSniffer.isJpeg(bytes) && (turboJpeg != null ? turboJpeg : TurboJpeg.enabled())
+                && FormatSniffer.jpegComponents(bytes) != 4) {
+            // The clean case only: a file libjpeg-turbo warns about, or refuses, is javax.imageio's to judge below.
+            Optional<RgbImage> image = TurboJpeg.decode(bytes, maxPixels);
+            if (image.isPresent()) return image.get();
+        }
         List<String> warnings = new ArrayList<>();
         ImageReader reader = null;
         String format = FormatSniffer.name(bytes);

@@ -63,10 +63,17 @@ final class TestImages {
 
     /** A JPEG at the highest quality, so that tests can compare it tightly with the source. */
     static Path writeJpeg(BufferedImage img, Path file) throws IOException {
+        Files.write(file, jpeg(img, 1.0f, false));
+        return file;
+    }
+
+    /** A JPEG at {@code quality} (0..1), baseline or progressive, as javax.imageio writes it (4:2:0 for colour). */
+    static byte[] jpeg(BufferedImage img, float quality, boolean progressive) throws IOException {
         ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
         ImageWriteParam p = writer.getDefaultWriteParam();
         p.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
-        p.setCompressionQuality(1.0f);
+        p.setCompressionQuality(quality);
+        if (progressive) p.setProgressiveMode(ImageWriteParam.MODE_DEFAULT);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (ImageOutputStream ios = ImageIO.createImageOutputStream(out)) {
             writer.setOutput(ios);
@@ -74,8 +81,7 @@ final class TestImages {
         } finally {
             writer.dispose();
         }
-        Files.write(file, out.toByteArray());
-        return file;
+        return out.toByteArray();
     }
 
     /** A 4-component (CMYK) JPEG, written from a raw raster. */
