@@ -23,6 +23,8 @@
 //     ALEXNET_EMU_JITTER=N adds a random delay of up to N microseconds before each queued operation.
 //   - One kernel runs at a time, its blocks one after another, a block's threads as fibers (emu.h).
 //   - Stream capture records the queued operations; a graph launch queues them again.
+//   - Modules load from PTX text or from a cubin (an ELF file whose architecture and kernel entries are read from
+//     it): machine code for another architecture than sm_90 is CUDA_ERROR_NO_BINARY_FOR_GPU, as on an H100.
 #define EMU_FIBERS 1
 #include "emu.h"
 #include <atomic>
@@ -56,8 +58,9 @@ typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 enum : int {
     SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_DEVICE = 101,
-    INVALID_IMAGE = 200, INVALID_CONTEXT = 201, NO_BINARY_FOR_GPU = 209, INVALID_PTX = 218, PEER_ACCESS_UNSUPPORTED = 217, INVALID_HANDLE = 400,
-    NOT_FOUND = 500, NOT_READY = 600, PEER_ACCESS_ALREADY_ENABLED = 704, PEER_ACCESS_NOT_ENABLED = 705,
+    INVALID_IMAGE = 200, INVALID_CONTEXT = 201, NO_BINARY_FOR_GPU = 209, PEER_ACCESS_UNSUPPORTED = 217,
+    INVALID_PTX = 218, INVALID_HANDLE = 400, NOT_FOUND = 500, NOT_READY = 600, PEER_ACCESS_ALREADY_ENABLED = 704,
+    PEER_ACCESS_NOT_ENABLED = 705,
     STREAM_CAPTURE_UNSUPPORTED = 900, STREAM_CAPTURE_INVALIDATED = 901, NOT_SUPPORTED = 801,
 };
 
@@ -960,7 +963,8 @@ CUresult cuModuleLoadDataEx(void** pm, const void* image, unsigned n, int* optio
     for (const std::string& name : names) {
         if (!kernelNamed(name)) {
             delete m;
-            return fail(cubin ? INVALID_IMAGE : INVALID_PTX, "entry " + name + " is not among the kernels this emulator was built with: rebuild it");
+            return fail(cubin ? INVALID_IMAGE : INVALID_PTX,
+                        "entry " + name + " is not among the kernels this emulator was built with: rebuild it");
         }
         m->entries.insert(name);
     }

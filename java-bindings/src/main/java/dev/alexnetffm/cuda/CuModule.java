@@ -85,7 +85,7 @@ public final class CuModule extends NativeResource {
             String log = errorLog.getString(0).strip();
             String what = fromPtx ? "PTX" : "binary";
             throw Check.error(rc, "cuModuleLoadDataEx(" + name + " " + what + " on " + context.device() + ")",
-                    log.isEmpty() ? "The driver gave no error log" : "JIT error log:\n" + log);
+                    log.isEmpty() ? "The driver gave no error log" : (fromPtx ? "JIT error log:\n" : "Error log:\n") + log);
         }
         return new CuModule(context, name, out.get(ADDRESS, 0), fromPtx, infoLog.getString(0).strip());
     }

@@ -26,8 +26,9 @@ final class InfoCommand implements Main.Command {
         return """
                 usage: alexnet info
                 Takes no options. Prints the Java runtime, the kernel modules packaged, which library decodes JPEG
-                files, the CUDA driver (or why it is not available), every GPU, peer access between each pair, and loads every kernel module on every GPU: the
-                status is 1 if one fails to load.
+                files, the CUDA driver (or why it is not available), every GPU, peer access between each pair, and
+                loads every kernel module on every GPU, saying whether from machine code or from PTX the driver
+                compiled, and how long it took: the status is 1 if one fails to load.
                 """;
     }
 
@@ -38,7 +39,7 @@ final class InfoCommand implements Main.Command {
                 Runtime.getRuntime().availableProcessors());
         KernelLibrary library = KernelLibrary.load();
         out.printf("kernel modules packaged: %s (PTX for %s; machine code for %s)%n", String.join(", ", library.modules()),
-                smList(library.archs()), library.sassArchs().isEmpty() ? "none" : smList(library.sassArchs()));
+                smList(library.archs()), library.sassArchs().isEmpty() ? "none (built without ptxas)" : smList(library.sassArchs()));
         out.println("JPEG decoding: " + ImageDecoder.jpegLibrary());
 
         Optional<String> unavailable = CudaDriver.unavailableReason();

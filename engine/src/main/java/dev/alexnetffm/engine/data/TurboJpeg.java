@@ -100,7 +100,8 @@ final class TurboJpeg {
     /** Which library decodes JPEG files by default, in words, with the reason where it is javax.imageio. */
     static String describe() {
         if (!enabled()) return "javax.imageio (" + PROPERTY + " / ALEXNET_JPEG is imageio)";
-        return loaded() ? "libjpeg-turbo (" + LIBRARY + "), javax.imageio for files it warns about" : "javax.imageio: " + LOAD_FAILURE;
+        return loaded() ? "libjpeg-turbo (" + LIBRARY + "), javax.imageio for files it warns about"
+                : "javax.imageio: " + LOAD_FAILURE;
     }
 
     /**
@@ -116,9 +117,11 @@ final class TurboJpeg {
                 MemorySegment src = arena.allocate(jpeg.length);
                 MemorySegment.copy(jpeg, 0, src, JAVA_BYTE, 0, jpeg.length);
                 MemorySegment dims = arena.allocate(JAVA_INT, 4);  // width, height, subsampling, colour space
-                int rc = (int) HEADER.invokeExact(handle, src, (long) jpeg.length, dims, dims.asSlice(4), dims.asSlice(8), dims.asSlice(12));
+                int rc = (int) HEADER.invokeExact(handle, src, (long) jpeg.length,
+                        dims, dims.asSlice(4), dims.asSlice(8), dims.asSlice(12));
                 int w = dims.getAtIndex(JAVA_INT, 0), h = dims.getAtIndex(JAVA_INT, 1);
-                if (rc != 0 || w <= 0 || h <= 0 || (long) w * h > maxPixels) return Optional.empty();
+                long pixels = (long) w * h;
+                if (rc != 0 || w <= 0 || h <= 0 || pixels > maxPixels || pixels > Integer.MAX_VALUE / 3) return Optional.empty();
                 int plane = w * h;
                 MemorySegment rgb = arena.allocate(3L * plane);
                 rc = (int) DECOMPRESS.invokeExact(handle, src, (long) jpeg.length, rgb, w, 3 * w, h, TJPF_RGB, TJFLAG_ACCURATEDCT);
