@@ -36,6 +36,16 @@ ptxas="$(dirname "$(command -v "$nvcc" 2>/dev/null || echo "$nvcc")")/ptxas"
 
 IFS=',' read -r -a arch_list <<< "$archs"
 [ ${#arch_list[@]} -gt 0 ] || { echo "[kernels] cuda.archs is empty; give e.g. -Dcuda.archs=80,90" >&2; exit 1; }
+for arch in "${arch_list[@]}"; do
+  arch=${arch// /}
+  if [[ "$arch" =~ ^[0-9]+[af]$ ]]; then
+    # sm_90a, sm_100f and the like run on one GPU (or family) only, for its special instructions, which these
+    # kernels do not use; the loader knows plain targets only.
+    echo "[kernels] '$arch' in cuda.archs is an architecture-specific target, which these kernels do not need: give ${arch%[af]}" >&2
+    exit 1
+  fi
+  [[ "$arch" =~ ^[0-9]+$ ]] || { echo "[kernels] bad architecture '$arch' in cuda.archs (want e.g. 80,90)" >&2; exit 1; }
+done
 mkdir -p "$out"
 headers=("$src"/*.cuh)
 modules=()
@@ -43,7 +53,6 @@ for cu in "$src"/*.cu; do
   name=$(basename "$cu" .cu); modules+=("$name")
   for arch in "${arch_list[@]}"; do
     arch=${arch// /}
-    [[ "$arch" =~ ^[0-9]+[a-z]?$ ]] || { echo "[kernels] bad architecture '$arch' in cuda.archs (want e.g. 80,90)" >&2; exit 1; }
     ptx="$out/sm_$arch/$name.ptx" cubin="$out/sm_$arch/$name.cubin"
     stale=0
     [ -f "$ptx" ] || stale=1
