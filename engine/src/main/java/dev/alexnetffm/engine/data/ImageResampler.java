@@ -70,21 +70,38 @@ public final class ImageResampler {
             rowHi = Math.max(rowHi, hy.start[i] + hy.count[i]);
         }
         int rows = rowHi - rowLo;
-        float[] tmp = new float[rows * cropW];
-        for (int c = 0; c < channels; c++) {
-            int plane = c * w * h;
-            // Horizontal pass over the input rows the window needs.
-            for (int r = 0; r < rows; r++) {
-                int srcRow = plane + (rowLo + r) * w;
-                int t = r * cropW;
-                for (int j = 0; j < cropW; j++) {
-                    int s0 = srcRow + hx.start[j];
-                    int k0 = j * hx.stride;
-                    float acc = 0f;
-                    for (int k = 0, n = hx.count[j]; k < n; k++) acc += src[s0 + k] * hx.weight[k0 + k];
-                    tmp[t + j] = acc;
+        float[] tmp = new float[channels * rows * cropW];
+        int planeSize = w * h, tmpPlane = rows * cropW;
+        // Horizontal pass over the input rows the window needs, every channel at once (each tap's place and weight
+        // read once for all of them); each output sums its taps in the same order as one channel alone would.
+        for (int r = 0; r < rows; r++) {
+            int srcRow = (rowLo + r) * w;
+            int t = r * cropW;
+            for (int j = 0; j < cropW; j++) {
+                int s0 = srcRow + hx.start[j];
+                int k0 = j * hx.stride;
+                int n = hx.count[j];
+                if (channels == 3) {
+                    float a0 = 0f, a1 = 0f, a2 = 0f;
+                    for (int k = 0; k < n; k++) {
+                        float wk = hx.weight[k0 + k];
+                        a0 += src[s0 + k] * wk;
+                        a1 += src[planeSize + s0 + k] * wk;
+                        a2 += src[2 * planeSize + s0 + k] * wk;
+                    }
+                    tmp[t + j] = a0;
+                    tmp[tmpPlane + t + j] = a1;
+                    tmp[2 * tmpPlane + t + j] = a2;
+                } else {
+                    for (int c = 0; c < channels; c++) {
+                        float acc = 0f;
+                        for (int k = 0; k < n; k++) acc += src[c * planeSize + s0 + k] * hx.weight[k0 + k];
+                        tmp[c * tmpPlane + t + j] = acc;
+                    }
                 }
             }
+        }
+        for (int c = 0; c < channels; c++) {
             // Vertical pass.
             int out = offset + c * cropH * cropW;
             for (int i = 0; i < cropH; i++) {
@@ -94,7 +111,7 @@ public final class ImageResampler {
                 for (int j = 0; j < cropW; j++) dst[o + j] = 0f;
                 for (int k = 0, n = hy.count[i]; k < n; k++) {
                     float wk = hy.weight[k0 + k];
-                    int t = (r0 + k) * cropW;
+                    int t = c * tmpPlane + (r0 + k) * cropW;
                     for (int j = 0; j < cropW; j++) dst[o + j] += tmp[t + j] * wk;
                 }
             }

@@ -11,6 +11,25 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class ImageResamplerTest {
+    /** RGB planes are resampled together (each tap read once for the three); each must come out as it would alone. */
+    @ParameterizedTest
+    @CsvSource({"500, 375, 341, 256, 57, 0, 227, 227", "28, 28, 227, 227, 0, 0, 227, 227", "333, 251, 100, 80, 3, 5, 90, 70",
+                "17, 9, 40, 20, 1, 2, 30, 15"})
+    void everyChannelComesOutAsIfResampledAlone(int w, int h, int outW, int outH, int x0, int y0, int cropW, int cropH) {
+        Random r = new Random(w * 31L + h);
+        for (int channels : new int[] {2, 3, 4}) {
+            float[] src = new float[channels * w * h];
+            for (int i = 0; i < src.length; i++) src[i] = r.nextFloat() * 255;
+            float[] all = ImageResampler.resizeWindow(src, channels, w, h, outW, outH, x0, y0, cropW, cropH);
+            int out = cropW * cropH;
+            for (int c = 0; c < channels; c++) {
+                float[] alone = ImageResampler.resizeWindow(Arrays.copyOfRange(src, c * w * h, (c + 1) * w * h), 1, w, h,
+                        outW, outH, x0, y0, cropW, cropH);
+                assertArrayEquals(alone, Arrays.copyOfRange(all, c * out, (c + 1) * out), channels + " channels, channel " + c);
+            }
+        }
+    }
+
 
     static float[] random(int n, long seed) {
         Random r = new Random(seed);
