@@ -1,12 +1,14 @@
 package dev.alexnetffm.engine.data;
 
+import dev.alexnetffm.engine.Setting;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-import java.util.Locale;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Optional;
 
@@ -69,20 +71,17 @@ final class TurboJpeg {
 
     private TurboJpeg() {}
 
+    /** System property alexnet.jpeg, else ALEXNET_JPEG: auto or unset (libjpeg-turbo where it loads), imageio. */
+    static final Setting SETTING = new Setting(PROPERTY, "ALEXNET_JPEG",
+            "use auto (libjpeg-turbo where libturbojpeg.so.0 loads, else javax.imageio) or imageio");
+    private static final Map<String, Boolean> VALUES = Map.of("auto", true, "imageio", false);
+
     static boolean enabledBySetting() {
-        String property = System.getProperty(PROPERTY);
-        return property != null ? parseSetting("system property " + PROPERTY, property)
-                : parseSetting("ALEXNET_JPEG", System.getenv("ALEXNET_JPEG"));
+        return SETTING.read(true, VALUES);
     }
 
     static boolean parseSetting(String setting, String value) {
-        if (value == null) return true;
-        return switch (value.strip().toLowerCase(Locale.ROOT)) {
-            case "auto", "" -> true;
-            case "imageio" -> false;
-            default -> throw new IllegalArgumentException(setting + " is '" + value
-                    + "': use auto (libjpeg-turbo where libturbojpeg.so.0 loads, else javax.imageio) or imageio");
-        };
+        return SETTING.parse(setting, value, true, VALUES);
     }
 
     /** Whether the setting allows libjpeg-turbo (a bad value: an error naming the setting and its values). */

@@ -2,8 +2,10 @@ package dev.alexnetffm.engine.backend.cuda;
 
 import dev.alexnetffm.cuda.Dim3;
 import dev.alexnetffm.cuda.KernelSignature;
+import dev.alexnetffm.engine.Setting;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -63,7 +65,7 @@ final class ConvRowTiles {
         /** The kernel of this op for {@code v}. */
         KernelSignature kernel(Variant v) {
             if (!has(v)) {
-                throw new IllegalArgumentException("no conv2d kernel " + v + " for " + this + " (row tiles " + java.util.Arrays.toString(TILES) + ")");
+                throw new IllegalArgumentException("no conv2d kernel " + v + " for " + this + " (row tiles " + Arrays.toString(TILES) + ")");
             }
             return (v.r128() ? r128 : kernels)[indexOf(v.tile())];
         }
@@ -86,7 +88,7 @@ final class ConvRowTiles {
 
         /** Every kernel of this op, in the order of TILES. */
         List<Variant> variants() {
-            return variants(java.util.Arrays.stream(TILES).boxed().toList());
+            return variants(Arrays.stream(TILES).boxed().toList());
         }
 
         private static int indexOf(int tile) {
@@ -111,24 +113,19 @@ final class ConvRowTiles {
         this.tuning = tuning;
     }
 
-    /**
-     * Whether a new backend tunes: system property alexnet.autotune, else the environment's ALEXNET_AUTOTUNE (1, true,
-     * on or yes; 0, false, off or no; unset: no). Any other value is an error naming the setting.
-     */
+    /** System property alexnet.autotune, else ALEXNET_AUTOTUNE: whether a new backend tunes (unset: no). */
+    static final Setting AUTOTUNE = new Setting(CudaBackend.AUTOTUNE_PROPERTY, "ALEXNET_AUTOTUNE",
+            "use 1 (time each convolution shape's kernel tiles on its first call) or 0 (the least padded tile)");
+    private static final Map<String, Boolean> AUTOTUNE_VALUES = Map.of("1", true, "true", true, "on", true, "yes", true,
+            "0", false, "false", false, "off", false, "no", false);
+
+    /** Whether a new backend tunes, as {@link #AUTOTUNE} says; any other value than 1, true, on, yes, 0, false, off, no is an error. */
     static boolean tuningByDefault() {
-        String property = System.getProperty(CudaBackend.AUTOTUNE_PROPERTY);
-        return property != null ? parse("system property " + CudaBackend.AUTOTUNE_PROPERTY, property)
-                : parse("ALEXNET_AUTOTUNE", System.getenv("ALEXNET_AUTOTUNE"));
+        return AUTOTUNE.read(false, AUTOTUNE_VALUES);
     }
 
     static boolean parse(String setting, String value) {
-        if (value == null) return false;
-        return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "1", "true", "on", "yes" -> true;
-            case "0", "false", "off", "no", "" -> false;
-            default -> throw new IllegalArgumentException(setting + " is '" + value
-                    + "': use 1 (time each convolution shape's kernel tiles on its first call) or 0 (the least padded tile)");
-        };
+        return AUTOTUNE.parse(setting, value, false, AUTOTUNE_VALUES);
     }
 
     /**
@@ -196,7 +193,7 @@ final class ConvRowTiles {
 
     /** Tests: every launch uses {@code v}, or its plain tile where the op has no such entry (null: choose as usual). */
     void force(Variant v) {
-        if (v != null && java.util.Arrays.stream(Op.values()).noneMatch(op -> op.has(v))) {
+        if (v != null && Arrays.stream(Op.values()).noneMatch(op -> op.has(v))) {
             throw new IllegalArgumentException("no conv2d kernel " + v);
         }
         forced = v;

@@ -4,6 +4,7 @@ import dev.alexnetffm.cuda.ComputeCapability;
 import dev.alexnetffm.cuda.Context;
 import dev.alexnetffm.cuda.CuModule;
 import dev.alexnetffm.cuda.CudaException;
+import dev.alexnetffm.engine.Setting;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,7 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.function.Supplier;
@@ -69,21 +70,18 @@ public final class KernelLibrary {
     }
 
     /** System property alexnet.kernels, else ALEXNET_KERNELS: auto or unset (cubins where they fit), ptx (never). */
+    static final Setting KERNELS = new Setting(KERNELS_PROPERTY, "ALEXNET_KERNELS",
+            "use auto (load the packaged machine code for the GPU where there is some, else JIT-compile the PTX) "
+                    + "or ptx (always JIT-compile the PTX)");
+    private static final Map<String, Boolean> KERNELS_VALUES = Map.of("auto", true, "ptx", false);
+
+    /** Whether {@link #KERNELS} lets the library load machine code. */
     static boolean sassByDefault() {
-        String property = System.getProperty(KERNELS_PROPERTY);
-        return property != null ? parseSetting("system property " + KERNELS_PROPERTY, property)
-                : parseSetting("ALEXNET_KERNELS", System.getenv("ALEXNET_KERNELS"));
+        return KERNELS.read(true, KERNELS_VALUES);
     }
 
     static boolean parseSetting(String setting, String value) {
-        if (value == null) return true;
-        return switch (value.strip().toLowerCase(Locale.ROOT)) {
-            case "auto", "" -> true;
-            case "ptx" -> false;
-            default -> throw new IllegalArgumentException(setting + " is '" + value
-                    + "': use auto (load the packaged machine code for the GPU where there is some, else JIT-compile the PTX) "
-                    + "or ptx (always JIT-compile the PTX)");
-        };
+        return KERNELS.parse(setting, value, true, KERNELS_VALUES);
     }
 
     /** This library, loading modules from PTX only ({@code false}) or from cubins where they fit ({@code true}). */
