@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU session's one prepared script: run on a CUDA machine from the repository root, with the bundle built
-# here by make-bundle (a jlinked Java 25, every jar, test classes).
+# Every check that needs a GPU, in one script: run on a CUDA machine from the repository root, beside the bundle
+# that scripts/gpu-bundle makes (a Java runtime, every jar, the compiled tests; the machine needs no JDK).
 #   bash benchmarks/gpu-check.sh [WHAT ...]      (default: all)
 #     all           tests, then bench
 #     tests         every gpu-tagged JUnit test (TESTS_LIMIT seconds at most, default 300)
@@ -17,7 +17,7 @@
 #     sanitize      compute-sanitizer memcheck and racecheck around one batch-2 training step with the convolutions
 #                   tuned (so that every row tile of every conv kernel runs), and memcheck around the split's step
 #     fmnist        10 epochs of Fashion-MNIST (EPOCHS=N, TRAIN_ARGS="..."); needs make-bundle --with-fashion-mnist,
-#                   then scripts/slim-gpu-bundle (data set and benchmark jars together exceed what a session carries)
+#                   then scripts/slim-gpu-bundle (it drops the benchmark jars, so that the data set fits in a 64 MiB copy)
 #     experiments   `alexnet experiment` for each of the paper's claims (EXPERIMENTS="relu-tanh lrn ...",
 #                   EXP_ARGS="..."); results copied to $OUT/results; the same bundle as fmnist
 # The whole script keeps within BUDGET seconds (default 570: under the device's 600 s per command): each step's
@@ -45,7 +45,7 @@ for w in "${@:-all}"; do
     *) echo "gpu-check.sh: unknown step '$w' (see the header of this script)" >&2; exit 2;;
   esac
 done
-[ -d .gpu-bundle ] || { echo "gpu-check.sh: no .gpu-bundle here: build the GPU bundle (make-bundle) first and carry it" >&2; exit 2; }
+[ -d .gpu-bundle ] || { echo "gpu-check.sh: no .gpu-bundle here: make it with scripts/gpu-bundle on a machine with a JDK 25 and copy it here" >&2; exit 2; }
 if [ ! -f $bench_jar ] && printf '%s\n' "${what[@]}" | grep -qxE 'forward|train|launch|split|layers|copy|loading'; then
   echo "gpu-check.sh: $bench_jar is missing (a bundle slimmed for training?): the JMH steps need a full bundle" >&2; exit 2
 fi
@@ -141,7 +141,7 @@ for w in "${what[@]}"; do
       grep -E "^epoch [0-9]+:|^done|rate now" "$out/fmnist.log" > "$out/fmnist-summary.txt"
       report;;
     experiments)
-      # the paper's claims on Fashion-MNIST, scaled to fit a session
+      # the paper's claims on Fashion-MNIST, scaled to fit the time budget
       for e in ${EXPERIMENTS:-relu-tanh lrn pooling dropout pca ten-crop}; do
         step "exp-$e" 590 bash $run java -jar $jar experiment "$e" --data fashion-mnist --device cuda \
             --out "$out/results/$e" --runs "$out/runs/$e" ${EXP_ARGS:---image-size 67 --epochs 10 --init kaiming}

@@ -5,7 +5,7 @@
 
 torch.json is what `alexnet_torch_bench.py --json` wrote (on the GPU machine, in the same run as ours);
 --ours takes our timings, in that script's JSON keys or as JMH's `-rf json` output, one file or several
-(JMH result files of different benchmarks are merged). The GPU session script prints the comparison this
+(JMH result files of different benchmarks are merged). benchmarks/gpu-check.sh prints the comparison this
 way after each of our benchmarks, so what was measured before a time limit is still compared.
 """
 
