@@ -71,9 +71,9 @@ final class EvalCommand implements Main.Command {
         }
         AlexNetConfig config = saved.config();
         // the images are prepared at 256x256 for a 227x227 network (in proportion for smaller ones) and cropped
-        Dataset test = open(args, data, RandomCropFlip.preparedSize(config.inputSize()), subset);
+        Dataset test = open(args, data, config.inputSize(), RandomCropFlip.preparedSize(config.inputSize()), subset);
         // and, as train validates without --augment crop-flip, prepared at the input size itself
-        Dataset whole = open(args, data, config.inputSize(), subset);
+        Dataset whole = open(args, data, config.inputSize(), config.inputSize(), subset);
         if (config.classes() != test.classes()) {
             throw new IllegalArgumentException("the network has " + config.classes() + " classes, the data set " + test.classes());
         }
@@ -93,11 +93,14 @@ final class EvalCommand implements Main.Command {
         return 0;
     }
 
-    /** The test images prepared at {@code size} x {@code size}; with {@code subset} > 0 the same seeded sample at any size. */
-    private static Dataset open(Args args, String data, int size, int subset) throws IOException {
+    /**
+     * The test images prepared at {@code size} x {@code size} for a network of {@code inputSize} inputs (a folder's
+     * images: {@link ImagePreprocessor#forInput}); with {@code subset} > 0 the same seeded sample at any size.
+     */
+    private static Dataset open(Args args, String data, int inputSize, int size, int subset) throws IOException {
         Dataset d = data.equals("fashion-mnist")
                 ? FashionMnist.test(TrainingSetup.fashionMnistDir(args), 3, size)
-                : ImageFolder.open(Path.of(data), ImagePreprocessor.builder().cropSize(size).build());
+                : ImageFolder.open(Path.of(data), ImagePreprocessor.forInput(inputSize, size));
         return subset > 0 ? new Subset(d, subset, 1) : d;
     }
 }

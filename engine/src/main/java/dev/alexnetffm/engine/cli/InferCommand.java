@@ -4,6 +4,8 @@ import dev.alexnetffm.engine.Engine;
 import dev.alexnetffm.engine.data.ImagePreprocessor;
 import dev.alexnetffm.engine.data.Labels;
 import dev.alexnetffm.engine.data.augment.TenCrop;
+import dev.alexnetffm.engine.io.Json;
+import dev.alexnetffm.engine.io.SafeTensors;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.parallel.SplitAlexNet;
@@ -18,7 +20,8 @@ import java.util.stream.IntStream;
 
 /**
  * {@code alexnet infer}: the top classes of JPEG/PNG images. Each image's short side is resized to 256, the centre
- * 227x227 cropped and the ImageNet mean subtracted; the network's softmax gives the probabilities.
+ * 227x227 cropped and the ImageNet mean subtracted (in proportion for a network with smaller inputs: short side 76,
+ * crop 67 for 67x67, as train prepares a folder's images); the network's softmax gives the probabilities.
  */
 final class InferCommand implements Main.Command {
     @Override
@@ -36,16 +39,17 @@ final class InferCommand implements Main.Command {
                   --top K                        classes printed per image, most probable first (default 5)
                   --ten-crop                     average the softmax over the ten 227x227 crops (corners, centre, mirrored)
                                                  of the image at 256x256 (default: the centre crop alone)
+                  --json                         one JSON object per image and line: file, top classes, probabilities
                   --batch N                      images per forward pass (default 32)
                 """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP + """
                 Each image (JPEG or PNG) has its short side resized to 256, the centre 227x227 cropped and the ImageNet mean
-                subtracted.
+                subtracted; for a network with smaller inputs (train --image-size), in proportion: 76 and 67 for 67.
                 """;
     }
 
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
-        Args args = new Args("infer", argv, Set.of("weights", "labels", "top", "batch", "device", "devices"), Set.of("untrained", "ten-crop"));
+        Args args = new Args("infer", argv, Set.of("weights", "labels", "top", "batch", "device", "devices"), Set.of("untrained", "ten-crop", "json"));
         List<Path> images = args.operands().stream().map(Path::of).toList();
         if (images.isEmpty()) throw new Main.UsageException("give one or more image files (JPEG or PNG)");
         String weights = args.string("weights", null);
@@ -56,23 +60,28 @@ final class InferCommand implements Main.Command {
         String labelsFile = args.string("labels", null);
         Labels labels = Labels.loadOrNone(labelsFile == null ? null : Path.of(labelsFile));
         boolean tenCrop = args.flag("ten-crop");
+        boolean json = args.flag("json");
         EngineOptions.TwoDevices devices = EngineOptions.devices(args);
-        TenCrop crops = TenCrop.paper();
-        // ten-crop: prepare 256x256 and average the softmax of its ten 227x227 crops
-        ImagePreprocessor preprocessor = tenCrop ? ImagePreprocessor.builder().cropSize(256).build() : ImagePreprocessor.imageNet();
-        // decode the first batch before loading weights, so that a bad image fails fast
+        // the network's input, from the weights file's header (its metadata), then the first batch decoded before the
+        // weights are read, so that a bad image fails fast
+        AlexNetConfig config = weights == null ? AlexNetConfig.paper()
+                : AlexNetConfig.fromMetadata(SafeTensors.readHeader(Path.of(weights)).metadata(), AlexNetConfig.paper());
+        if (config.inChannels() != 3) {
+            throw new IllegalArgumentException("infer reads RGB images, but the weights are for " + config.inChannels()
+                    + "-channel inputs");
+        }
+        int size = config.inputSize(), prepared = ImagePreprocessor.shortSideFor(size);
+        TenCrop crops = new TenCrop(3, prepared, size);
+        // ten-crop: prepare 256x256 (for 227) and average the softmax of its ten 227x227 crops
+        ImagePreprocessor preprocessor = ImagePreprocessor.forInput(size, tenCrop ? prepared : size);
         float[] first = preprocessor.loadBatch(images.subList(0, Math.min(batch, images.size())));
-        AlexNet.Saved saved = weights == null ? new AlexNet.Saved(AlexNetConfig.paper(), AlexNet.initialWeights(AlexNetConfig.paper(), 42))
+        AlexNet.Saved saved = weights == null ? new AlexNet.Saved(config, AlexNet.initialWeights(config, 42))
                 : AlexNet.read(Path.of(weights), AlexNetConfig.paper());
         try (Engine engine = devices == null ? EngineOptions.open(args) : null;
              AlexNet one = engine == null ? null : AlexNet.fromWeights(engine.backend(), saved.config(), saved.weights());
              SplitAlexNet two = devices == null ? null : SplitAlexNet.open(devices.a(), devices.b(), saved.config(), saved.weights())) {
             Probabilities net = one != null ? one::probabilities : two::probabilities;
             AlexNetConfig c = saved.config();
-            if (c.inChannels() != 3 || c.inputSize() != 227) {
-                throw new IllegalArgumentException("infer reads RGB images cropped to 227x227"
-                        + ", but the weights are for " + c.inChannels() + "x" + c.inputSize() + "x" + c.inputSize() + " inputs");
-            }
             int top = args.integer("top", 5, 1, c.classes());
             if (weights == null) out.println("(untrained weights: the classes below mean nothing)");
             for (int start = 0; start < images.size(); start += batch) {
@@ -88,10 +97,13 @@ final class InferCommand implements Main.Command {
                     probabilities = net.probabilities(pixels, chunk.size());
                 }
                 for (int i = 0; i < chunk.size(); i++) {
-                    out.println(chunk.get(i));
-                    for (int k : topK(probabilities, i * c.classes(), c.classes(), top)) {
-                        out.printf("  %6.2f%%  %s%n", 100 * probabilities[i * c.classes() + k], labels.name(k));
+                    List<Integer> best = topK(probabilities, i * c.classes(), c.classes(), top);
+                    if (json) {
+                        out.println(jsonLine(chunk.get(i), best, probabilities, i * c.classes(), labels));
+                        continue;
                     }
+                    out.println(chunk.get(i));
+                    for (int k : best) out.printf("  %6.2f%%  %s%n", 100 * probabilities[i * c.classes() + k], labels.name(k));
                 }
             }
         }
@@ -101,6 +113,22 @@ final class InferCommand implements Main.Command {
     /** Class probabilities (N, classes) for a host batch of N images, on one device or two. */
     private interface Probabilities {
         float[] probabilities(float[] images, int n);
+    }
+
+    /**
+     * One image's result as a JSON object on one line: {@code {"file": ..., "top": [{"class": index, "label": name,
+     * "probability": p}, ...]}}, most probable first; "label" only where a labels file names the class.
+     */
+    static String jsonLine(Path file, List<Integer> best, float[] p, int offset, Labels labels) {
+        StringBuilder s = new StringBuilder("{\"file\": ").append(Json.quote(file.toString())).append(", \"top\": [");
+        for (int i = 0; i < best.size(); i++) {
+            int k = best.get(i);
+            s.append(i == 0 ? "" : ", ").append("{\"class\": ").append(k);
+            if (labels.hasName(k)) s.append(", \"label\": ").append(Json.quote(labels.name(k)));
+            float probability = p[offset + k];  // NaN only from broken weights: JSON has no NaN, so null
+            s.append(", \"probability\": ").append(Float.isFinite(probability) ? Float.toString(probability) : "null").append('}');
+        }
+        return s.append("]}").toString();
     }
 
     /** Indices of the {@code k} largest of {@code p[offset .. offset + n)}, largest first (ties: lower index first). */

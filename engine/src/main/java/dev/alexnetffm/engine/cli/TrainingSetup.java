@@ -92,7 +92,7 @@ final class TrainingSetup {
             val = FashionMnist.test(dir, 3, prepared);
         } else {
             if (args.string("val", null) == null) throw new Main.UsageException("an image folder needs --val <folder> with the same class sub-folders");
-            ImagePreprocessor preprocessor = ImagePreprocessor.builder().cropSize(prepared).build();
+            ImagePreprocessor preprocessor = ImagePreprocessor.forInput(imageSize, prepared);
             train = ImageFolder.open(Path.of(data), preprocessor);
             val = ImageFolder.open(Path.of(args.string("val", null)), preprocessor);
         }

@@ -65,6 +65,26 @@ public final class ImagePreprocessor {
     }
 
     /**
+     * The short side images are resized to for a network of {@code inputSize} x {@code inputSize} inputs: the
+     * paper's ratio 256 / 227, rounded (256 for 227; 76 for a 67x67 network), so that a smaller network sees the same
+     * part of every image, at a lower resolution.
+     */
+    public static int shortSideFor(int inputSize) {
+        if (inputSize <= 0) throw new IllegalArgumentException("input size must be positive, got " + inputSize);
+        return Math.round(inputSize * 256f / 227f);
+    }
+
+    /**
+     * {@link #imageNet()} in proportion for a network of {@code inputSize} x {@code inputSize} inputs: the short side
+     * resized to {@link #shortSideFor}{@code (inputSize)}, then the centre {@code crop} x {@code crop}: the input size
+     * (a single centre crop: the same as {@link #imageNet()} for 227), or up to the short side (the square images that
+     * random and ten crops are cut from: 256 x 256 for 227).
+     */
+    public static ImagePreprocessor forInput(int inputSize, int crop) {
+        return builder().shortSide(shortSideFor(inputSize)).cropSize(crop).build();
+    }
+
+    /**
      * As {@link #imageNet()} but normalised the torchvision way: mean (0.485, 0.456, 0.406) and std
      * (0.229, 0.224, 0.225) of 0..1 values, i.e. the same numbers × 255 in pixel units here.
      */

@@ -36,6 +36,56 @@ class ImagePreprocessorTest {
         return out[c * PLANE + y * C + x];
     }
 
+    /**
+     * A 200x150 image: a red border 30 pixels wide around a grey middle, with a yellow mark at the top left
+     * (x < 60, y < 45).
+     */
+    static BufferedImage framed() {
+        BufferedImage img = new BufferedImage(200, 150, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 150; y++) {
+            for (int x = 0; x < 200; x++) {
+                boolean border = x < 30 || y < 30 || x >= 170 || y >= 120;
+                img.setRGB(x, y, x < 60 && y < 45 ? 0xffff40 : border ? 0xd01010 : 0x808080);
+            }
+        }
+        return img;
+    }
+
+    /** The colour (0..255 RGB, mean added back) at (y, x) of a size x size output. */
+    static String colourAt(float[] out, int size, int y, int x) {
+        int plane = size * size;
+        float r = out[y * size + x] + MR, g = out[plane + y * size + x] + MG, b = out[2 * plane + y * size + x] + MB;
+        if (r > 230 && g > 230 && b < 100) return "yellow";
+        if (r > 180 && g < 40 && b < 40) return "red";
+        if (Math.abs(r - 128) < 3 && Math.abs(g - 128) < 3 && Math.abs(b - 128) < 3) return "grey";
+        return String.format(java.util.Locale.ROOT, "(%.0f, %.0f, %.0f)", r, g, b);
+    }
+
+    @Test
+    void aSmallerNetworkGetsTheSameViewOfTheImageInProportion() throws Exception {
+        // 227: short side 256, centre 227. 67: short side 76 (256 / 227 of it), centre 67: the same framing, smaller
+        assertEquals(256, ImagePreprocessor.shortSideFor(227));
+        assertEquals(76, ImagePreprocessor.shortSideFor(67));
+        ImagePreprocessor small = ImagePreprocessor.forInput(67, 67);
+        assertEquals(76, small.shortSide());
+        assertEquals(67, small.cropSize());
+        assertEquals(76, ImagePreprocessor.forInput(67, 76).cropSize(), "the square the crops are cut from");
+        assertThrows(IllegalArgumentException.class, () -> ImagePreprocessor.forInput(67, 77), "a crop beyond the short side");
+        float[] paper = ImagePreprocessor.forInput(227, 227).process(framed());
+        assertArrayEquals(ImagePreprocessor.imageNet().process(framed()), paper, "forInput(227, 227) is imageNet()");
+        float[] mini = small.process(framed());
+        int[][] at = {{2, 2}, {33, 33}, {64, 64}};  // in 67ths: near the top left, the centre, near the bottom right
+        List<String> expected = List.of("yellow", "grey", "red");
+        for (int i = 0; i < at.length; i++) {
+            int y = at[i][0], x = at[i][1];
+            assertEquals(expected.get(i), colourAt(paper, 227, y * 227 / 67, x * 227 / 67), "227 at " + y + ", " + x);
+            assertEquals(expected.get(i), colourAt(mini, 67, y, x), "67 at " + y + ", " + x);
+        }
+        // cutting the 67 pixels out of a 256 short side instead would see the grey middle alone
+        float[] patch = ImagePreprocessor.builder().cropSize(67).build().process(framed());
+        assertEquals("grey", colourAt(patch, 67, 2, 2));
+    }
+
     @ParameterizedTest(name = "{0}x{1} {2}")
     @CsvSource({"300,500,png", "500,300,png", "100,80,png", "300,500,jpg", "500,300,jpg", "227,227,png", "256,256,png",
             "4000,30,png", "1,1,png", "2000,1500,jpg"})

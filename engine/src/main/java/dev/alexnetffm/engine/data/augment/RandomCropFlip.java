@@ -1,5 +1,7 @@
 package dev.alexnetffm.engine.data.augment;
 
+import dev.alexnetffm.engine.data.ImagePreprocessor;
+
 /**
  * The paper's training crops: from a {@code channels x inSize x inSize} CHW image (3 x 256 x 256), an
  * {@code outSize x outSize} window (227 x 227) at an offset drawn uniformly from {@code 0 .. inSize - outSize} on
@@ -33,10 +35,10 @@ public final class RandomCropFlip {
 
     /**
      * The size images are prepared at for crops of {@code outSize}: the paper's ratio 256 / 227, rounded (256 for
-     * 227; 76 for a 67x67 network). Lets the recipe run on smaller inputs.
+     * 227; 76 for a 67x67 network), as {@link ImagePreprocessor#shortSideFor}. Lets the recipe run on smaller inputs.
      */
     public static int preparedSize(int outSize) {
-        return Math.round(outSize * 256f / 227f);
+        return ImagePreprocessor.shortSideFor(outSize);
     }
 
     /** Crops of {@code outSize} from images of {@link #preparedSize}; the paper's for 227. */
