@@ -6,7 +6,6 @@ import dev.alexnetffm.engine.backend.PoolSpec;
 import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.io.AtomicFile;
 import dev.alexnetffm.engine.data.augment.PcaColour;
-import dev.alexnetffm.engine.data.augment.RandomCropFlip;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.parallel.SplitAlexNet;
@@ -137,8 +136,7 @@ final class ExperimentCommand implements Main.Command {
             if (args.string("pca", null) != null) {
                 pca = PcaColour.load(Path.of(args.string("pca", null)));
             } else { // fitted on the training images as prepared for cropping
-                int prepared = RandomCropFlip.preparedSize(args.integer("image-size", 227, 11, 1024));
-                pca = PcaColour.fit(TrainingSetup.data(args.with("augment", "none").with("image-size", Integer.toString(prepared)), null).train(), 10_000);
+                pca = PcaColour.fit(TrainingSetup.data(args.with("augment", "crop-flip"), null).trainBase(), 10_000);
             }
             out.println("pca: " + pca);
         }

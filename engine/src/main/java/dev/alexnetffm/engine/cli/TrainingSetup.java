@@ -69,10 +69,11 @@ final class TrainingSetup {
             """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP;
 
     /**
-     * The training and validation sets as the options ask, and {@code valBase}: the validation images before
-     * cropping (prepared for crops with {@code crop-flip}, else the same as {@code val}), for ten-crop testing.
+     * The training and validation sets as the options ask, and both before cropping ({@code trainBase}, {@code
+     * valBase}: prepared for crops with {@code crop-flip}, else the same as {@code train} and {@code val}), for the
+     * PCA colour statistics and for ten-crop testing.
      */
-    record Data(Dataset train, Dataset val, Dataset valBase, boolean crops) {}
+    record Data(Dataset train, Dataset val, Dataset trainBase, Dataset valBase, boolean crops) {}
 
     /** @param pca PCA colour augmentation on (with crops), whatever {@code --pca} says; null to follow the options */
     static Data data(Args args, PcaColour pca) throws IOException {
@@ -99,13 +100,13 @@ final class TrainingSetup {
         int subset = args.integer("subset", 0, 0, Integer.MAX_VALUE), valSubset = args.integer("val-subset", 0, 0, Integer.MAX_VALUE);
         if (subset > 0) train = new Subset(train, subset, seed);
         if (valSubset > 0) val = new Subset(val, valSubset, seed + 1);
-        Dataset valBase = val;
+        Dataset trainBase = train, valBase = val;
         if (crops) {
             if (pca == null && args.string("pca", null) != null) pca = PcaColour.load(Path.of(args.string("pca", null)));
             train = new Augmented(train, crop, pca, seed);
             val = new CentreCrop(val, crop);
         }
-        return new Data(train, val, valBase, crops);
+        return new Data(train, val, trainBase, valBase, crops);
     }
 
     /** The folder of Fashion-MNIST's IDX files: {@code --data-dir}, else {@link FashionMnist#defaultDir()}. */

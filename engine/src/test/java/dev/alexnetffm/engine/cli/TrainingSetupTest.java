@@ -25,9 +25,12 @@ class TrainingSetupTest {
         // with crops: the 76x76 square the crops are cut from, as 256x256 is for 227
         Args crops = new Args("train", new String[] {"--data", folder.toString(), "--val", folder.toString(), "--image-size", "67",
                 "--augment", "crop-flip"}, valued, Set.of());
-        Dataset base = TrainingSetup.data(crops, null).valBase();
-        assertEquals(76, base.imageSize());
-        assertArrayEquals(ImagePreprocessor.forInput(67, 76).load(image), imageOf(base));
+        TrainingSetup.Data data = TrainingSetup.data(crops, null);
+        for (Dataset base : new Dataset[] {data.trainBase(), data.valBase()}) {
+            assertEquals(76, base.imageSize());
+            assertArrayEquals(ImagePreprocessor.forInput(67, 76).load(image), imageOf(base));
+        }
+        assertEquals(67, data.train().imageSize());
     }
 
     private static float[] imageOf(Dataset d) throws Exception {
