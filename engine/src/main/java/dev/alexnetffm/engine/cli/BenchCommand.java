@@ -11,6 +11,7 @@ import dev.alexnetffm.engine.parallel.SplitAlexNet;
 import dev.alexnetffm.engine.parallel.Timeline;
 import dev.alexnetffm.engine.tensor.HostTensor;
 import dev.alexnetffm.engine.tensor.Tensor;
+import dev.alexnetffm.engine.train.Checkpoint;
 import dev.alexnetffm.engine.train.Sgd;
 import dev.alexnetffm.engine.train.TrainingStep;
 
@@ -42,7 +43,8 @@ final class BenchCommand implements Main.Command {
                   --train                        time a training step (forward, backward, SGD) instead of the forward pass
                   --iterations K                 timed calls, of which the median is reported (default 50; 2 on the CPU)
                   --warmup K                     untimed calls first (default 5; 1 on the CPU)
-                  --weights <file>               the weights to run (default: the paper's network, freshly initialised)
+                  --weights <file|dir>           the network to run: a weights file or a train --run folder (default: the
+                                                 paper's network, freshly initialised)
                 """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP + """
                   --profile                      on one device: one more call with every op timed (device time on a GPU),
                                                  printed as a table: calls, ms, share, GFLOP/s, GB/s per op
@@ -77,7 +79,7 @@ final class BenchCommand implements Main.Command {
             config = AlexNetConfig.paper();
             weights = AlexNet.initialWeights(config, 42);
         } else {
-            AlexNet.Saved saved = AlexNet.read(Path.of(weightsFile), AlexNetConfig.paper());
+            AlexNet.Saved saved = Checkpoint.readWeights(Path.of(weightsFile), AlexNetConfig.paper());
             config = saved.config();
             weights = saved.weights();
         }

@@ -4,9 +4,10 @@ import dev.alexnetffm.engine.Engine;
 import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.data.FashionMnist;
 import dev.alexnetffm.engine.data.ImageFolder;
-import dev.alexnetffm.engine.data.ImagePreprocessor;
+import dev.alexnetffm.engine.data.InputEncoding;
 import dev.alexnetffm.engine.data.Subset;
 import dev.alexnetffm.engine.data.augment.RandomCropFlip;
+import dev.alexnetffm.engine.io.SafeTensors;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.parallel.SplitAlexNet;
@@ -16,7 +17,6 @@ import dev.alexnetffm.engine.train.Trainer;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Set;
@@ -62,18 +62,14 @@ final class EvalCommand implements Main.Command {
         int subset = args.integer("subset", 0, 0, Integer.MAX_VALUE);
         EngineOptions.TwoDevices devices = EngineOptions.devices(args);
         Path w = Path.of(weights);
-        AlexNet.Saved saved;
-        if (Files.isDirectory(w)) {
-            Checkpoint.Loaded c = Checkpoint.load(w);
-            saved = new AlexNet.Saved(c.config(), c.weights());
-        } else {
-            saved = AlexNet.read(w, AlexNetConfig.paper());
-        }
+        AlexNet.Saved saved = Checkpoint.readWeights(w, AlexNetConfig.paper());
         AlexNetConfig config = saved.config();
+        // a folder's images are prepared as the network's training images were (Fashion-MNIST's encoding, say)
+        InputEncoding encoding = InputEncoding.fromMetadata(SafeTensors.readHeader(Checkpoint.weightsFile(w)).metadata());
         // the images are prepared at 256x256 for a 227x227 network (in proportion for smaller ones) and cropped
-        Dataset test = open(args, data, config.inputSize(), RandomCropFlip.preparedSize(config.inputSize()), subset);
+        Dataset test = open(args, data, encoding, config.inputSize(), RandomCropFlip.preparedSize(config.inputSize()), subset);
         // and, as train validates without --augment crop-flip, prepared at the input size itself
-        Dataset whole = open(args, data, config.inputSize(), config.inputSize(), subset);
+        Dataset whole = open(args, data, encoding, config.inputSize(), config.inputSize(), subset);
         if (config.classes() != test.classes()) {
             throw new IllegalArgumentException("the network has " + config.classes() + " classes, the data set " + test.classes());
         }
@@ -95,12 +91,12 @@ final class EvalCommand implements Main.Command {
 
     /**
      * The test images prepared at {@code size} x {@code size} for a network of {@code inputSize} inputs (a folder's
-     * images: {@link ImagePreprocessor#forInput}); with {@code subset} > 0 the same seeded sample at any size.
+     * images as {@code encoding} says); with {@code subset} > 0 the same seeded sample at any size.
      */
-    private static Dataset open(Args args, String data, int inputSize, int size, int subset) throws IOException {
+    private static Dataset open(Args args, String data, InputEncoding encoding, int inputSize, int size, int subset) throws IOException {
         Dataset d = data.equals("fashion-mnist")
                 ? FashionMnist.test(TrainingSetup.fashionMnistDir(args), 3, size)
-                : ImageFolder.open(Path.of(data), ImagePreprocessor.forInput(inputSize, size));
+                : ImageFolder.open(Path.of(data), encoding.preprocessor(inputSize, size));
         return subset > 0 ? new Subset(d, subset, 1) : d;
     }
 }

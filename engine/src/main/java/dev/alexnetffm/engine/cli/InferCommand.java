@@ -2,6 +2,7 @@ package dev.alexnetffm.engine.cli;
 
 import dev.alexnetffm.engine.Engine;
 import dev.alexnetffm.engine.data.ImagePreprocessor;
+import dev.alexnetffm.engine.data.InputEncoding;
 import dev.alexnetffm.engine.data.Labels;
 import dev.alexnetffm.engine.data.augment.TenCrop;
 import dev.alexnetffm.engine.io.Json;
@@ -9,12 +10,14 @@ import dev.alexnetffm.engine.io.SafeTensors;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.parallel.SplitAlexNet;
+import dev.alexnetffm.engine.train.Checkpoint;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.IntStream;
 
@@ -26,24 +29,28 @@ import java.util.stream.IntStream;
 final class InferCommand implements Main.Command {
     @Override
     public String summary() {
-        return "top-5 classes of images: --weights file [--labels file] [--top K] [--ten-crop] [--batch N] [--device ... | --devices A,B] image...";
+        return "top-5 classes of images: --weights file|dir [--labels file] [--top K] [--ten-crop] [--json] [--device ...] image...";
     }
 
     @Override
     public String help() {
         return """
-                usage: alexnet infer --weights <file> [options] image...
-                  --weights <file>               the network's weights (.safetensors); required unless --untrained
+                usage: alexnet infer --weights <file|dir> [options] image...
+                  --weights <file|dir>           the network: a weights file (.safetensors) or a train --run folder (its
+                                                 checkpoint); required unless --untrained
                   --untrained                    run freshly initialised weights (seed 42) instead; the classes mean nothing
-                  --labels <file>                class names, line i naming class i (default: the classes' indices)
+                  --labels <file>                class names, line i naming class i (default: the names the weights were
+                                                 trained with, as train records them, else the classes' indices)
                   --top K                        classes printed per image, most probable first (default 5)
                   --ten-crop                     average the softmax over the ten 227x227 crops (corners, centre, mirrored)
                                                  of the image at 256x256 (default: the centre crop alone)
                   --json                         one JSON object per image and line: file, top classes, probabilities
                   --batch N                      images per forward pass (default 32)
                 """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP + """
-                Each image (JPEG or PNG) has its short side resized to 256, the centre 227x227 cropped and the ImageNet mean
-                subtracted; for a network with smaller inputs (train --image-size), in proportion: 76 and 67 for 67.
+                Each image (JPEG or PNG) is prepared as the network's training images were: for an image folder (and
+                the paper), the short side resized to 256, the centre 227x227 cropped and the ImageNet mean subtracted
+                (in proportion for smaller inputs: 76 and 67 for --image-size 67); for Fashion-MNIST, the whole image
+                resized to the input, grey, normalised as the data set is.
                 """;
     }
 
@@ -58,14 +65,16 @@ final class InferCommand implements Main.Command {
         }
         int batch = args.integer("batch", 32, 1, 4096);
         String labelsFile = args.string("labels", null);
-        Labels labels = Labels.loadOrNone(labelsFile == null ? null : Path.of(labelsFile));
         boolean tenCrop = args.flag("ten-crop");
         boolean json = args.flag("json");
         EngineOptions.TwoDevices devices = EngineOptions.devices(args);
-        // the network's input, from the weights file's header (its metadata), then the first batch decoded before the
-        // weights are read, so that a bad image fails fast
-        AlexNetConfig config = weights == null ? AlexNetConfig.paper()
-                : AlexNetConfig.fromMetadata(SafeTensors.readHeader(Path.of(weights)).metadata(), AlexNetConfig.paper());
+        // the network's input, encoding and class names from the weights file's header (its metadata), then the first
+        // batch decoded before the weights are read, so that a bad image fails fast
+        Map<String, String> meta = weights == null ? Map.of()
+                : SafeTensors.readHeader(Checkpoint.weightsFile(Path.of(weights))).metadata();
+        AlexNetConfig config = AlexNetConfig.fromMetadata(meta, AlexNetConfig.paper());
+        InputEncoding encoding = InputEncoding.fromMetadata(meta);
+        Labels labels = labelsFile != null ? Labels.load(Path.of(labelsFile)) : Labels.fromMetadata(meta);
         if (config.inChannels() != 3) {
             throw new IllegalArgumentException("infer reads RGB images, but the weights are for " + config.inChannels()
                     + "-channel inputs");
@@ -73,10 +82,10 @@ final class InferCommand implements Main.Command {
         int size = config.inputSize(), prepared = ImagePreprocessor.shortSideFor(size);
         TenCrop crops = new TenCrop(3, prepared, size);
         // ten-crop: prepare 256x256 (for 227) and average the softmax of its ten 227x227 crops
-        ImagePreprocessor preprocessor = ImagePreprocessor.forInput(size, tenCrop ? prepared : size);
+        ImagePreprocessor preprocessor = encoding.preprocessor(size, tenCrop ? prepared : size);
         float[] first = preprocessor.loadBatch(images.subList(0, Math.min(batch, images.size())));
         AlexNet.Saved saved = weights == null ? new AlexNet.Saved(config, AlexNet.initialWeights(config, 42))
-                : AlexNet.read(Path.of(weights), AlexNetConfig.paper());
+                : Checkpoint.readWeights(Path.of(weights), AlexNetConfig.paper());
         try (Engine engine = devices == null ? EngineOptions.open(args) : null;
              AlexNet one = engine == null ? null : AlexNet.fromWeights(engine.backend(), saved.config(), saved.weights());
              SplitAlexNet two = devices == null ? null : SplitAlexNet.open(devices.a(), devices.b(), saved.config(), saved.weights())) {

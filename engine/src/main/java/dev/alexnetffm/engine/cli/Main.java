@@ -71,7 +71,7 @@ public final class Main {
             err.println("alexnet " + args[0] + ": " + e.getMessage());
             return 2;
         } catch (java.nio.file.NoSuchFileException e) {
-            err.println("alexnet " + args[0] + ": no such file: " + e.getFile());
+            err.println("alexnet " + args[0] + ": no such file: " + e.getFile() + (e.getReason() == null ? "" : " (" + e.getReason() + ")"));
             return 1;
         } catch (java.nio.file.AccessDeniedException e) {
             err.println("alexnet " + args[0] + ": permission denied: " + e.getFile());

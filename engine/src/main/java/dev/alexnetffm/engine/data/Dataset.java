@@ -34,6 +34,16 @@ public interface Dataset {
      */
     default void startEpoch(int epoch) {}
 
+    /** How this data set encodes its images, so that image files can be prepared alike for the trained network. */
+    default InputEncoding encoding() {
+        return InputEncoding.IMAGENET;
+    }
+
+    /** The classes' names, index i naming class i; empty where the data set has none. */
+    default java.util.List<String> classNames() {
+        return java.util.List.of();
+    }
+
     default int imageFloats() {
         return channels() * imageSize() * imageSize();
     }

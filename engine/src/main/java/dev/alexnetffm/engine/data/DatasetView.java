@@ -53,6 +53,16 @@ public abstract class DatasetView implements Dataset {
     }
 
     @Override
+    public InputEncoding encoding() {
+        return base.encoding();
+    }
+
+    @Override
+    public java.util.List<String> classNames() {
+        return base.classNames();
+    }
+
+    @Override
     public void startEpoch(int epoch) {
         base.startEpoch(epoch);
     }

@@ -123,6 +123,16 @@ public final class FashionMnist implements Dataset {
     }
 
     @Override
+    public InputEncoding encoding() {
+        return InputEncoding.FASHION_MNIST;
+    }
+
+    @Override
+    public java.util.List<String> classNames() {
+        return java.util.List.of(CLASS_NAMES);
+    }
+
+    @Override
     public int channels() {
         return channels;
     }

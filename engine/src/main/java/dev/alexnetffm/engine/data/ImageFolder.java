@@ -59,6 +59,7 @@ public final class ImageFolder implements Dataset {
                 labels.stream().mapToInt(Integer::intValue).toArray(), preprocessor);
     }
 
+    @Override
     public List<String> classNames() {
         return classNames;
     }

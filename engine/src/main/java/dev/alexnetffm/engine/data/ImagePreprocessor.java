@@ -40,6 +40,9 @@ public final class ImagePreprocessor {
     /** Channel order of the output planes. Mean and std are always given in RGB order. */
     public enum ChannelOrder { RGB, BGR }
 
+    /** The weights of R, G and B in an image's grey value (ITU-R BT.601 luma, as PIL's convert("L")). */
+    public static final float LUMA_R = 0.299f, LUMA_G = 0.587f, LUMA_B = 0.114f;
+
     /** ImageNet training-set mean, RGB, 0..255 units. */
     public static final double IMAGENET_MEAN_R = 123.68, IMAGENET_MEAN_G = 116.779, IMAGENET_MEAN_B = 103.939;
 
@@ -48,6 +51,7 @@ public final class ImagePreprocessor {
     private final float[] mean;
     private final float[] std;
     private final ChannelOrder order;
+    private final boolean grey;
     private final ImageDecoder decoder;
 
     private ImagePreprocessor(Builder b) {
@@ -56,6 +60,7 @@ public final class ImagePreprocessor {
         this.mean = b.mean.clone();
         this.std = b.std.clone();
         this.order = b.order;
+        this.grey = b.grey;
         this.decoder = new ImageDecoder(b.alpha, b.maxPixels);
     }
 
@@ -112,6 +117,11 @@ public final class ImagePreprocessor {
     /** Std, RGB order, 0..255 units (a copy). */
     public float[] std() {
         return std.clone();
+    }
+
+    /** Whether the image is turned grey (luma in every plane) before the mean and std. */
+    public boolean grey() {
+        return grey;
     }
 
     public ChannelOrder channelOrder() {
@@ -220,6 +230,12 @@ public final class ImagePreprocessor {
                 dst[offset + 2 * plane + i] = r;
             }
         }
+        if (grey) {  // the same value in the three planes: the order of the planes does not matter
+            for (int i = offset; i < offset + plane; i++) {
+                float luma = LUMA_R * dst[i] + LUMA_G * dst[i + plane] + LUMA_B * dst[i + 2 * plane];
+                dst[i] = dst[i + plane] = dst[i + 2 * plane] = luma;
+            }
+        }
         for (int c = 0; c < 3; c++) {
             int rgb = order == ChannelOrder.BGR ? 2 - c : c;
             float m = mean[rgb];
@@ -250,7 +266,7 @@ public final class ImagePreprocessor {
     @Override
     public String toString() {
         return "ImagePreprocessor[short side " + shortSide + ", crop " + cropSize + ", mean " + Arrays.toString(mean)
-                + ", std " + Arrays.toString(std) + ", " + order + ", alpha " + decoder.alphaPolicy() + "]";
+                + ", std " + Arrays.toString(std) + ", " + (grey ? "grey" : order) + ", alpha " + decoder.alphaPolicy() + "]";
     }
 
     /** Settings; every one has the {@link #imageNet()} default. */
@@ -260,6 +276,7 @@ public final class ImagePreprocessor {
         private float[] mean = {(float) IMAGENET_MEAN_R, (float) IMAGENET_MEAN_G, (float) IMAGENET_MEAN_B};
         private float[] std = {1f, 1f, 1f};
         private ChannelOrder order = ChannelOrder.RGB;
+        private boolean grey;
         private AlphaPolicy alpha = AlphaPolicy.DROP;
         private long maxPixels = ImageDecoder.DEFAULT_MAX_PIXELS;
 
@@ -292,6 +309,16 @@ public final class ImagePreprocessor {
             float[] s = {(float) r, (float) g, (float) b};
             for (float v : s) if (!(v > 0) || !Float.isFinite(v)) throw new IllegalArgumentException("std must be positive and finite, got " + Arrays.toString(s));
             this.std = s;
+            return this;
+        }
+
+        /**
+         * Turns the image grey after resizing and cropping: every plane gets the luma {@link #LUMA_R} R + {@link
+         * #LUMA_G} G + {@link #LUMA_B} B (a network trained on grey images replicated to three channels, such as
+         * Fashion-MNIST's). Default: off.
+         */
+        public Builder grey(boolean grey) {
+            this.grey = grey;
             return this;
         }
 

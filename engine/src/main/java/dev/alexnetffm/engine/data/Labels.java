@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Class names, by class index.
@@ -34,6 +35,24 @@ public final class Labels {
 
     private Labels(List<String> names) {
         this.names = names;
+    }
+
+    /** The metadata key of a weights file that names its classes ({@link #toMetadata}). */
+    public static final String METADATA_KEY = "alexnet.class_names";
+
+    /**
+     * {@code names} as one metadata value, a name per line; empty where there are no names or one cannot be written
+     * so (blank, or holding a line break).
+     */
+    public static Optional<String> toMetadata(List<String> names) {
+        if (names.isEmpty() || names.stream().anyMatch(n -> n.isBlank() || n.strip().lines().count() != 1)) return Optional.empty();
+        return Optional.of(names.stream().map(String::strip).collect(java.util.stream.Collectors.joining("\n")));
+    }
+
+    /** The names a weights file's metadata holds ({@link #METADATA_KEY}), else {@link #none()}. */
+    public static Labels fromMetadata(java.util.Map<String, String> metadata) {
+        String names = metadata.get(METADATA_KEY);
+        return names == null ? none() : of(names.lines().toList());
     }
 
     /** No names: every class is called by its index. */

@@ -211,6 +211,16 @@ public final class SafeTensors {
      * iteration order.
      */
     public static SafeTensorsFile readExpecting(Path file, Map<String, Shape> expected) throws IOException {
+        return readExpecting(file, expected, name -> false);
+    }
+
+    /**
+     * {@link #readExpecting(Path, Map)}, passing over the tensors {@code skip} accepts and {@code expected} does not
+     * name (the optimizer state in a training checkpoint, when only the weights are wanted): they are neither
+     * reported nor read.
+     */
+    public static SafeTensorsFile readExpecting(Path file, Map<String, Shape> expected, java.util.function.Predicate<String> skip)
+            throws IOException {
         Objects.requireNonNull(expected, "expected");
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             SafeTensorsHeader header = readHeader(file, channel);
@@ -232,7 +242,7 @@ public final class SafeTensors {
                 }
             }
             for (TensorInfo t : header.tensors()) {
-                if (!expected.containsKey(t.name())) problems.add("unexpected tensor '" + t.name() + "' (" + t.dtype() + " " + t.dimsString() + ")");
+                if (!expected.containsKey(t.name()) && !skip.test(t.name())) problems.add("unexpected tensor '" + t.name() + "' (" + t.dtype() + " " + t.dimsString() + ")");
             }
             if (!problems.isEmpty()) throw new SafeTensorsException(file, problemList("does not hold the expected tensors", problems));
             return new SafeTensorsFile(header, load(file, channel, header, wanted));

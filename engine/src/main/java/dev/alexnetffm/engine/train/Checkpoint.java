@@ -1,8 +1,12 @@
 package dev.alexnetffm.engine.train;
 
+import dev.alexnetffm.engine.data.Dataset;
+import dev.alexnetffm.engine.data.InputEncoding;
+import dev.alexnetffm.engine.data.Labels;
 import dev.alexnetffm.engine.io.AtomicFile;
 import dev.alexnetffm.engine.io.SafeTensors;
 import dev.alexnetffm.engine.io.SafeTensorsFile;
+import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.tensor.HostTensor;
 
@@ -31,11 +35,16 @@ public record Checkpoint(int epochsDone, long step, float learningRate, double b
     public static final String STATE = "checkpoint.json";
     private static final String VELOCITY = "velocity.";
 
-    /** Writes the learner's weights, velocities and configuration with this state into {@code dir}, atomically. */
-    public void save(Path dir, Learner learner) throws IOException {
+    /**
+     * Writes the learner's weights, velocities and configuration with this state into {@code dir}, atomically, and
+     * what the network needs to know of the data it learns from: how its images are encoded and the classes' names
+     * ({@link #dataMetadata}).
+     */
+    public void save(Path dir, Learner learner, Dataset trainedOn) throws IOException {
         Map<String, HostTensor> tensors = new LinkedHashMap<>(learner.weights());
         learner.velocities().forEach((name, t) -> tensors.put(VELOCITY + name, t));
         Map<String, String> meta = new LinkedHashMap<>(learner.config().toMetadata());
+        meta.putAll(dataMetadata(trainedOn));
         meta.put("train.epochs_done", Integer.toString(epochsDone));
         meta.put("train.step", Long.toString(step));
         meta.put("train.learning_rate", Float.toString(learningRate));
@@ -49,6 +58,42 @@ public record Checkpoint(int epochsDone, long step, float learningRate, double b
                 "{\"epochs_done\": %d, \"step\": %d, \"learning_rate\": %s, \"best_val_top1\": %s, \"bad_epochs\": %d, \"reductions\": %d, \"seed\": %d}%n",
                 epochsDone, step, Float.toString(learningRate), Double.toString(bestValTop1), badEpochs, reductions, seed);
         AtomicFile.writeString(dir.resolve(STATE), json);
+    }
+
+    /**
+     * The metadata that lets a network be used on image files without knowing what it was trained on: its input
+     * encoding ({@link InputEncoding#METADATA_KEY}) and its classes' names ({@link Labels#METADATA_KEY}) where the
+     * data set has them.
+     */
+    public static Map<String, String> dataMetadata(Dataset data) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(InputEncoding.METADATA_KEY, data.encoding().key());
+        Labels.toMetadata(data.classNames()).ifPresent(names -> meta.put(Labels.METADATA_KEY, names));
+        return meta;
+    }
+
+    /** The weights file {@code path} names: the path itself, or a train --run folder's {@value #WEIGHTS}. */
+    public static Path weightsFile(Path path) throws IOException {
+        if (!Files.isDirectory(path)) return path;
+        Path file = path.resolve(WEIGHTS);
+        if (!Files.isRegularFile(file)) {
+            throw new java.nio.file.NoSuchFileException(file.toString(), null,
+                    path + " is a folder without a training checkpoint: give a weights file (.safetensors) or a train --run folder");
+        }
+        return file;
+    }
+
+    /**
+     * The network in a weights file, in a training checkpoint, or in a train --run folder (its checkpoint), checked as
+     * {@link AlexNet#read} checks a weights file; a checkpoint's velocities are passed over, not read.
+     */
+    public static AlexNet.Saved readWeights(Path path, AlexNetConfig fallback) throws IOException {
+        Path file = weightsFile(path);
+        Map<String, String> meta = SafeTensors.readHeader(file).metadata();
+        if (!meta.containsKey("train.step")) return AlexNet.read(file, fallback);
+        AlexNetConfig config = AlexNetConfig.fromMetadata(meta, fallback);
+        SafeTensorsFile f = SafeTensors.readExpecting(file, AlexNet.parameterShapes(config), name -> name.startsWith(VELOCITY));
+        return new AlexNet.Saved(config, f.tensors());
     }
 
     /** What a checkpoint file holds: the state, the configuration, weights and velocities. */

@@ -161,7 +161,7 @@ public final class Trainer {
                 log.printf(Locale.ROOT, "validation error stopped improving: learning rate now %.2g%n", lr);
             }
             if (options.runDir() != null) {
-                new Checkpoint(epoch, step, lr, best, bad, reductions, seed).save(options.runDir(), learner);
+                new Checkpoint(epoch, step, lr, best, bad, reductions, seed).save(options.runDir(), learner, train);
                 curves.write(options.runDir().resolve("curves.csv"), options.runDir().resolve("curves.png"),
                         "AlexNet on " + train.name() + " (" + learner.description() + ")");
                 steps.write(options.runDir().resolve("steps.csv"));

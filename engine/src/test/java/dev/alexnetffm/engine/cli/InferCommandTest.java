@@ -1,8 +1,14 @@
 package dev.alexnetffm.engine.cli;
 
 import dev.alexnetffm.engine.Engine;
+import dev.alexnetffm.engine.data.FashionMnist;
+import dev.alexnetffm.engine.data.FashionMnistTest;
 import dev.alexnetffm.engine.data.ImagePreprocessor;
+import dev.alexnetffm.engine.data.InputEncoding;
+import dev.alexnetffm.engine.data.Labels;
+import dev.alexnetffm.engine.io.SafeTensors;
 import dev.alexnetffm.engine.model.AlexNet;
+import dev.alexnetffm.engine.train.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -86,5 +92,47 @@ class InferCommandTest {
 
     private static String[] concat(List<String> a, String... b) {
         return java.util.stream.Stream.concat(a.stream(), java.util.Arrays.stream(b)).toArray(String[]::new);
+    }
+
+    @Test
+    void aTrainRunIsReadWithItsClassNamesAndItsDataSetsEncoding(@TempDir Path dir) throws Exception {
+        // a network trained on (a small stand-in for) Fashion-MNIST, read from its run folder: infer prepares an
+        // image file of a test item as the data set prepares it, and names the classes as the data set does
+        Path idx = Files.createDirectories(dir.resolve("idx")), run = dir.resolve("run");
+        FashionMnistTest.writeIdx(idx, "train", 8, false);
+        FashionMnistTest.writeIdx(idx, "t10k", 4, false);
+        MainTest.Result trained = run("train", "--data", "fashion-mnist", "--data-dir", idx.toString(), "--run", run.toString(),
+                "--image-size", "67", "--hidden", "16", "--batch", "4", "--epochs", "1", "--init", "kaiming", "--threads", "1", "--device", "cpu");
+        assertEquals(0, trained.status(), trained.err());
+        var meta = SafeTensors.readHeader(run.resolve(Checkpoint.WEIGHTS)).metadata();
+        assertEquals("fashion-mnist", meta.get(InputEncoding.METADATA_KEY));
+        assertEquals(String.join("\n", FashionMnist.CLASS_NAMES), meta.get(Labels.METADATA_KEY));
+
+        BufferedImage item = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < 28; y++) for (int x = 0; x < 28; x++) item.getRaster().setSample(x, y, 0, (y + x) % 256);  // test item 0
+        Path png = dir.resolve("item.png");
+        ImageIO.write(item, "png", png.toFile());
+        float[] expected;
+        AlexNet.Saved saved = Checkpoint.readWeights(run, null);
+        try (Engine cpu = Engine.open(Engine.Device.CPU, 0);
+             AlexNet net = AlexNet.fromWeights(cpu.backend(), saved.config(), saved.weights())) {
+            FashionMnist test = FashionMnist.test(idx, 3, 67);
+            float[] image = new float[test.imageFloats()];
+            test.image(0, image, 0);
+            expected = net.probabilities(image, 1);
+        }
+        for (Path weights : new Path[] {run, run.resolve(Checkpoint.WEIGHTS)}) {  // the folder, or its checkpoint file
+            MainTest.Result r = run("infer", "--weights", weights.toString(), "--device", "cpu", "--top", "10", png.toString());
+            assertEquals(0, r.status(), r.err());
+            for (int k = 0; k < 10; k++) {
+                String line = String.format(Locale.ROOT, "%6.2f%%  %s", 100 * expected[k], FashionMnist.CLASS_NAMES[k]);
+                assertTrue(r.out().contains(line), "expected '" + line + "' in\n" + r.out());
+            }
+        }
+        MainTest.Result bench = run("bench", "--weights", run.toString(), "--device", "cpu", "--batch", "1", "--iterations", "1", "--warmup", "0");
+        assertEquals(0, bench.status(), bench.err());
+        MainTest.Result folder = run("infer", "--weights", dir.toString(), "--device", "cpu", png.toString());
+        assertEquals(1, folder.status());
+        assertTrue(folder.err().contains("is a folder without a training checkpoint"), folder.err());
     }
 }

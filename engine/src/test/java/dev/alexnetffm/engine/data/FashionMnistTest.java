@@ -15,10 +15,10 @@ import java.util.zip.GZIPOutputStream;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-class FashionMnistTest {
+public class FashionMnistTest {
 
     /** Writes IDX files of n images whose pixel (y, x) of image i is (i + y + x) % 256, labels i % 10. */
-    static void writeIdx(Path dir, String prefix, int n, boolean gzip) throws IOException {
+    public static void writeIdx(Path dir, String prefix, int n, boolean gzip) throws IOException {
         ByteArrayOutputStream images = new ByteArrayOutputStream(), labels = new ByteArrayOutputStream();
         DataOutputStream im = new DataOutputStream(images), lb = new DataOutputStream(labels);
         im.writeInt(0x803);

@@ -109,4 +109,17 @@ class LabelsTest {
         assertEquals(List.of("a", "", "c"), l.names());
         assertEquals("1", l.name(1));
     }
+
+    @Test
+    void namesTravelInAWeightsFilesMetadata() {
+        var text = Labels.toMetadata(List.of("T-shirt/top", " Trouser ", "Ankle boot"));
+        assertEquals(java.util.Optional.of("T-shirt/top\nTrouser\nAnkle boot"), text);
+        Labels back = Labels.fromMetadata(java.util.Map.of(Labels.METADATA_KEY, text.orElseThrow()));
+        assertEquals(List.of("T-shirt/top", "Trouser", "Ankle boot"), back.names());
+        // what one value per line cannot hold is not written: a blank name, a line break, no names
+        assertTrue(Labels.toMetadata(List.of("a", " ")).isEmpty());
+        assertTrue(Labels.toMetadata(List.of("a", "b\nc")).isEmpty());
+        assertTrue(Labels.toMetadata(List.of()).isEmpty());
+        assertEquals(0, Labels.fromMetadata(java.util.Map.of()).size());
+    }
 }
