@@ -6,6 +6,7 @@ import dev.alexnetffm.engine.backend.CpuBackend;
 import dev.alexnetffm.engine.backend.cuda.CudaBackend;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
+import dev.alexnetffm.engine.train.Checkpoint;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -71,11 +72,13 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * A network from a safetensors weights file; its configuration comes from the file's metadata, else the
-     * paper's. Errors name the file and the offending tensor; nothing is half-loaded.
+     * A network from a safetensors weights file, a training checkpoint or a {@code train --run} folder (its
+     * checkpoint's weights); its configuration comes from the file's metadata, else the paper's. Errors name the
+     * file and the offending tensor; nothing is half-loaded.
      */
     public synchronized AlexNet loadModel(Path weights) throws IOException {
-        return track(AlexNet.load(backend, weights, AlexNetConfig.paper()));
+        AlexNet.Saved saved = Checkpoint.readWeights(weights, AlexNetConfig.paper());
+        return track(AlexNet.fromWeights(backend, saved.config(), saved.weights()));
     }
 
     private AlexNet track(AlexNet model) {

@@ -113,9 +113,8 @@ class InferCommandTest {
         Path png = dir.resolve("item.png");
         ImageIO.write(item, "png", png.toFile());
         float[] expected;
-        AlexNet.Saved saved = Checkpoint.readWeights(run, null);
-        try (Engine cpu = Engine.open(Engine.Device.CPU, 0);
-             AlexNet net = AlexNet.fromWeights(cpu.backend(), saved.config(), saved.weights())) {
+        try (Engine cpu = Engine.open(Engine.Device.CPU, 0)) {
+            AlexNet net = cpu.loadModel(run);  // the embedding API reads a run folder too
             FashionMnist test = FashionMnist.test(idx, 3, 67);
             float[] image = new float[test.imageFloats()];
             test.image(0, image, 0);
