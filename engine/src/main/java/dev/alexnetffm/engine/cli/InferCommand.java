@@ -22,9 +22,10 @@ import java.util.Set;
 import java.util.stream.IntStream;
 
 /**
- * {@code alexnet infer}: the top classes of JPEG/PNG images. Each image's short side is resized to 256, the centre
- * 227x227 cropped and the ImageNet mean subtracted (in proportion for a network with smaller inputs: short side 76,
- * crop 67 for 67x67, as train prepares a folder's images); the network's softmax gives the probabilities.
+ * {@code alexnet infer}: the top classes of JPEG/PNG images. Each image is prepared as the network's training images
+ * were ({@link InputEncoding}, from the weights' metadata: the paper's centre crop minus the ImageNet mean, in
+ * proportion for smaller inputs, or Fashion-MNIST's grey normalised image); the network's softmax gives the
+ * probabilities, named as the labels file or the weights' metadata names the classes.
  */
 final class InferCommand implements Main.Command {
     @Override
@@ -92,7 +93,7 @@ final class InferCommand implements Main.Command {
             Probabilities net = one != null ? one::probabilities : two::probabilities;
             AlexNetConfig c = saved.config();
             int top = args.integer("top", 5, 1, c.classes());
-            if (weights == null) out.println("(untrained weights: the classes below mean nothing)");
+            if (weights == null && !json) out.println("(untrained weights: the classes below mean nothing)");
             for (int start = 0; start < images.size(); start += batch) {
                 List<Path> chunk = images.subList(start, Math.min(images.size(), start + batch));
                 float[] pixels = start == 0 ? first : preprocessor.loadBatch(chunk);
@@ -126,7 +127,7 @@ final class InferCommand implements Main.Command {
 
     /**
      * One image's result as a JSON object on one line: {@code {"file": ..., "top": [{"class": index, "label": name,
-     * "probability": p}, ...]}}, most probable first; "label" only where a labels file names the class.
+     * "probability": p}, ...]}}, most probable first; "label" only where the labels name the class.
      */
     static String jsonLine(Path file, List<Integer> best, float[] p, int offset, Labels labels) {
         StringBuilder s = new StringBuilder("{\"file\": ").append(Json.quote(file.toString())).append(", \"top\": [");

@@ -73,16 +73,16 @@ class InferCommandTest {
         MainTest.Result json = run(concat(common, "--json"));
         assertEquals(0, json.status(), json.err());
         String[] lines = json.out().strip().split("\n");
-        assertEquals(3, lines.length, json.out());  // the untrained warning, then one line per image
+        assertEquals(2, lines.length, json.out());  // one line per image, nothing else
         String entry = "\\{\"class\": (\\d+)(, \"label\": \"(\\w+)\")?, \"probability\": ([0-9.E-]+)}";
         Pattern object = Pattern.compile("\\{\"file\": \"(.*)\", \"top\": \\[" + entry + "(, " + entry + "){3}]}");
-        assertTrue(object.matcher(lines[1]).matches(), lines[1]);
-        assertTrue(lines[2].startsWith("{\"file\": \"" + other.toString().replace("\"", "\\\"") + "\""), "escaped: " + lines[2]);
-        Matcher m = Pattern.compile(entry).matcher(lines[1]);
+        assertTrue(object.matcher(lines[0]).matches(), lines[0]);
+        assertTrue(lines[1].startsWith("{\"file\": \"" + other.toString().replace("\"", "\\\"") + "\""), "escaped: " + lines[1]);
+        Matcher m = Pattern.compile(entry).matcher(lines[0]);
         int found = 0;
         while (m.find()) {
             int k = Integer.parseInt(m.group(1));
-            assertEquals(k < 3, m.group(2) != null, "a label only where the labels file names the class: " + lines[1]);
+            assertEquals(k < 3, m.group(2) != null, "a label only where the labels file names the class: " + lines[0]);
             String printed = String.format(Locale.ROOT, "%6.2f%%  %s", 100 * Float.parseFloat(m.group(4)), k < 3 ? m.group(3) : k);
             assertTrue(text.out().contains(printed), printed + " in\n" + text.out());
             found++;
