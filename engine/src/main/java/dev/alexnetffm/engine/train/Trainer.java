@@ -45,6 +45,40 @@ public final class Trainer {
                 throw new IllegalArgumentException("epochs, batch size, patience and loader threads must be >= 1");
             }
         }
+
+        /**
+         * The paper's recipe for {@code epochs} epochs, checkpoints and curves in {@code runDir} (null: none): batch
+         * 128, {@link Sgd#paper()}, the rate divided by 10 after one epoch without improvement, at most three times,
+         * the paper's initialisation, seed 42, a loader thread per core but one, stopping at a corrupt image.
+         */
+        public static Options paper(int epochs, Path runDir) {
+            return new Options(epochs, 128, Sgd.paper(), 42, 1, 3, Math.max(1, Runtime.getRuntime().availableProcessors() - 1),
+                    false, runDir, AlexNet.Init.PAPER);
+        }
+
+        public Options withBatchSize(int batchSize) {
+            return new Options(epochs, batchSize, sgd, seed, patience, maxReductions, loaderThreads, skipCorrupt, runDir, init);
+        }
+
+        public Options withSgd(Sgd sgd) {
+            return new Options(epochs, batchSize, sgd, seed, patience, maxReductions, loaderThreads, skipCorrupt, runDir, init);
+        }
+
+        public Options withSeed(long seed) {
+            return new Options(epochs, batchSize, sgd, seed, patience, maxReductions, loaderThreads, skipCorrupt, runDir, init);
+        }
+
+        public Options withInit(AlexNet.Init init) {
+            return new Options(epochs, batchSize, sgd, seed, patience, maxReductions, loaderThreads, skipCorrupt, runDir, init);
+        }
+
+        public Options withLoaderThreads(int loaderThreads) {
+            return new Options(epochs, batchSize, sgd, seed, patience, maxReductions, loaderThreads, skipCorrupt, runDir, init);
+        }
+
+        public Options withSkipCorrupt(boolean skipCorrupt) {
+            return new Options(epochs, batchSize, sgd, seed, patience, maxReductions, loaderThreads, skipCorrupt, runDir, init);
+        }
     }
 
     /** The outcome: the final validation errors and every epoch's summary. */

@@ -136,4 +136,15 @@ class TrainerTest {
         IOException notCheckpoint = assertThrows(IOException.class, () -> Checkpoint.load(tmp.resolve("w")));
         assertTrue(notCheckpoint.getMessage().contains("not a training checkpoint"), notCheckpoint.getMessage());
     }
+
+    @Test
+    void thePapersOptionsAndEachWitherChangingOneSetting(@TempDir Path dir) {
+        Trainer.Options paper = Trainer.Options.paper(90, dir);
+        assertEquals(new Trainer.Options(90, 128, Sgd.paper(), 42, 1, 3, paper.loaderThreads(), false, dir, AlexNet.Init.PAPER), paper);
+        assertTrue(paper.loaderThreads() >= 1);
+        Sgd sgd = Sgd.paper().withLearningRate(0.1f);
+        Trainer.Options all = paper.withBatchSize(32).withSgd(sgd).withSeed(7).withInit(AlexNet.Init.KAIMING).withLoaderThreads(3)
+                .withSkipCorrupt(true);
+        assertEquals(new Trainer.Options(90, 32, sgd, 7, 1, 3, 3, true, dir, AlexNet.Init.KAIMING), all);
+    }
 }
