@@ -5,6 +5,7 @@ import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.data.FashionMnist;
 import dev.alexnetffm.engine.data.ImageFolder;
 import dev.alexnetffm.engine.data.InputEncoding;
+import dev.alexnetffm.engine.data.Labels;
 import dev.alexnetffm.engine.data.Subset;
 import dev.alexnetffm.engine.data.augment.RandomCropFlip;
 import dev.alexnetffm.engine.io.SafeTensors;
@@ -19,7 +20,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * {@code alexnet eval}: top-1 and top-5 error of a checkpoint or weights file, centre crop and ten-crop, on one
@@ -46,7 +49,7 @@ final class EvalCommand implements Main.Command {
                 The images are prepared at 256x256 for a 227x227 network (in proportion for smaller ones); the centre
                 crop and the ten crops (corners, centre and their mirror images, softmax averaged) are each scored, as the
                 paper tests networks trained on crops. The whole image at the input size is scored too: how train
-                validates a network trained without --augment crop-flip.
+                validates a network trained without --augment crop-flip. Last, the ten-crop top-1 error of each class.
                 """;
     }
 
@@ -65,7 +68,8 @@ final class EvalCommand implements Main.Command {
         AlexNet.Saved saved = Checkpoint.readWeights(w, AlexNetConfig.paper());
         AlexNetConfig config = saved.config();
         // a folder's images are prepared as the network's training images were (Fashion-MNIST's encoding, say)
-        InputEncoding encoding = InputEncoding.fromMetadata(SafeTensors.readHeader(Checkpoint.weightsFile(w)).metadata());
+        Map<String, String> meta = SafeTensors.readHeader(Checkpoint.weightsFile(w)).metadata();
+        InputEncoding encoding = InputEncoding.fromMetadata(meta);
         // the images are prepared at 256x256 for a 227x227 network (in proportion for smaller ones) and cropped
         Dataset test = open(args, data, encoding, config.inputSize(), RandomCropFlip.preparedSize(config.inputSize()), subset);
         // and, as train validates without --augment crop-flip, prepared at the input size itself
@@ -85,6 +89,14 @@ final class EvalCommand implements Main.Command {
             double[] e = one != null ? Trainer.evaluate(one, whole, batch * 10, threads) : Trainer.evaluate(two, whole, batch * 10, threads);
             out.printf(Locale.ROOT, "whole image: top-1 error %.2f%%, top-5 error %.2f%% (%dx%d, no crop: what train reports without "
                     + "--augment crop-flip)%n", 100 * e[0], 100 * e[1], config.inputSize(), config.inputSize());
+            // the classes as the network's training named them, else as the data set does, else by index
+            Labels names = Labels.fromMetadata(meta).size() > 0 ? Labels.fromMetadata(meta) : Labels.of(test.classNames());
+            int width = IntStream.range(0, config.classes()).map(c -> names.name(c).length()).max().orElse(1);
+            out.println("ten crops, top-1 error per class:");
+            for (int c = 0; c < config.classes(); c++) {
+                if (r.classImages()[c] == 0) continue;
+                out.printf(Locale.ROOT, "  %-" + width + "s  %6.2f%%  of %d%n", names.name(c), 100 * r.classTop1(c), r.classImages()[c]);
+            }
         }
         return 0;
     }

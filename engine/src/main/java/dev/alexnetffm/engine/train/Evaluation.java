@@ -15,8 +15,17 @@ import java.io.IOException;
  * the ten crops of a batch of images go to the network as one batch, and the centre crop is one of them.
  */
 public final class Evaluation {
-    /** Error rates (fractions) for the centre crop and for the ten-crop average. */
-    public record Result(int images, double centreTop1, double centreTop5, double tenCropTop1, double tenCropTop5) {}
+    /**
+     * Error rates (fractions) for the centre crop and for the ten-crop average, and per class the images and the
+     * ten-crop top-1 mistakes among them.
+     */
+    public record Result(int images, double centreTop1, double centreTop5, double tenCropTop1, double tenCropTop5,
+                         long[] classImages, long[] classWrong) {
+        /** The ten-crop top-1 error of class {@code c} (NaN where the data holds none of it). */
+        public double classTop1(int c) {
+            return classImages[c] == 0 ? Double.NaN : (double) classWrong[c] / classImages[c];
+        }
+    }
 
     private Evaluation() {}
 
@@ -49,6 +58,7 @@ public final class Evaluation {
         int inFloats = base.imageFloats(), outFloats = tc.outFloats();
         float[] crops = new float[images * 10 * outFloats];
         long seen = 0, c1 = 0, c5 = 0, t1 = 0, t5 = 0;
+        long[] classImages = new long[classes], classWrong = new long[classes];
         try (BatchLoader loader = new BatchLoader(base, images, BatchLoader.sequential(base.size()), false, threads, 2, false)) {
             for (BatchLoader.Batch next; (next = loader.next()) != null; ) {
                 try (BatchLoader.Batch batch = next) {
@@ -62,10 +72,11 @@ public final class Evaluation {
                     c5 += Metrics.topKWrong(centre, n, batch.labels, k5);
                     t1 += Metrics.topKWrong(averaged, n, batch.labels, 1);
                     t5 += Metrics.topKWrong(averaged, n, batch.labels, k5);
+                    Metrics.countPerClass(averaged, n, batch.labels, 1, classImages, classWrong);
                     seen += n;
                 }
             }
         }
-        return new Result((int) seen, (double) c1 / seen, (double) c5 / seen, (double) t1 / seen, (double) t5 / seen);
+        return new Result((int) seen, (double) c1 / seen, (double) c5 / seen, (double) t1 / seen, (double) t5 / seen, classImages, classWrong);
     }
 }

@@ -44,13 +44,13 @@ class EvalCommandTest {
         return root;
     }
 
-    /** The three error lines, centre crop, ten crops, then the whole image, after the header. */
+    /** The error lines after the header: centre crop, ten crops, the whole image, then the ten crops' per class. */
     static List<String> errors(MainTest.Result r) {
         assertEquals(0, r.status(), r.err());
         List<String> lines = r.out().lines().skip(1).toList();
-        assertEquals(3, lines.size(), r.out());
+        assertTrue(lines.size() >= 5, r.out());
         assertTrue(lines.get(0).startsWith("centre crop: top-1 error ") && lines.get(1).startsWith("ten crops:   top-1 error ")
-                && lines.get(2).startsWith("whole image: top-1 error "), r.out());
+                && lines.get(2).startsWith("whole image: top-1 error ") && lines.get(3).equals("ten crops, top-1 error per class:"), r.out());
         return lines;
     }
 
@@ -86,6 +86,12 @@ class EvalCommandTest {
         // trained without crops: the whole-image line is what train reported on the same images
         String done = trained.out().lines().filter(l -> l.startsWith("done: validation")).findFirst().orElseThrow();
         assertEquals(topErrors(done), topErrors(one.get(2)));
+        // per class, named as the folder's sub-folders (recorded in the checkpoint), the ten-crop errors in sum
+        MainTest.Result r = run(concat(common, "--device", "cpu"));
+        Matcher a = Pattern.compile("\\n  a  +([0-9.]+)%  of 2\\n").matcher(r.out()), b = Pattern.compile("\\n  b  +([0-9.]+)%  of 2\\n").matcher(r.out());
+        assertTrue(r.out().contains("ten crops, top-1 error per class:") && a.find() && b.find(), r.out());
+        double tenCrop = Double.parseDouble(r.out().replaceAll("(?s).*ten crops:   top-1 error ([0-9.]+)%.*", "$1"));
+        assertEquals(tenCrop, (Double.parseDouble(a.group(1)) + Double.parseDouble(b.group(1))) / 2, 0.01, r.out());
     }
 
     private static String[] concat(String[] a, String... b) {

@@ -23,6 +23,14 @@ class MetricsAndCurvesTest {
         assertEquals(4, Metrics.topKWrong(logits, 5, labels, 1));
         assertEquals(2, Metrics.topKWrong(logits, 5, labels, 2));
         assertEquals(1, Metrics.topKWrong(logits, 5, labels, 4));
+        // per class, with the same rules: class 1 has two rows (one right, one lost on a tie), 2 and 3 one wrong each
+        long[] images = new long[4], wrong = new long[4];
+        Metrics.countPerClass(logits, 5, labels, 1, images, wrong);
+        assertArrayEquals(new long[] {1, 2, 1, 1}, images);
+        assertArrayEquals(new long[] {1, 1, 1, 1}, wrong);
+        Metrics.countPerClass(logits, 5, labels, 2, images, wrong);  // adds to the counts
+        assertArrayEquals(new long[] {2, 4, 2, 2}, images);
+        assertArrayEquals(new long[] {2, 1, 1, 2}, wrong);
     }
 
     @Test
