@@ -27,6 +27,8 @@ import java.util.stream.IntStream;
  *   <li>Centre-crop {@link #cropSize()} × {@link #cropSize()} (227): offset {@code rint((size − crop) / 2)}
  *       on each axis, round-half-even like torchvision's {@code CenterCrop} (so 256 → 227 starts at
  *       14). Only the crop is ever computed.</li>
+ *   <li>Optionally ({@link Builder#grey}) grey: every plane the luma 0.299 R + 0.587 G + 0.114 B, for a network
+ *       trained on grey images (Fashion-MNIST's, {@link InputEncoding#FASHION_MNIST}).</li>
  *   <li>Per channel: {@code (v − mean[c]) / std[c]}, mean and std in 0..255 units and given in RGB order.
  *       Default: the ImageNet mean R 123.68, G 116.779, B 103.939 and std 1 (the paper subtracts the
  *       mean and does not scale). {@link #torchvisionImageNet()} gives torchvision's mean/std.</li>

@@ -29,6 +29,9 @@ import java.util.Optional;
  * file are not counted in {@link #size()}. Bytes that are not valid UTF-8 are an error naming the line.
  */
 public final class Labels {
+    /** The metadata key of a weights file that names its classes ({@link #toMetadata}). */
+    public static final String METADATA_KEY = "alexnet.class_names";
+
     private static final Labels NONE = new Labels(List.of());
 
     private final List<String> names;
@@ -36,9 +39,6 @@ public final class Labels {
     private Labels(List<String> names) {
         this.names = names;
     }
-
-    /** The metadata key of a weights file that names its classes ({@link #toMetadata}). */
-    public static final String METADATA_KEY = "alexnet.class_names";
 
     /**
      * {@code names} as one metadata value, a name per line; empty where there are no names or one cannot be written
