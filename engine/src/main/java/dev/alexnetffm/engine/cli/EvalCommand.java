@@ -77,6 +77,8 @@ final class EvalCommand implements Main.Command {
         if (config.classes() != test.classes()) {
             throw new IllegalArgumentException("the network has " + config.classes() + " classes, the data set " + test.classes());
         }
+        Labels.requireSame("the network (" + weights + ")", Labels.fromMetadata(meta).names(), "the data set (" + test.name() + ")",
+                test.classNames());
         try (Engine engine = devices == null ? EngineOptions.open(args) : null;
              AlexNet one = engine == null ? null : AlexNet.fromWeights(engine.backend(), config, saved.weights());
              SplitAlexNet two = devices == null ? null : SplitAlexNet.open(devices.a(), devices.b(), config, saved.weights())) {

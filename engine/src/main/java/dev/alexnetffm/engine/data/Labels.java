@@ -55,6 +55,23 @@ public final class Labels {
         return names == null ? none() : of(names.lines().toList());
     }
 
+    /**
+     * Checks that two lists of class names, where both have names, name the same classes in the same order (class i
+     * of one is class i of the other); else an error naming both and the first class where they part. An empty
+     * list (names unknown) agrees with anything.
+     */
+    public static void requireSame(String what, List<String> names, String other, List<String> otherNames) {
+        names = names.stream().map(String::strip).toList();
+        otherNames = otherNames.stream().map(String::strip).toList();
+        if (names.isEmpty() || otherNames.isEmpty() || names.equals(otherNames)) return;
+        int i = 0;
+        while (i < Math.min(names.size(), otherNames.size()) && names.get(i).equals(otherNames.get(i))) i++;
+        throw new IllegalArgumentException(what + " and " + other + " name their classes differently: class " + i + " is "
+                + (i < names.size() ? "'" + names.get(i) + "'" : "missing") + " in one, "
+                + (i < otherNames.size() ? "'" + otherNames.get(i) + "'" : "missing") + " in the other ("
+                + names.size() + " and " + otherNames.size() + " classes); give both the same class sub-folders");
+    }
+
     /** No names: every class is called by its index. */
     public static Labels none() {
         return NONE;

@@ -4,6 +4,7 @@ import dev.alexnetffm.engine.backend.Backend;
 import dev.alexnetffm.engine.backend.HostBuffer;
 import dev.alexnetffm.engine.data.BatchLoader;
 import dev.alexnetffm.engine.data.Dataset;
+import dev.alexnetffm.engine.data.Labels;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 
@@ -100,6 +101,8 @@ public final class Trainer {
         if (train.classes() != val.classes() || train.imageFloats() != val.imageFloats()) {
             throw new IllegalArgumentException("training and validation data differ in classes or image size: " + train.name() + " vs " + val.name());
         }
+        Labels.requireSame("the training data (" + train.name() + ")", train.classNames(), "the validation data (" + val.name() + ")",
+                val.classNames());
         this.learners = learners;
         this.train = train;
         this.val = val;

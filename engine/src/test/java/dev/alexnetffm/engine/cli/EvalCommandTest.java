@@ -86,6 +86,18 @@ class EvalCommandTest {
         // trained without crops: the whole-image line is what train reported on the same images
         String done = trained.out().lines().filter(l -> l.startsWith("done: validation")).findFirst().orElseThrow();
         assertEquals(topErrors(done), topErrors(one.get(2)));
+        // a folder whose classes are named otherwise than the network's: an error, for eval as for train's --val
+        Path other = dir.resolve("other");
+        Files.move(images.resolve("b"), Files.createDirectories(images).resolve("c"));
+        MainTest.Result renamed = run(concat(common, "--device", "cpu"));
+        assertEquals(1, renamed.status(), renamed.out());
+        assertTrue(renamed.err().contains("name their classes differently: class 1 is 'b' in one, 'c' in the other"), renamed.err());
+        MainTest.Result val = run("train", "--data", images.toString(), "--val", noiseFolder(Files.createDirectories(other)).toString(),
+                "--run", dir.resolve("run2").toString(), "--image-size", "67", "--hidden", "16", "--batch", "2", "--epochs", "1",
+                "--threads", "1", "--device", "cpu");
+        assertEquals(1, val.status(), val.out());
+        assertTrue(val.err().contains("class 1 is 'c' in one, 'b' in the other"), val.err());
+        Files.move(images.resolve("c"), images.resolve("b"));
         // per class, named as the folder's sub-folders (recorded in the checkpoint), the ten-crop errors in sum
         MainTest.Result r = run(concat(common, "--device", "cpu"));
         Matcher a = Pattern.compile("\\n  a  +([0-9.]+)%  of 2\\n").matcher(r.out()), b = Pattern.compile("\\n  b  +([0-9.]+)%  of 2\\n").matcher(r.out());

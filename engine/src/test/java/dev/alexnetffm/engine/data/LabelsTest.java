@@ -122,4 +122,15 @@ class LabelsTest {
         assertTrue(Labels.toMetadata(List.of()).isEmpty());
         assertEquals(0, Labels.fromMetadata(java.util.Map.of()).size());
     }
+
+    @Test
+    void twoDataSetsMustNameTheirClassesAlike() {
+        Labels.requireSame("a", List.of("cat", "dog"), "b", List.of(" cat", "dog "));
+        Labels.requireSame("a", List.of("cat", "dog"), "b", List.of());  // names unknown: nothing to compare
+        var e = assertThrows(IllegalArgumentException.class, () -> Labels.requireSame("train", List.of("cat", "dog"), "val", List.of("cat", "dogs")));
+        assertEquals("train and val name their classes differently: class 1 is 'dog' in one, 'dogs' in the other (2 and 2 classes); "
+                + "give both the same class sub-folders", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Labels.requireSame("train", List.of("cat"), "val", List.of("cat", "dog")));
+        assertTrue(e.getMessage().contains("class 1 is missing in one, 'dog' in the other"), e.getMessage());
+    }
 }
