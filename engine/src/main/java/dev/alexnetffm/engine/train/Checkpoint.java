@@ -96,8 +96,12 @@ public record Checkpoint(int epochsDone, long step, float learningRate, double b
         return new AlexNet.Saved(config, f.tensors());
     }
 
-    /** What a checkpoint file holds: the state, the configuration, weights and velocities. */
-    public record Loaded(Checkpoint state, AlexNetConfig config, Map<String, HostTensor> weights, Map<String, HostTensor> velocities) {}
+    /**
+     * What a checkpoint file holds: the state, the configuration, weights and velocities, and the names of the classes
+     * it was trained on (empty where it does not say).
+     */
+    public record Loaded(Checkpoint state, AlexNetConfig config, Map<String, HostTensor> weights, Map<String, HostTensor> velocities,
+                         java.util.List<String> classNames) {}
 
     public static Loaded load(Path dir) throws IOException {
         Path file = dir.resolve(WEIGHTS);
@@ -118,7 +122,7 @@ public record Checkpoint(int epochsDone, long step, float learningRate, double b
             Checkpoint state = new Checkpoint(Integer.parseInt(m.get("train.epochs_done")), Long.parseLong(m.get("train.step")),
                     Float.parseFloat(m.get("train.learning_rate")), Double.parseDouble(m.get("train.best_val_top1")),
                     Integer.parseInt(m.get("train.bad_epochs")), Integer.parseInt(m.get("train.reductions")), Long.parseLong(m.get("train.seed")));
-            return new Loaded(state, config, weights, velocities);
+            return new Loaded(state, config, weights, velocities, Labels.fromMetadata(m).names());
         } catch (RuntimeException e) {
             throw new IOException(file + ": malformed train.* metadata (" + e.getMessage() + ")", e);
         }

@@ -123,6 +123,8 @@ public final class Trainer {
     public Result resume() throws IOException, InterruptedException {
         Checkpoint.Loaded loaded = Checkpoint.load(options.runDir());
         checkFits(loaded.config());
+        Labels.requireSame("the checkpoint in " + options.runDir(), loaded.classNames(), "the training data (" + train.name() + ")",
+                train.classNames());
         Path csv = options.runDir().resolve("curves.csv");
         Curves curves = Files.isRegularFile(csv) ? Curves.parse(Files.readString(csv)) : new Curves();
         Path stepsCsv = options.runDir().resolve("steps.csv");

@@ -106,6 +106,19 @@ class EvalCommandTest {
         assertEquals(tenCrop, (Double.parseDouble(a.group(1)) + Double.parseDouble(b.group(1))) / 2, 0.01, r.out());
     }
 
+    @Test
+    void resumingOnDataWithOtherClassesIsAnError(@TempDir Path dir) throws Exception {
+        Path images = noiseFolder(dir), run = dir.resolve("run");
+        String[] train = {"train", "--data", images.toString(), "--val", images.toString(), "--run", run.toString(), "--image-size", "67",
+                "--hidden", "16", "--batch", "2", "--init", "kaiming", "--threads", "1", "--device", "cpu"};
+        assertEquals(0, run(concat(train, "--epochs", "1")).status());
+        Files.move(images.resolve("b"), images.resolve("c"));
+        MainTest.Result resumed = run(concat(train, "--epochs", "2", "--resume"));
+        assertEquals(1, resumed.status(), resumed.out());
+        assertTrue(resumed.err().contains("the checkpoint in " + run) && resumed.err().contains("class 1 is 'b' in one, 'c' in the other"),
+                resumed.err());
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] all = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);
