@@ -1,6 +1,7 @@
 package dev.alexnetffm.engine.cli;
 
 import dev.alexnetffm.engine.Engine;
+import dev.alexnetffm.engine.data.ImageFolder;
 import dev.alexnetffm.engine.data.ImagePreprocessor;
 import dev.alexnetffm.engine.data.InputEncoding;
 import dev.alexnetffm.engine.data.Labels;
@@ -13,6 +14,7 @@ import dev.alexnetffm.engine.parallel.SplitAlexNet;
 import dev.alexnetffm.engine.train.Checkpoint;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -36,7 +38,7 @@ final class InferCommand implements Main.Command {
     @Override
     public String help() {
         return """
-                usage: alexnet infer --weights <file|dir> [options] image...
+                usage: alexnet infer --weights <file|dir> [options] image|folder...
                   --weights <file|dir>           the network: a weights file (.safetensors) or a train --run folder (its
                                                  checkpoint); required unless --untrained
                   --untrained                    run freshly initialised weights (seed 42) instead; the classes mean nothing
@@ -48,6 +50,7 @@ final class InferCommand implements Main.Command {
                   --json                         one JSON object per image and line: file, top classes, probabilities
                   --batch N                      images per forward pass (default 32)
                 """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP + """
+                A folder stands for the JPEG and PNG files in it and its sub-folders, in order of their paths.
                 Each image (JPEG or PNG) is prepared as the network's training images were: for an image folder (and
                 the paper), the short side resized to 256, the centre 227x227 cropped and the ImageNet mean subtracted
                 (in proportion for smaller inputs: 76 and 67 for --image-size 67); for Fashion-MNIST, the whole image
@@ -58,8 +61,18 @@ final class InferCommand implements Main.Command {
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
         Args args = new Args("infer", argv, Set.of("weights", "labels", "top", "batch", "device", "devices"), Set.of("untrained", "ten-crop", "json"));
-        List<Path> images = args.operands().stream().map(Path::of).toList();
-        if (images.isEmpty()) throw new Main.UsageException("give one or more image files (JPEG or PNG)");
+        List<Path> images = new ArrayList<>();
+        for (String operand : args.operands()) {  // a folder stands for its images, sorted, sub-folders included
+            Path p = Path.of(operand);
+            if (!Files.isDirectory(p)) {
+                images.add(p);
+                continue;
+            }
+            List<Path> inside = ImageFolder.imagesIn(p);
+            if (inside.isEmpty()) throw new java.io.IOException(p + " is a folder without .jpg, .jpeg or .png files");
+            images.addAll(inside);
+        }
+        if (images.isEmpty()) throw new Main.UsageException("give one or more image files (JPEG or PNG) or folders of them");
         String weights = args.string("weights", null);
         if (weights == null && !args.flag("untrained")) {
             throw new Main.UsageException("--weights <file.safetensors> is required (or --untrained, to run freshly initialised weights)");

@@ -31,6 +31,15 @@ public final class ImageFolder implements Dataset {
         this.preprocessor = preprocessor;
     }
 
+    /** The .jpg, .jpeg and .png files in {@code dir} and its sub-folders, sorted by path. */
+    public static List<Path> imagesIn(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile)
+                    .filter(p -> EXTENSIONS.stream().anyMatch(e -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(e)))
+                    .sorted().toList();
+        }
+    }
+
     public static ImageFolder open(Path root, ImagePreprocessor preprocessor) throws IOException {
         if (!Files.isDirectory(root)) throw new NoSuchFileException(root.toString(), null, "not a folder of class sub-folders");
         List<Path> classDirs;
@@ -43,13 +52,7 @@ public final class ImageFolder implements Dataset {
         List<Integer> labels = new ArrayList<>();
         for (int c = 0; c < classDirs.size(); c++) {
             names.add(classDirs.get(c).getFileName().toString());
-            List<Path> images;
-            try (Stream<Path> s = Files.walk(classDirs.get(c))) {
-                images = s.filter(Files::isRegularFile)
-                        .filter(p -> EXTENSIONS.stream().anyMatch(e -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(e)))
-                        .sorted().toList();
-            }
-            for (Path p : images) {
+            for (Path p : imagesIn(classDirs.get(c))) {
                 files.add(p);
                 labels.add(c);
             }

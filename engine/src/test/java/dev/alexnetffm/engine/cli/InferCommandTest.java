@@ -134,4 +134,18 @@ class InferCommandTest {
         assertEquals(1, folder.status());
         assertTrue(folder.err().contains("is a folder without a training checkpoint"), folder.err());
     }
+
+    @Test
+    void aFolderStandsForItsImagesInOrder(@TempDir Path dir) throws Exception {
+        Path folder = Files.createDirectories(dir.resolve("photos")), nested = Files.createDirectories(folder.resolve("b"));
+        Path first = Files.copy(framedImage(dir), folder.resolve("a.png")), second = Files.copy(first, nested.resolve("c.PNG"));
+        Files.writeString(folder.resolve("notes.txt"), "not an image");
+        MainTest.Result r = run("infer", "--untrained", "--device", "cpu", "--json", folder.toString());
+        assertEquals(0, r.status(), r.err());
+        List<String> files = r.out().lines().map(l -> l.replaceAll("^\\{\"file\": \"([^\"]*)\".*", "$1")).toList();
+        assertEquals(List.of(first.toString(), second.toString()), files);
+        MainTest.Result empty = run("infer", "--untrained", "--device", "cpu", Files.createDirectories(dir.resolve("empty")).toString());
+        assertEquals(1, empty.status());
+        assertTrue(empty.err().contains("is a folder without .jpg, .jpeg or .png files"), empty.err());
+    }
 }
