@@ -114,7 +114,7 @@ final class InferCommand implements Main.Command {
                 if (tenCrop) {
                     int n = chunk.size();
                     float[] all = new float[n * 10 * crops.outFloats()];
-                    for (int i = 0; i < n; i++) crops.write(pixels, i * 3 * 256 * 256, all, i * 10 * crops.outFloats());
+                    for (int i = 0; i < n; i++) crops.write(pixels, i * preprocessor.imageFloats(), all, i * 10 * crops.outFloats());
                     probabilities = TenCrop.average(net.probabilities(all, n * 10), n, c.classes());
                 } else {
                     probabilities = net.probabilities(pixels, chunk.size());

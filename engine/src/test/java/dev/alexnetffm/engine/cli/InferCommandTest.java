@@ -58,8 +58,22 @@ class InferCommandTest {
             String line = String.format(Locale.ROOT, "%6.2f%%  %d", 100 * expected[k], k);
             assertTrue(r.out().contains(line), "expected '" + line + "' in\n" + r.out());
         }
-        MainTest.Result ten = run("infer", "--weights", weights.toString(), "--device", "cpu", "--ten-crop", image.toString());
+        // ten crops of several images in one batch: each image gets what it gets alone
+        Path other = dir.resolve("other.png");
+        BufferedImage noise = new BufferedImage(90, 120, BufferedImage.TYPE_INT_RGB);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        for (int y = 0; y < 120; y++) for (int x = 0; x < 90; x++) noise.setRGB(x, y, random.nextInt(1 << 24));
+        ImageIO.write(noise, "png", other.toFile());
+        MainTest.Result ten = run("infer", "--weights", weights.toString(), "--device", "cpu", "--ten-crop", "--json",
+                image.toString(), other.toString());
         assertEquals(0, ten.status(), ten.err());
+        List<String> together = ten.out().lines().toList();
+        for (int i = 0; i < 2; i++) {
+            MainTest.Result alone = run("infer", "--weights", weights.toString(), "--device", "cpu", "--ten-crop", "--json",
+                    (i == 0 ? image : other).toString());
+            assertEquals(0, alone.status(), alone.err());
+            assertEquals(alone.out().strip(), together.get(i), "image " + i + " in a batch of two");
+        }
     }
 
     @Test
