@@ -4,10 +4,10 @@ import dev.alexnetffm.engine.Engine;
 import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.data.FashionMnist;
 import dev.alexnetffm.engine.data.ImageFolder;
+import dev.alexnetffm.engine.data.ImagePreprocessor;
 import dev.alexnetffm.engine.data.InputEncoding;
 import dev.alexnetffm.engine.data.Labels;
 import dev.alexnetffm.engine.data.Subset;
-import dev.alexnetffm.engine.data.augment.RandomCropFlip;
 import dev.alexnetffm.engine.io.SafeTensors;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
@@ -70,14 +70,15 @@ final class EvalCommand implements Main.Command {
         // a folder's images are prepared as the network's training images were (Fashion-MNIST's encoding, say)
         Map<String, String> meta = SafeTensors.readHeader(Checkpoint.weightsFile(w)).metadata();
         InputEncoding encoding = InputEncoding.fromMetadata(meta);
+        Labels trainedNames = Labels.fromMetadata(meta);
         // the images are prepared at 256x256 for a 227x227 network (in proportion for smaller ones) and cropped
-        Dataset test = open(args, data, encoding, config.inputSize(), RandomCropFlip.preparedSize(config.inputSize()), subset);
+        Dataset test = open(args, data, encoding, config.inputSize(), ImagePreprocessor.shortSideFor(config.inputSize()), subset);
         // and, as train validates without --augment crop-flip, prepared at the input size itself
         Dataset whole = open(args, data, encoding, config.inputSize(), config.inputSize(), subset);
         if (config.classes() != test.classes()) {
             throw new IllegalArgumentException("the network has " + config.classes() + " classes, the data set " + test.classes());
         }
-        Labels.requireSame("the network (" + weights + ")", Labels.fromMetadata(meta).names(), "the data set (" + test.name() + ")",
+        Labels.requireSame("the network (" + weights + ")", trainedNames.names(), "the data set (" + test.name() + ")",
                 test.classNames());
         try (Engine engine = devices == null ? EngineOptions.open(args) : null;
              AlexNet one = engine == null ? null : AlexNet.fromWeights(engine.backend(), config, saved.weights());
@@ -92,7 +93,7 @@ final class EvalCommand implements Main.Command {
             out.printf(Locale.ROOT, "whole image: top-1 error %.2f%%, top-5 error %.2f%% (%dx%d, no crop: what train reports without "
                     + "--augment crop-flip)%n", 100 * e[0], 100 * e[1], config.inputSize(), config.inputSize());
             // the classes as the network's training named them, else as the data set does, else by index
-            Labels names = Labels.fromMetadata(meta).size() > 0 ? Labels.fromMetadata(meta) : Labels.of(test.classNames());
+            Labels names = trainedNames.size() > 0 ? trainedNames : Labels.of(test.classNames());
             int width = IntStream.range(0, config.classes()).map(c -> names.name(c).length()).max().orElse(1);
             out.println("ten crops, top-1 error per class:");
             for (int c = 0; c < config.classes(); c++) {

@@ -209,8 +209,16 @@ public final class AlexNet implements AutoCloseable {
 
     /** Reads and validates a weights file as {@link #load} does, without putting it on a backend. */
     public static Saved read(Path file, AlexNetConfig fallback) throws IOException {
+        return read(file, fallback, name -> false);
+    }
+
+    /**
+     * {@link #read(Path, AlexNetConfig)}, passing over the other tensors {@code skip} accepts (a training checkpoint's
+     * optimizer state): neither read nor reported as unexpected.
+     */
+    public static Saved read(Path file, AlexNetConfig fallback, java.util.function.Predicate<String> skip) throws IOException {
         AlexNetConfig config = AlexNetConfig.fromMetadata(SafeTensors.readHeader(file).metadata(), fallback);
-        SafeTensorsFile weights = SafeTensors.readExpecting(file, parameterShapes(config));
+        SafeTensorsFile weights = SafeTensors.readExpecting(file, parameterShapes(config), skip);
         return new Saved(config, weights.tensors());
     }
 

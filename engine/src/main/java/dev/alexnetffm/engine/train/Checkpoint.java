@@ -89,11 +89,8 @@ public record Checkpoint(int epochsDone, long step, float learningRate, double b
      */
     public static AlexNet.Saved readWeights(Path path, AlexNetConfig fallback) throws IOException {
         Path file = weightsFile(path);
-        Map<String, String> meta = SafeTensors.readHeader(file).metadata();
-        if (!meta.containsKey("train.step")) return AlexNet.read(file, fallback);
-        AlexNetConfig config = AlexNetConfig.fromMetadata(meta, fallback);
-        SafeTensorsFile f = SafeTensors.readExpecting(file, AlexNet.parameterShapes(config), name -> name.startsWith(VELOCITY));
-        return new AlexNet.Saved(config, f.tensors());
+        boolean checkpoint = SafeTensors.readHeader(file).metadata().containsKey("train.step");
+        return AlexNet.read(file, fallback, name -> checkpoint && name.startsWith(VELOCITY));
     }
 
     /**

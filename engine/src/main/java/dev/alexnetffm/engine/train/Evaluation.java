@@ -2,7 +2,7 @@ package dev.alexnetffm.engine.train;
 
 import dev.alexnetffm.engine.data.BatchLoader;
 import dev.alexnetffm.engine.data.Dataset;
-import dev.alexnetffm.engine.data.augment.RandomCropFlip;
+import dev.alexnetffm.engine.data.ImagePreprocessor;
 import dev.alexnetffm.engine.data.augment.TenCrop;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
@@ -31,7 +31,7 @@ public final class Evaluation {
 
     /**
      * @param base256 the data set, yielding 3x256x256 images (or, for a smaller network, images of
-     *                {@link dev.alexnetffm.engine.data.augment.RandomCropFlip#preparedSize} for its input)
+     *                {@link ImagePreprocessor#shortSideFor} its input)
      * @param images  images per forward pass (ten crops each)
      */
     public static Result tenCrop(AlexNet net, Dataset base256, int images, int threads) throws IOException, InterruptedException {
@@ -47,11 +47,10 @@ public final class Evaluation {
     /** {@link #tenCrop(AlexNet, Dataset, int, int)} for any network of {@code config}. */
     public static Result tenCrop(Probabilities network, AlexNetConfig config, Dataset base, int images, int threads)
             throws IOException, InterruptedException {
-        int size = config.inputSize();
-        if (base.imageSize() != RandomCropFlip.preparedSize(size) || base.channels() != config.inChannels()) {
+        int size = config.inputSize(), prepared = ImagePreprocessor.shortSideFor(size);
+        if (base.imageSize() != prepared || base.channels() != config.inChannels()) {
             throw new IllegalArgumentException("ten-crop evaluation of a " + size + "x" + size + " network needs " + config.inChannels() + "x"
-                    + RandomCropFlip.preparedSize(size) + "x" + RandomCropFlip.preparedSize(size) + " images; got " + base.channels() + "x"
-                    + base.imageSize() + "x" + base.imageSize());
+                    + prepared + "x" + prepared + " images; got " + base.channels() + "x" + base.imageSize() + "x" + base.imageSize());
         }
         TenCrop tc = new TenCrop(config.inChannels(), base.imageSize(), size);
         int classes = config.classes(), k5 = Math.min(5, classes);

@@ -34,16 +34,11 @@ public final class RandomCropFlip {
     }
 
     /**
-     * The size images are prepared at for crops of {@code outSize}: the paper's ratio 256 / 227, rounded (256 for
-     * 227; 76 for a 67x67 network), as {@link ImagePreprocessor#shortSideFor}. Lets the recipe run on smaller inputs.
+     * Crops of {@code outSize} from images of {@link ImagePreprocessor#shortSideFor}{@code (outSize)} (the paper's
+     * ratio 256 / 227: 76 for a 67x67 network), so that the recipe runs on smaller inputs; the paper's for 227.
      */
-    public static int preparedSize(int outSize) {
-        return ImagePreprocessor.shortSideFor(outSize);
-    }
-
-    /** Crops of {@code outSize} from images of {@link #preparedSize}; the paper's for 227. */
     public static RandomCropFlip forInput(int channels, int outSize) {
-        return new RandomCropFlip(channels, preparedSize(outSize), outSize);
+        return new RandomCropFlip(channels, ImagePreprocessor.shortSideFor(outSize), outSize);
     }
 
     public int channels() {
