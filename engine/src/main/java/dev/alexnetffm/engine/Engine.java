@@ -22,7 +22,8 @@ import java.util.List;
  *     float[] probabilities = net.probabilities(images, batch);
  * }
  * }</pre>
- * Closing the engine closes every network it made, then the backend.
+ * Closing the engine closes every network it made, then the backend. Networks may be called from several threads
+ * at once (see {@link AlexNet}); so may the engine's methods.
  */
 public final class Engine implements AutoCloseable {
     /** Where to compute. */

@@ -10,7 +10,9 @@ import dev.alexnetffm.engine.tensor.Tensor;
  * The op contract every backend implements. {@link CpuBackend} is its readable specification; the CUDA backend
  * must agree with it to float32 rounding. Outputs come first; shapes are checked before anything runs.
  *
- * <p>Ops may run asynchronously: {@link Tensor#toArray()} and {@link #synchronize()} wait for them.
+ * <p>Ops may run asynchronously: {@link Tensor#toArray()} and {@link #synchronize()} wait for them. They may be called
+ * from several threads at once, each op then running (or queued) whole; which thread may touch which tensors is the
+ * callers' affair.
  */
 public interface Backend extends AutoCloseable {
     /** E.g. "cpu" or "cuda:0 (NVIDIA H100 80GB HBM3)". */

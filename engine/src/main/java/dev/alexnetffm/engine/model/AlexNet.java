@@ -35,6 +35,12 @@ import java.util.SplittableRandom;
  * </pre>
  * Each tower owns half of every layer's output channels (the first half: tower A). Dropout is inverted (scaled
  * by 1 / (1 - p) in training), so inference is exactly the identity.
+ *
+ * <p>{@link #logits}, {@link #probabilities}, {@link #weights} and {@link #save} may be called from several threads
+ * at once (a server's request threads, say): they run one at a time, each on the network's input and activation
+ * buffers, and return copies. {@link #forward(Tensor)} and {@link #upload} hand out those buffers, valid until the
+ * next such call from any thread: a thread that keeps them must hold the network's lock ({@code synchronized (net)})
+ * meanwhile. Training (which writes the parameters) runs on one thread.
  */
 public final class AlexNet implements AutoCloseable {
     /** conv1: 11x11 stride 4, no padding, each tower sees the whole image. */
@@ -54,6 +60,7 @@ public final class AlexNet implements AutoCloseable {
     private final Map<String, Tensor> params;
     private Activations activations;
     private Tensor input;
+    private volatile boolean closed;
 
     private AlexNet(Backend backend, AlexNetConfig config, Map<String, Tensor> params) {
         this.backend = backend;
@@ -182,7 +189,8 @@ public final class AlexNet implements AutoCloseable {
     }
 
     /** A host copy of every parameter, by name (for saving). */
-    public Map<String, HostTensor> weights() {
+    public synchronized Map<String, HostTensor> weights() {
+        requireOpen();
         return HostTensor.copiesOf(params);
     }
 
@@ -190,7 +198,7 @@ public final class AlexNet implements AutoCloseable {
      * Saves the weights as safetensors (names and shapes as in this class's documentation, float32), with this
      * configuration in the metadata. The file is replaced atomically: a failure leaves an existing file as it was.
      */
-    public void save(Path file) throws IOException {
+    public synchronized void save(Path file) throws IOException {
         SafeTensors.write(file, weights(), config.toMetadata());
     }
 
@@ -242,7 +250,7 @@ public final class AlexNet implements AutoCloseable {
      * Forward pass at inference. {@code input} is (N, C, S, S) on this network's backend; the returned logits
      * (N, classes) belong to the network and are overwritten by the next forward call.
      */
-    public Tensor forward(Tensor input) {
+    public synchronized Tensor forward(Tensor input) {
         return forward(input, activationsFor(input.shape().dim(0)), null);
     }
 
@@ -258,6 +266,7 @@ public final class AlexNet implements AutoCloseable {
                     + config.inputSize() + "), got " + s);
         }
         if (a.n != s.dim(0)) throw new IllegalArgumentException("activations for batch " + a.n + " given a batch of " + s.dim(0));
+        requireOpen();
         if (dropout != null && a.drop6 == null) throw new IllegalArgumentException("training needs activations made for training");
         Backend b = backend;
         boolean relu = config.activation() == AlexNetConfig.Activation.RELU;
@@ -287,19 +296,19 @@ public final class AlexNet implements AutoCloseable {
     }
 
     /** Logits for a batch given as a host array of N*C*S*S floats in NCHW order. */
-    public float[] logits(float[] input, int n) {
+    public synchronized float[] logits(float[] input, int n) {
         return forward(upload(exactly(input, n), n)).toArray();
     }
 
     /** Logits for a batch of N*C*S*S native-order floats in off-heap memory (NCHW). */
-    public float[] logits(MemorySegment input, int n) {
+    public synchronized float[] logits(MemorySegment input, int n) {
         try (Tensor x = backend.fromSegment(inputShape(n), input)) {
             return forward(x).toArray();
         }
     }
 
     /** Class probabilities (softmax of the logits) for a host batch. */
-    public float[] probabilities(float[] input, int n) {
+    public synchronized float[] probabilities(float[] input, int n) {
         Tensor logits = forward(upload(exactly(input, n), n));
         Activations a = activationsFor(n);
         backend.softmax(a.probabilities, logits);
@@ -311,20 +320,21 @@ public final class AlexNet implements AutoCloseable {
      * tensor per network, reused while the batch size stays the same, the copy queued after the work before it.
      * Valid until the next upload.
      */
-    public Tensor upload(float[] images, int n) {
+    public synchronized Tensor upload(float[] images, int n) {
         Tensor x = inputFor(n);
         backend.copyFromHost(x, images);
         return x;
     }
 
     /** {@link #upload(float[], int)} from host memory the backend allocated (no copy on the calling thread). */
-    public Tensor upload(HostBuffer images, int n) {
+    public synchronized Tensor upload(HostBuffer images, int n) {
         Tensor x = inputFor(n);
         backend.copyFromHost(x, images);
         return x;
     }
 
     private Tensor inputFor(int n) {
+        requireOpen();
         if (input == null || input.shape().dim(0) != n) {
             if (input != null) input.close();
             input = null; // stays null if the allocation below fails
@@ -346,6 +356,10 @@ public final class AlexNet implements AutoCloseable {
         return params.get(name);
     }
 
+    private void requireOpen() {
+        if (closed) throw new IllegalStateException("this AlexNet is closed (closing its Engine closes it too): load or build it again");
+    }
+
     /** Applies tanh in place when the configuration asks for it (ReLU is fused into the layer itself). */
     private void activate(Tensor t) {
         if (config.activation() == AlexNetConfig.Activation.TANH) backend.tanh(t, t);
@@ -361,7 +375,9 @@ public final class AlexNet implements AutoCloseable {
 
     /** Releases parameters and activations (device memory on a GPU backend). The backend stays open. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
         if (activations != null) activations.close();
         activations = null;
         if (input != null) input.close();

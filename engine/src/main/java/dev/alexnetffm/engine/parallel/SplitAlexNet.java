@@ -39,6 +39,9 @@ import java.util.function.Supplier;
  * backend sums its halves of the layers in the order it would sum the whole layers ({@link Backend#sliceLayers}).
  * Gradients with respect to activations that both towers read are sums of two partial sums, which differ from one
  * sum by float32 rounding, and so does everything computed from them.
+ *
+ * <p>{@link #logits}, {@link #probabilities} and {@link #weights} may be called from several threads at once: they
+ * run one at a time (each uses the network's activation buffers) and return copies. Training runs on one thread.
  */
 public final class SplitAlexNet implements Learner {
     private final AlexNetConfig config;
@@ -163,20 +166,20 @@ public final class SplitAlexNet implements Learner {
 
     /** Logits (N, classes) for a host batch of N*C*S*S floats in NCHW order, dropout off. */
     @Override
-    public float[] logits(float[] images, int n) {
+    public synchronized float[] logits(float[] images, int n) {
         requireBatch(n, images.length);
         return infer(n, false, (b, x) -> b.copyFromHost(x, images));
     }
 
     /** Logits for the first N images of a host buffer, which each tower uploads straight from it. */
     @Override
-    public float[] logits(HostBuffer images, int n) {
+    public synchronized float[] logits(HostBuffer images, int n) {
         requireBatch(n, images.floats());
         return infer(n, false, (b, x) -> b.copyFromHost(x, images));
     }
 
     /** Class probabilities (softmax of the logits, computed on tower A's device) for a host batch. */
-    public float[] probabilities(float[] images, int n) {
+    public synchronized float[] probabilities(float[] images, int n) {
         requireBatch(n, images.length);
         return infer(n, true, (b, x) -> b.copyFromHost(x, images));
     }
@@ -262,7 +265,7 @@ public final class SplitAlexNet implements Learner {
 
     /** Both towers' parameters joined into the one-device network's tensors, by name. */
     @Override
-    public Map<String, HostTensor> weights() {
+    public synchronized Map<String, HostTensor> weights() {
         return join(Tower::parameters);
     }
 
@@ -481,7 +484,7 @@ public final class SplitAlexNet implements Learner {
 
     /** Releases both towers' memory, stops the workers and closes both backends. */
     @Override
-    public void close() {
+    public synchronized void close() {
         try {
             closeStates();
         } finally {

@@ -32,8 +32,10 @@ import java.util.Set;
 /**
  * Runs ops as the handwritten kernels on one GPU, queued in order on one stream. Modules are loaded on first use,
  * as {@link KernelLibrary#loadModule} chooses: the machine code built for the device, else the best PTX target. Ops
- * may be called from any thread, one at a time: each makes the backend's context current on the calling thread (a
- * thread-local check when it already is).
+ * may be called from any thread, and from several at once: each makes the backend's context current on the calling
+ * thread (a thread-local check when it already is), and each op whose kernels share the backend's scratch memory (a
+ * split reduction's partial sums, the loss's buffers) or its tuning queues all of them under the backend's lock, so
+ * that ops of different threads interleave whole on the stream. (Tensors are the callers' to share or not.)
  */
 public final class CudaBackend implements Backend {
     private static final int ELEMENTWISE_THREADS = 256;
@@ -307,11 +309,11 @@ public final class CudaBackend implements Backend {
      * does unless told otherwise). Either way the results are the same bits: only the speed differs. Tuning waits
      * for the stream on a shape's first call, so run each shape once before capturing the stream into a graph.
      */
-    public void setConvTuning(boolean on) {
+    public synchronized void setConvTuning(boolean on) {
         convTiles.setTuning(on);
     }
 
-    public boolean convTuning() {
+    public synchronized boolean convTuning() {
         return convTiles.tuning();
     }
 
@@ -319,17 +321,17 @@ public final class CudaBackend implements Backend {
      * The kernel tuning chose for each convolution shape met so far, by shape: its row tile (output channels per
      * block), followed by "r128" for a backward kernel's entry held to 128 registers per thread (conv2d.cu).
      */
-    public Map<String, String> convRowTiles() {
+    public synchronized Map<String, String> convRowTiles() {
         return convTiles.choices();
     }
 
     /** Tests: runs every convolution kernel with row tile {@code tile} (0: choose as usual). */
-    void forceConvRowTile(int tile) {
+    synchronized void forceConvRowTile(int tile) {
         convTiles.force(tile);
     }
 
     /** Tests: runs every convolution kernel as {@code v} where the op has it, else its plain tile (null: as usual). */
-    void forceConvKernel(ConvRowTiles.Variant v) {
+    synchronized void forceConvKernel(ConvRowTiles.Variant v) {
         convTiles.force(v);
     }
 
@@ -354,7 +356,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void conv2d(Tensor out, Tensor in, Tensor weight, Tensor bias, ConvSpec spec, boolean relu) {
+    public synchronized void conv2d(Tensor out, Tensor in, Tensor weight, Tensor bias, ConvSpec spec, boolean relu) {
         ShapeChecks.conv2d(out, in, weight, bias, spec);
         DeviceTensor o = own(out), x = own(in), w = own(weight), b = own(bias);
         requireDistinct("conv2d", o, x);
@@ -470,7 +472,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void linear(Tensor out, Tensor in, Tensor weight, Tensor bias, boolean relu) {
+    public synchronized void linear(Tensor out, Tensor in, Tensor weight, Tensor bias, boolean relu) {
         int[] nck = ShapeChecks.linear(out, in, weight, bias);
         int n = nck[0], c = nck[1], k = nck[2];
         DeviceTensor o = own(out), x = own(in), w = own(weight), b = own(bias);
@@ -597,7 +599,7 @@ public final class CudaBackend implements Backend {
     private static final int CONV_SLAB = 8;
 
     @Override
-    public void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec, Tensor reluOut) {
+    public synchronized void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec, Tensor reluOut) {
         ShapeChecks.conv2dBackwardData(dIn, dOut, weight, spec, reluOut);
         DeviceTensor dx = own(dIn), dy = own(dOut), w = own(weight), y = reluOut == null ? null : own(reluOut);
         requireDistinct("conv2dBackwardData", dx, dy);
@@ -623,7 +625,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void conv2dBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in, ConvSpec spec) {
+    public synchronized void conv2dBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in, ConvSpec spec) {
         ShapeChecks.conv2dBackwardWeight(dWeight, dBias, dOut, in, spec);
         DeviceTensor dw = own(dWeight), db = own(dBias), dy = own(dOut), x = own(in);
         requireDistinct("conv2dBackwardWeight", dw, db);
@@ -743,7 +745,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void linearBackwardData(Tensor dIn, Tensor dOut, Tensor weight) {
+    public synchronized void linearBackwardData(Tensor dIn, Tensor dOut, Tensor weight) {
         int[] nck = ShapeChecks.linearBackwardData(dIn, dOut, weight);
         int n = nck[0], c = nck[1], k = nck[2];
         DeviceTensor dx = own(dIn), dy = own(dOut), w = own(weight);
@@ -754,7 +756,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void linearBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in) {
+    public synchronized void linearBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in) {
         int[] nck = ShapeChecks.linearBackwardWeight(dWeight, dBias, dOut, in);
         int n = nck[0], c = nck[1], k = nck[2];
         DeviceTensor dw = own(dWeight), db = own(dBias), dy = own(dOut), x = own(in);
@@ -814,7 +816,7 @@ public final class CudaBackend implements Backend {
     private PinnedBuffer xentHost;
 
     @Override
-    public float softmaxCrossEntropy(Tensor dLogits, Tensor logits, int[] labels) {
+    public synchronized float softmaxCrossEntropy(Tensor dLogits, Tensor logits, int[] labels) {
         int k = ShapeChecks.softmaxCrossEntropy(dLogits, logits, labels);
         DeviceTensor d = own(dLogits), x = own(logits); // dLogits may be logits: see softmax.cu
         int n = labels.length;
