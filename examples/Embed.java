@@ -1,10 +1,13 @@
 // Embedding alexnet-ffm in your own program: open an engine, build (or load) a network, run a batch, close.
 // Run it from the repository root after a build (./alexnet info builds):
 //   java --enable-native-access=ALL-UNNAMED -cp engine/target/alexnet-ffm.jar examples/Embed.java
+import dev.alexnetffm.engine.Classifier;
 import dev.alexnetffm.engine.Engine;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -36,6 +39,16 @@ public class Embed {
             AlexNet loaded = engine.loadModel(file);
             System.out.println("reloaded " + AlexNet.parameterCount(loaded.config()) + " parameters, same output: "
                     + java.util.Arrays.equals(probabilities, loaded.probabilities(images, batch)));
+
+            // A trained network (a weights file or a train --run folder) as an image classifier: each file prepared
+            // as the network's training images were, the classes named as its training named them (here: indices).
+            Classifier classifier = engine.loadClassifier(file);
+            Path photo = Files.createTempFile("photo", ".png");
+            BufferedImage gradient = new BufferedImage(320, 240, BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < 240; y++) for (int x = 0; x < 320; x++) gradient.setRGB(x, y, (x * 255 / 319) << 16 | (y * 255 / 239) << 8);
+            ImageIO.write(gradient, "png", photo.toFile());
+            for (Classifier.Prediction p : classifier.classify(photo, 3)) System.out.println(p);  // e.g. "  1.09%  653"
+            Files.delete(photo);
             Files.delete(file);
         }                                                            // closes the networks, then the backend
     }

@@ -4,6 +4,9 @@ import dev.alexnetffm.cuda.CudaDriver;
 import dev.alexnetffm.engine.backend.Backend;
 import dev.alexnetffm.engine.backend.CpuBackend;
 import dev.alexnetffm.engine.backend.cuda.CudaBackend;
+import dev.alexnetffm.engine.data.InputEncoding;
+import dev.alexnetffm.engine.data.Labels;
+import dev.alexnetffm.engine.io.SafeTensors;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.train.Checkpoint;
@@ -12,6 +15,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The library's front door: a backend (a GPU, or the CPU reference) and the networks built on it.
@@ -80,6 +84,17 @@ public final class Engine implements AutoCloseable {
     public synchronized AlexNet loadModel(Path weights) throws IOException {
         AlexNet.Saved saved = Checkpoint.readWeights(weights, AlexNetConfig.paper());
         return track(AlexNet.fromWeights(backend, saved.config(), saved.weights()));
+    }
+
+    /**
+     * A trained network as an image classifier: {@link #loadModel} of {@code weights}, with the input encoding and
+     * class names its training recorded in the file's metadata (a file without them: the ImageNet encoding, classes by
+     * index). {@link Classifier#withLabels} and {@link Classifier#withTenCrop} adjust it.
+     */
+    public synchronized Classifier loadClassifier(Path weights) throws IOException {
+        Map<String, String> metadata = SafeTensors.readHeader(Checkpoint.weightsFile(weights)).metadata();
+        AlexNet model = loadModel(weights);
+        return Classifier.of(model, InputEncoding.fromMetadata(metadata), Labels.fromMetadata(metadata));
     }
 
     private AlexNet track(AlexNet model) {

@@ -1,11 +1,11 @@
 package dev.alexnetffm.engine.cli;
 
+import dev.alexnetffm.engine.Classifier;
 import dev.alexnetffm.engine.Engine;
 import dev.alexnetffm.engine.data.ImageFolder;
 import dev.alexnetffm.engine.data.ImagePreprocessor;
 import dev.alexnetffm.engine.data.InputEncoding;
 import dev.alexnetffm.engine.data.Labels;
-import dev.alexnetffm.engine.data.augment.TenCrop;
 import dev.alexnetffm.engine.io.Json;
 import dev.alexnetffm.engine.io.SafeTensors;
 import dev.alexnetffm.engine.model.AlexNet;
@@ -17,11 +17,9 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.IntStream;
 
 /**
  * {@code alexnet infer}: the top classes of JPEG/PNG images. Each image is prepared as the network's training images
@@ -93,71 +91,49 @@ final class InferCommand implements Main.Command {
             throw new IllegalArgumentException("infer reads RGB images, but the weights are for " + config.inChannels()
                     + "-channel inputs");
         }
-        int size = config.inputSize(), prepared = ImagePreprocessor.shortSideFor(size);
-        TenCrop crops = new TenCrop(3, prepared, size);
         // ten-crop: prepare 256x256 (for 227) and average the softmax of its ten 227x227 crops
-        ImagePreprocessor preprocessor = encoding.preprocessor(size, tenCrop ? prepared : size);
+        ImagePreprocessor preprocessor = Classifier.preprocessor(config, encoding, tenCrop);
         float[] first = preprocessor.loadBatch(images.subList(0, Math.min(batch, images.size())));
         AlexNet.Saved saved = weights == null ? new AlexNet.Saved(config, AlexNet.initialWeights(config, 42))
                 : Checkpoint.readWeights(Path.of(weights), AlexNetConfig.paper());
         try (Engine engine = devices == null ? EngineOptions.open(args) : null;
              AlexNet one = engine == null ? null : AlexNet.fromWeights(engine.backend(), saved.config(), saved.weights());
              SplitAlexNet two = devices == null ? null : SplitAlexNet.open(devices.a(), devices.b(), saved.config(), saved.weights())) {
-            Probabilities net = one != null ? one::probabilities : two::probabilities;
-            AlexNetConfig c = saved.config();
-            int top = args.integer("top", 5, 1, c.classes());
+            Classifier classifier = new Classifier(one != null ? one::probabilities : two::probabilities, saved.config(), encoding,
+                    labels, tenCrop);
+            int top = args.integer("top", 5, 1, saved.config().classes());
             if (weights == null && !json) out.println("(untrained weights: the classes below mean nothing)");
             for (int start = 0; start < images.size(); start += batch) {
                 List<Path> chunk = images.subList(start, Math.min(images.size(), start + batch));
                 float[] pixels = start == 0 ? first : preprocessor.loadBatch(chunk);
-                float[] probabilities;
-                if (tenCrop) {
-                    int n = chunk.size();
-                    float[] all = new float[n * 10 * crops.outFloats()];
-                    for (int i = 0; i < n; i++) crops.write(pixels, i * preprocessor.imageFloats(), all, i * 10 * crops.outFloats());
-                    probabilities = TenCrop.average(net.probabilities(all, n * 10), n, c.classes());
-                } else {
-                    probabilities = net.probabilities(pixels, chunk.size());
-                }
+                float[] probabilities = classifier.probabilities(pixels, chunk.size());
                 for (int i = 0; i < chunk.size(); i++) {
-                    List<Integer> best = topK(probabilities, i * c.classes(), c.classes(), top);
+                    List<Classifier.Prediction> best = classifier.ranked(probabilities, i, top);
                     if (json) {
-                        out.println(jsonLine(chunk.get(i), best, probabilities, i * c.classes(), labels));
+                        out.println(jsonLine(chunk.get(i), best));
                         continue;
                     }
                     out.println(chunk.get(i));
-                    for (int k : best) out.printf("  %6.2f%%  %s%n", 100 * probabilities[i * c.classes() + k], labels.name(k));
+                    for (Classifier.Prediction p : best) out.println("  " + p);
                 }
             }
         }
         return 0;
     }
 
-    /** Class probabilities (N, classes) for a host batch of N images, on one device or two. */
-    private interface Probabilities {
-        float[] probabilities(float[] images, int n);
-    }
-
     /**
      * One image's result as a JSON object on one line: {@code {"file": ..., "top": [{"class": index, "label": name,
      * "probability": p}, ...]}}, most probable first; "label" only where the labels name the class.
      */
-    static String jsonLine(Path file, List<Integer> best, float[] p, int offset, Labels labels) {
+    static String jsonLine(Path file, List<Classifier.Prediction> best) {
         StringBuilder s = new StringBuilder("{\"file\": ").append(Json.quote(file.toString())).append(", \"top\": [");
         for (int i = 0; i < best.size(); i++) {
-            int k = best.get(i);
-            s.append(i == 0 ? "" : ", ").append("{\"class\": ").append(k);
-            if (labels.hasName(k)) s.append(", \"label\": ").append(Json.quote(labels.name(k)));
-            float probability = p[offset + k];  // NaN only from broken weights: JSON has no NaN, so null
-            s.append(", \"probability\": ").append(Float.isFinite(probability) ? Float.toString(probability) : "null").append('}');
+            Classifier.Prediction p = best.get(i);
+            s.append(i == 0 ? "" : ", ").append("{\"class\": ").append(p.index());
+            if (p.label() != null) s.append(", \"label\": ").append(Json.quote(p.label()));
+            // NaN only from broken weights: JSON has no NaN, so null
+            s.append(", \"probability\": ").append(Float.isFinite(p.probability()) ? Float.toString(p.probability()) : "null").append('}');
         }
         return s.append("]}").toString();
-    }
-
-    /** Indices of the {@code k} largest of {@code p[offset .. offset + n)}, largest first (ties: lower index first). */
-    static List<Integer> topK(float[] p, int offset, int n, int k) {
-        List<Integer> order = new ArrayList<>(IntStream.range(0, n).boxed().toList());
-        order.sort(Comparator.<Integer>comparingDouble(i -> -p[offset + i]).thenComparingInt(i -> i));
-        return order.subList(0, Math.min(k, n));
     }
 }
