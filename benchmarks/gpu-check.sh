@@ -8,7 +8,7 @@
 #                   layers copy loading; each can also be named alone
 #       torch       PyTorch + cuDNN on the same network: every layer forward and backward, forward at batch
 #                   1/32/128, the training step (benchmarks/pytorch/alexnet_torch_bench.py)
-#       forward     ForwardBench (batch 1, 32, 128)        train     TrainStepBench (batch 128)
+#       forward     ForwardBench (batch 1, 32, 128; eager and as a CUDA graph)   train  TrainStepBench (batch 128)
 #       profile     `alexnet bench --profile`: every op of a batch-128 forward and training step, device-timed (the
 #                   step's per-layer backward times go into the comparison with PyTorch's)
 #       launch      LaunchBench                             split     SplitBench, and one traced split step
@@ -111,7 +111,7 @@ for w in "${what[@]}"; do
     torch)
       step torch 200 env PYTHONUNBUFFERED=1 python3 benchmarks/pytorch/alexnet_torch_bench.py --train --layer-backward \
           --json "$out/torch.json";;
-    forward) step jmh-forward 150 bash $run java -jar $bench_jar ForwardBench -wi 2 -i 3 -rf json -rff "$out/forward.json";;
+    forward) step jmh-forward 200 bash $run java -jar $bench_jar ForwardBench -wi 2 -i 3 -rf json -rff "$out/forward.json";;
     train) step jmh-train 120 bash $run java -jar $bench_jar TrainStepBench -wi 2 -i 3 -rf json -rff "$out/train.json";;
     profile)
       step profile-forward 90 bash $run java -jar $jar bench --batch 128 --iterations 20 --profile

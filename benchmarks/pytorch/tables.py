@@ -80,6 +80,8 @@ def load_ours(path: str) -> dict:
             out[key][params["layer"]] = ms
         elif "train" in method:
             out["train_step_ms"] = ms
+        elif method == "forwardgraph" and "batch" in params:
+            out.setdefault("forward_graph_ms", {})[str(params["batch"])] = ms
         elif "forward" in method and "batch" in params:
             out["forward_ms"][str(params["batch"])] = ms
     return out
@@ -93,6 +95,8 @@ def comparison_table(ours: dict, res: dict) -> str:
         rows.append((name + " bwd", ours.get("layers_bwd_ms", {}).get(name), ms))
     for bs, ms in res["forward_ms"].items():
         rows.append((f"forward b{bs}", ours.get("forward_ms", {}).get(bs), ms))
+    for bs, ms in res.get("forward_graph_ms", {}).items():  # both sides' forward replayed as one CUDA graph
+        rows.append((f"forward b{bs} CUDA graph", ours.get("forward_graph_ms", {}).get(bs), ms))
     if res.get("train_step_ms") is not None:
         rows.append((f"train step b{res['train_batch']}", ours.get("train_step_ms"), res["train_step_ms"]))
     lines = ["| layer | ours ms | PyTorch ms | ratio ours/PyTorch |", "|---|---:|---:|---:|"]
@@ -110,14 +114,14 @@ def comparison_table(ours: dict, res: dict) -> str:
 
 def load_all_ours(paths: list[str]) -> dict:
     """Our timings from several files (JMH results of different benchmarks, or this script's keys), merged."""
-    merged = {"forward_ms": {}, "layers_ms": {}, "layers_bwd_ms": {}, "train_step_ms": None}
+    merged = {"forward_ms": {}, "forward_graph_ms": {}, "layers_ms": {}, "layers_bwd_ms": {}, "train_step_ms": None}
     for path in paths:
         try:
             ours = load_ours(path)
         except (OSError, ValueError) as e:
             print(f"(no timings read from {path}: {e})", file=sys.stderr)
             continue
-        for key in ("forward_ms", "layers_ms", "layers_bwd_ms"):
+        for key in ("forward_ms", "forward_graph_ms", "layers_ms", "layers_bwd_ms"):
             merged[key].update(ours.get(key) or {})
         if ours.get("train_step_ms") is not None:
             merged["train_step_ms"] = ours["train_step_ms"]

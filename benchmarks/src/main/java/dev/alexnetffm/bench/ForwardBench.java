@@ -3,6 +3,7 @@ package dev.alexnetffm.bench;
 import dev.alexnetffm.engine.backend.cuda.CudaBackend;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
+import dev.alexnetffm.engine.model.ForwardGraph;
 import dev.alexnetffm.engine.tensor.Tensor;
 import org.openjdk.jmh.annotations.*;
 
@@ -11,8 +12,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The whole forward pass of the paper's network (input on the device, logits left on the device), FP32, at
- * batch 1, 32 and 128. PyTorch + cuDNN's time for the same network is measured by
- * {@code benchmarks/pytorch/alexnet_torch_bench.py} in the same run.
+ * batch 1, 32 and 128: {@code forward} queues each kernel, {@code forwardGraph} replays the pass recorded as one CUDA
+ * graph ({@link ForwardGraph}, the softmax included). PyTorch + cuDNN's time for the same network, eager and as a
+ * CUDA graph, is measured by {@code benchmarks/pytorch/alexnet_torch_bench.py} in the same run.
  * Run: {@code java -jar benchmarks/target/benchmarks.jar ForwardBench -rf json -rff forward.json}
  */
 @State(Scope.Thread)
@@ -28,6 +30,7 @@ public class ForwardBench {
     CudaBackend gpu;
     AlexNet net;
     Tensor input;
+    ForwardGraph graph;
 
     @Setup
     public void setUp() {
@@ -38,12 +41,15 @@ public class ForwardBench {
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
         input = gpu.fromArray(net.inputShape(batch), x);
         net.forward(input);
+        graph = ForwardGraph.record(net, batch);
+        gpu.copyFromHost(graph.input(), x);
         gpu.synchronize();
     }
 
     @TearDown
     public void tearDown() {
         gpu.synchronize();
+        graph.close();
         input.close();
         net.close();
         gpu.close();
@@ -52,6 +58,12 @@ public class ForwardBench {
     @Benchmark
     public void forward() {
         net.forward(input);
+        gpu.synchronize();
+    }
+
+    @Benchmark
+    public void forwardGraph() {
+        graph.run();
         gpu.synchronize();
     }
 }

@@ -200,6 +200,38 @@ public interface Backend extends AutoCloseable {
     /** Waits until every queued op has finished. */
     void synchronize();
 
+    /** Ops recorded by {@link #record}, to be queued again. */
+    interface Replay extends AutoCloseable {
+        /** Queues the recorded ops again, on the same tensors, with what they hold by then. */
+        void run();
+
+        /** Releases the recording; closing twice is harmless. */
+        @Override
+        void close();
+    }
+
+    /**
+     * Records the ops {@code work} queues, without running them, so that {@link Replay#run} queues them again: a
+     * GPU captures their kernels into a CUDA graph once and then launches the whole graph as one operation (one
+     * launch's time on the host instead of one per kernel); the CPU (this default) runs {@code work} again. The
+     * results are the bits {@code work} gives.
+     *
+     * <p>{@code work} must have run once before on the same tensors, so that everything done once per shape (loading
+     * kernels, tuning, growing scratch memory) is done, and must queue ops only: no copies from or to the host, no
+     * waiting. Other threads must not use the backend while it records. The tensors must outlive the recording.
+     */
+    default Replay record(Runnable work) {
+        return new Replay() {
+            @Override
+            public void run() {
+                work.run();
+            }
+
+            @Override
+            public void close() {}
+        };
+    }
+
     @Override
     void close();
 }

@@ -6,6 +6,7 @@ import dev.alexnetffm.engine.backend.cuda.CudaBackend;
 import dev.alexnetffm.engine.io.AtomicFile;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
+import dev.alexnetffm.engine.model.ForwardGraph;
 import dev.alexnetffm.engine.parallel.ExchangePlan;
 import dev.alexnetffm.engine.parallel.SplitAlexNet;
 import dev.alexnetffm.engine.parallel.Timeline;
@@ -32,7 +33,7 @@ import java.util.SplittableRandom;
 final class BenchCommand implements Main.Command {
     @Override
     public String summary() {
-        return "throughput: --batch N [--train] [--iterations K] [--weights file] [--device ... [--profile] | --devices A,B [--trace file.json]]";
+        return "throughput: --batch N [--train | --graph] [--iterations K] [--weights file] [--device ... [--profile] | --devices A,B [--trace f]]";
     }
 
     @Override
@@ -41,6 +42,8 @@ final class BenchCommand implements Main.Command {
                 usage: alexnet bench [options]
                   --batch N                      images per batch (default 128)
                   --train                        time a training step (forward, backward, SGD) instead of the forward pass
+                  --graph                        on one device: the forward pass recorded once and replayed (a CUDA graph on
+                                                 a GPU: one launch per batch instead of one per kernel)
                   --iterations K                 timed calls, of which the median is reported (default 50; 2 on the CPU)
                   --warmup K                     untimed calls first (default 5; 1 on the CPU)
                   --weights <file|dir>           the network to run: a weights file or a train --run folder (default: the
@@ -62,7 +65,7 @@ final class BenchCommand implements Main.Command {
 
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
-        Args args = new Args("bench", argv, Set.of("batch", "iterations", "warmup", "weights", "device", "devices", "trace", "profile-json"), Set.of("train", "profile"));
+        Args args = new Args("bench", argv, Set.of("batch", "iterations", "warmup", "weights", "device", "devices", "trace", "profile-json"), Set.of("train", "profile", "graph"));
         if (!args.operands().isEmpty()) throw new Main.UsageException("unexpected argument " + args.operands().getFirst());
         int batch = args.integer("batch", 128, 1, 4096);
         boolean train = args.flag("train");
@@ -72,6 +75,10 @@ final class BenchCommand implements Main.Command {
         boolean profile = args.flag("profile") || profileJson != null;
         if (trace != null && devices == null) throw new Main.UsageException("--trace records the two devices' timeline: it needs --devices");
         if (profile && devices != null) throw new Main.UsageException("--profile times one device's ops; for the split, --trace records both devices' timeline");
+        boolean graph = args.flag("graph");
+        if (graph && (train || devices != null || profile)) {
+            throw new Main.UsageException("--graph records one device's forward pass: without --train, --devices or --profile");
+        }
         String weightsFile = args.string("weights", null);
         AlexNetConfig config;
         Map<String, HostTensor> weights;
@@ -88,18 +95,23 @@ final class BenchCommand implements Main.Command {
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
         int[] labels = random.ints(batch, 0, config.classes()).toArray();
         Sgd sgd = Sgd.paper();
-        String what = train ? "training step (forward, backward, SGD)" : "forward";
+        String what = train ? "training step (forward, backward, SGD)" : graph ? "forward, recorded and replayed" : "forward";
 
         if (devices == null) {
             try (Engine engine = EngineOptions.open(args); Profiler profiler = profile ? Profiler.of(engine.backend()) : null;
                  AlexNet net = AlexNet.fromWeights(profile ? profiler.backend() : engine.backend(), config, weights);
-                 TrainingStep step = train ? new TrainingStep(net, 42) : null) {
+                 TrainingStep step = train ? new TrainingStep(net, 42) : null;
+                 ForwardGraph recorded = graph ? ForwardGraph.record(net, batch) : null) {
                 header(out, engine.description(), batch, what, config);
                 if (profile) {
                     profiler.label(net.parameters());
                     if (train) profiler.label(step.gradients());
                 }
                 Call call = i -> {
+                    if (recorded != null) {
+                        recorded.logits(x);
+                        return;
+                    }
                     Tensor input = net.upload(x, batch);
                     if (train) {
                         step.step(input, labels, sgd, i);

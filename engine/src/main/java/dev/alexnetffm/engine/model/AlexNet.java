@@ -356,7 +356,7 @@ public final class AlexNet implements AutoCloseable {
         return params.get(name);
     }
 
-    private void requireOpen() {
+    void requireOpen() {
         if (closed) throw new IllegalStateException("this AlexNet is closed (closing its Engine closes it too): load or build it again");
     }
 

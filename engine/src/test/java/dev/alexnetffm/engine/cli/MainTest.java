@@ -116,6 +116,12 @@ class MainTest {
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().contains("bench: cpu, forward, batch 1, 60,965,224 parameters"), r.out());
         assertTrue(r.out().matches("(?s).*median [0-9.]+ ms per batch .* images/s.*"), r.out());
+        r = run("bench", "--device", "cpu", "--batch", "1", "--iterations", "1", "--warmup", "0", "--graph");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("bench: cpu, forward, recorded and replayed, batch 1"), r.out());
+        r = run("bench", "--device", "cpu", "--graph", "--train");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--graph records one device's forward pass"), r.err());
     }
 
     @Test

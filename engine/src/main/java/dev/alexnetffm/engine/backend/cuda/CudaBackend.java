@@ -2,6 +2,8 @@ package dev.alexnetffm.engine.backend.cuda;
 
 import dev.alexnetffm.cuda.Context;
 import dev.alexnetffm.cuda.CuEvent;
+import dev.alexnetffm.cuda.CuGraph;
+import dev.alexnetffm.cuda.CuGraphExec;
 import dev.alexnetffm.cuda.CuModule;
 import dev.alexnetffm.cuda.CuStream;
 import dev.alexnetffm.cuda.CudaDriver;
@@ -23,6 +25,7 @@ import dev.alexnetffm.engine.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -148,6 +151,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public synchronized void copyFromHost(Tensor dst, float[] src) {
+        requireNotRecording("a copy from the host");
         DeviceTensor d = own(dst);
         long bytes = d.shape().bytes();
         if ((long) src.length * Float.BYTES < bytes) {
@@ -206,6 +210,7 @@ public final class CudaBackend implements Backend {
      */
     @Override
     public synchronized void copyFromHost(Tensor dst, HostBuffer src) {
+        requireNotRecording("a copy from the host");
         DeviceTensor d = own(dst);
         if (src.floats() < d.shape().size()) {
             throw new IllegalArgumentException("copyFromHost: " + dst + " needs " + d.shape().size() + " floats, the host buffer has " + src.floats());
@@ -244,7 +249,7 @@ public final class CudaBackend implements Backend {
         return Dim3.of(Math.min(Dim3.blocksFor(n, ELEMENTWISE_THREADS * perThread), multiprocessors * 16));
     }
 
-    private void launch(KernelSignature signature, Dim3 grid, Dim3 block, Object... args) {
+    private synchronized void launch(KernelSignature signature, Dim3 grid, Dim3 block, Object... args) {
         context.ensureCurrent();
         kernel(signature).launch(stream, grid, block, 0, args);
     }
@@ -337,6 +342,7 @@ public final class CudaBackend implements Backend {
 
     /** Device milliseconds of {@code work} queued on this backend's stream (waits for it). */
     private double timeMillis(Runnable work) {
+        requireNotRecording("tuning a convolution's kernel");
         context.ensureCurrent();
         try (CuEvent start = context.createEvent(true); CuEvent end = context.createEvent(true)) {
             start.record(stream);
@@ -522,9 +528,11 @@ public final class CudaBackend implements Backend {
 
     private synchronized DeviceBuffer workspace(long bytes) {
         if (workspace == null || workspace.byteSize() < bytes) {
+            requireNotRecording("growing the scratch memory of split reductions");
             if (workspace != null) {
                 stream.synchronize();  // queued kernels may still read the old one
-                workspace.close();
+                if (recordings.isEmpty()) workspace.close();
+                else retired.add(workspace);  // recorded kernels point into it: kept until the last recording closes
                 workspace = null;
             }
             workspace = context.allocate(bytes);
@@ -840,6 +848,7 @@ public final class CudaBackend implements Backend {
     }
 
     private synchronized void ensureXentBuffers(long bytes) {
+        requireNotRecording("the loss (it copies to and from the host)");
         if (xentDevice != null && xentDevice.byteSize() >= bytes) return;
         // Every earlier softmaxCrossEntropy waited for its stream work, so the old buffers are idle.
         if (xentDevice != null) xentDevice.close();
@@ -866,7 +875,87 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void synchronize() {
+        if (recorder == Thread.currentThread()) requireNotRecording("waiting for the device");
         stream.synchronize();
+    }
+
+    /** Recordings alive (see record): while any is, scratch memory their kernels point into is kept. */
+    private final Set<Recording> recordings = new HashSet<>();
+    /** Scratch buffers replaced while recordings were alive, freed when the last one closes. */
+    private final List<DeviceBuffer> retired = new ArrayList<>();
+    /** The thread recording, while one is. */
+    private Thread recorder;
+
+    /**
+     * Captures the kernels {@code work} queues on this backend's stream into a CUDA graph (thread-local capture mode;
+     * the backend's lock is held throughout, so other threads' ops wait), instantiated once; {@link Replay#run}
+     * launches it on the stream. Something {@code work} must not do while recording (tune, grow scratch memory, copy
+     * to or from the host, wait) fails with an {@link IllegalStateException} saying what, and nothing is recorded.
+     */
+    @Override
+    public synchronized Replay record(Runnable work) {
+        if (recorder != null) throw new IllegalStateException("record: " + name + " is recording already");
+        context.ensureCurrent();
+        stream.beginCapture(CuStream.CaptureMode.THREAD_LOCAL);
+        recorder = Thread.currentThread();
+        try {
+            work.run();
+        } catch (Throwable t) {
+            recorder = null;
+            try {
+                stream.endCapture().close();
+            } catch (RuntimeException e) {
+                t.addSuppressed(e);
+            }
+            throw t;
+        }
+        recorder = null;
+        CuGraphExec exec;
+        try (CuGraph graph = stream.endCapture()) {
+            exec = graph.instantiate();
+        }
+        Recording recording = new Recording(exec);
+        recordings.add(recording);
+        return recording;
+    }
+
+    private void requireNotRecording(String what) {
+        if (recorder != null) {
+            throw new IllegalStateException(what + " cannot be recorded into a CUDA graph: run the work once before recording it"
+                    + " (and record ops only: no copies, no waiting)");
+        }
+    }
+
+    /** A CUDA graph of recorded kernels. */
+    private final class Recording implements Replay {
+        private final CuGraphExec exec;
+
+        Recording(CuGraphExec exec) {
+            this.exec = exec;
+        }
+
+        @Override
+        public void run() {
+            synchronized (CudaBackend.this) {
+                if (exec.isClosed()) throw new IllegalStateException("this recording on " + name + " is closed");
+                context.ensureCurrent();
+                exec.launch(stream);
+            }
+        }
+
+        @Override
+        public void close() {
+            synchronized (CudaBackend.this) {
+                if (!recordings.remove(this)) return;
+                context.ensureCurrent();
+                exec.close();  // a launch still running finishes first (the driver frees it then)
+                if (recordings.isEmpty() && !retired.isEmpty()) {
+                    stream.synchronize();  // the last launches may still read the retired buffers
+                    retired.forEach(DeviceBuffer::close);
+                    retired.clear();
+                }
+            }
+        }
     }
 
     @Override
@@ -875,6 +964,10 @@ public final class CudaBackend implements Backend {
         try {
             if (!stream.isClosed()) stream.synchronize();
         } finally {
+            for (Recording r : List.copyOf(recordings)) r.exec.close();
+            recordings.clear();
+            retired.forEach(DeviceBuffer::close);
+            retired.clear();
             if (workspace != null) {
                 workspace.close();
                 workspace = null;
