@@ -58,8 +58,14 @@ public final class AlexNet implements AutoCloseable {
     private final Backend backend;
     private final AlexNetConfig config;
     private final Map<String, Tensor> params;
-    private Activations activations;
-    private Tensor input;
+    /**
+     * The inference input and activations of the last {@value #BATCH_SIZES_KEPT} batch sizes used, by batch size,
+     * least recently used first: alternating sizes (a classifier's full batches and its last, smaller one) reuse
+     * them instead of reallocating.
+     */
+    private final LinkedHashMap<Integer, Tensor> inputs = new LinkedHashMap<>(4, 0.75f, true);
+    private final LinkedHashMap<Integer, Activations> activationSets = new LinkedHashMap<>(4, 0.75f, true);
+    private static final int BATCH_SIZES_KEPT = 2;
     private volatile boolean closed;
 
     private AlexNet(Backend backend, AlexNetConfig config, Map<String, Tensor> params) {
@@ -317,8 +323,8 @@ public final class AlexNet implements AutoCloseable {
 
     /**
      * The network's input tensor for a batch of {@code n}, holding the first N*C*S*S floats of {@code images}: one
-     * tensor per network, reused while the batch size stays the same, the copy queued after the work before it.
-     * Valid until the next upload.
+     * tensor per batch size (the last two sizes' kept), the copy queued after the work before it. Valid until the
+     * next upload.
      */
     public synchronized Tensor upload(float[] images, int n) {
         Tensor x = inputFor(n);
@@ -335,12 +341,29 @@ public final class AlexNet implements AutoCloseable {
 
     private Tensor inputFor(int n) {
         requireOpen();
-        if (input == null || input.shape().dim(0) != n) {
-            if (input != null) input.close();
-            input = null; // stays null if the allocation below fails
-            input = backend.allocate(inputShape(n));
+        return cached(inputs, n, () -> backend.allocate(inputShape(n)));
+    }
+
+    /** {@code map}'s value for batch size {@code n}, made if missing; the least recently used one past the kept few closed. */
+    private static <T extends AutoCloseable> T cached(LinkedHashMap<Integer, T> map, int n, java.util.function.Supplier<T> make) {
+        T value = map.get(n);
+        if (value != null) return value;
+        if (map.size() >= BATCH_SIZES_KEPT) {
+            var eldest = map.entrySet().iterator().next();
+            map.remove(eldest.getKey());
+            closeQuietly(eldest.getValue());
         }
-        return input;
+        value = make.get();
+        map.put(n, value);
+        return value;
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing " + c + " failed", e);
+        }
     }
 
     /** A batch given as exactly N*C*S*S floats. */
@@ -366,11 +389,7 @@ public final class AlexNet implements AutoCloseable {
     }
 
     private Activations activationsFor(int n) {
-        if (activations == null || activations.n != n) {
-            if (activations != null) activations.close();
-            activations = new Activations(backend, config, n, false);
-        }
-        return activations;
+        return cached(activationSets, n, () -> new Activations(backend, config, n, false));
     }
 
     /** Releases parameters and activations (device memory on a GPU backend). The backend stays open. */
@@ -378,10 +397,10 @@ public final class AlexNet implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
-        if (activations != null) activations.close();
-        activations = null;
-        if (input != null) input.close();
-        input = null;
+        activationSets.values().forEach(Activations::close);
+        activationSets.clear();
+        inputs.values().forEach(Tensor::close);
+        inputs.clear();
         params.values().forEach(Tensor::close);
     }
 

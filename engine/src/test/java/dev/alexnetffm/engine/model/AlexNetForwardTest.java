@@ -44,6 +44,36 @@ class AlexNetForwardTest {
         }
     }
 
+    /** Alternating batch sizes (a classifier's full batches and its last) reuse their buffers: no allocation after the first of each. */
+    @Test
+    void alternatingBatchSizesKeepTheirBuffers() {
+        java.util.concurrent.atomic.AtomicInteger allocations = new java.util.concurrent.atomic.AtomicInteger();
+        CpuBackend cpu = new CpuBackend();
+        dev.alexnetffm.engine.backend.Backend counting = (dev.alexnetffm.engine.backend.Backend) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {dev.alexnetffm.engine.backend.Backend.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("allocate")) allocations.incrementAndGet();
+                    try {
+                        return method.invoke(cpu, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        try (AlexNet net = AlexNet.initialize(counting, AlexNetTest.SMALL, 5)) {
+            float[] two = randomImages(net, 2, 1), three = randomImages(net, 3, 2);
+            float[] first2 = net.logits(two, 2), first3 = net.logits(three, 3);
+            int made = allocations.get();
+            for (int round = 0; round < 3; round++) {
+                assertArrayEquals(first2, net.logits(two, 2));
+                assertEquals(30, net.probabilities(three, 3).length);
+                assertArrayEquals(first3, net.logits(three, 3));
+            }
+            assertEquals(made, allocations.get(), "no allocation once both sizes have their buffers");
+            net.logits(randomImages(net, 1, 3), 1);  // a third size: made, the least recently used one let go
+            assertTrue(allocations.get() > made);
+            assertArrayEquals(first3, net.logits(three, 3));
+        }
+    }
+
     @Test
     void badInputShapesNameWhatWasExpected() {
         try (AlexNet net = AlexNet.initialize(new CpuBackend(), AlexNetTest.SMALL, 5)) {
