@@ -36,6 +36,7 @@ public final class Main {
         COMMANDS.put("eval", new EvalCommand());
         COMMANDS.put("pca", new PcaCommand());
         COMMANDS.put("experiment", new ExperimentCommand());
+        COMMANDS.put("import-caffe", new ImportCaffeCommand());
     }
 
     private Main() {}

@@ -20,7 +20,16 @@ public enum InputEncoding {
      * Fashion-MNIST's, as {@link FashionMnist} prepares its images: the whole (square) image resized to the input,
      * grey, {@code (v / 255 - 0.2860) / 0.3530}, the same in every channel.
      */
-    FASHION_MNIST("fashion-mnist");
+    FASHION_MNIST("fashion-mnist"),
+    /**
+     * Caffe's ImageNet networks' (the BVLC reference AlexNet, imported by {@code alexnet import-caffe}): as
+     * {@link #IMAGENET} but with the channels in BGR order and the mean of Caffe's ILSVRC 2012 mean image subtracted
+     * per channel (B 104.007, G 116.669, R 122.679).
+     */
+    CAFFE("caffe");
+
+    /** The per-channel mean of Caffe's ILSVRC 2012 mean image ({@code ilsvrc_2012_mean.npy}), in RGB order. */
+    public static final double CAFFE_MEAN_R = 122.6789143406786, CAFFE_MEAN_G = 116.66876761696767, CAFFE_MEAN_B = 104.0069879317889;
 
     public static final String METADATA_KEY = "alexnet.inputs";
 
@@ -43,6 +52,8 @@ public enum InputEncoding {
     public ImagePreprocessor preprocessor(int inputSize, int crop) {
         return switch (this) {
             case IMAGENET -> ImagePreprocessor.forInput(inputSize, crop);
+            case CAFFE -> ImagePreprocessor.builder().shortSide(ImagePreprocessor.shortSideFor(inputSize)).cropSize(crop)
+                    .channelOrder(ImagePreprocessor.ChannelOrder.BGR).mean(CAFFE_MEAN_R, CAFFE_MEAN_G, CAFFE_MEAN_B).build();
             case FASHION_MNIST -> {
                 // FashionMnist resizes the whole image to the size it is prepared at: here the short side, then
                 // the centre square (all of a square image)

@@ -53,6 +53,22 @@ class InputEncodingTest {
         for (float v : out) assertEquals(expected, v, 1e-5f);
     }
 
+    /** Caffe's ImageNet models: planes B, G, R, each minus its channel's mean in Caffe's ILSVRC 2012 mean image. */
+    @Test
+    void theCaffeEncodingIsBgrMinusCaffesMean() throws Exception {
+        BufferedImage img = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 30; y++) for (int x = 0; x < 40; x++) img.setRGB(x, y, 200 << 16 | 100 << 8 | 50);
+        ImagePreprocessor p = InputEncoding.CAFFE.preprocessor(227, 227);
+        assertEquals(256, p.shortSide());
+        float[] v = p.process(img);
+        int plane = 227 * 227;
+        float[] expected = {(float) (50 - 104.0069879317889), (float) (100 - 116.66876761696767), (float) (200 - 122.6789143406786)};
+        for (int c = 0; c < 3; c++) {
+            for (int i = 0; i < plane; i += 997) assertEquals(expected[c], v[c * plane + i], 1e-3f, "plane " + c);
+        }
+        assertEquals(InputEncoding.CAFFE, InputEncoding.fromMetadata(Map.of(InputEncoding.METADATA_KEY, "caffe")));
+    }
+
     @Test
     void theImageNetEncodingIsTheProportionalCentreCrop() {
         ImagePreprocessor p = InputEncoding.IMAGENET.preprocessor(67, 67);
