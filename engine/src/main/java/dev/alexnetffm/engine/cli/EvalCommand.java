@@ -8,6 +8,7 @@ import dev.alexnetffm.engine.data.ImagePreprocessor;
 import dev.alexnetffm.engine.data.InputEncoding;
 import dev.alexnetffm.engine.data.Labels;
 import dev.alexnetffm.engine.data.Subset;
+import dev.alexnetffm.engine.io.Json;
 import dev.alexnetffm.engine.io.SafeTensors;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
@@ -45,6 +46,7 @@ final class EvalCommand implements Main.Command {
                   --subset N                     evaluate a seeded sample of N images (default: all of them)
                   --batch N                      images per forward pass, ten crops each (default 16)
                   --threads N                    image decoding threads (default: cores - 1)
+                  --json                         print one JSON object instead: the errors (as fractions), per class too
                 """ + EngineOptions.HELP + EngineOptions.DEVICES_HELP + """
                 The images are prepared at 256x256 for a 227x227 network (in proportion for smaller ones); the centre
                 crop and the ten crops (corners, centre and their mirror images, softmax averaged) are each scored, as the
@@ -55,7 +57,8 @@ final class EvalCommand implements Main.Command {
 
     @Override
     public int run(String[] argv, PrintStream out) throws Exception {
-        Args args = new Args("eval", argv, Set.of("weights", "data", "data-dir", "subset", "batch", "threads", "device", "devices"), Set.of());
+        Args args = new Args("eval", argv, Set.of("weights", "data", "data-dir", "subset", "batch", "threads", "device", "devices"), Set.of("json"));
+        boolean json = args.flag("json");
         if (!args.operands().isEmpty()) throw new Main.UsageException("unexpected argument " + args.operands().getFirst());
         String weights = args.string("weights", null);
         if (weights == null) throw new Main.UsageException("--weights <file.safetensors or a train --run folder> is required");
@@ -84,16 +87,20 @@ final class EvalCommand implements Main.Command {
              AlexNet one = engine == null ? null : AlexNet.fromWeights(engine.backend(), config, saved.weights());
              SplitAlexNet two = devices == null ? null : SplitAlexNet.open(devices.a(), devices.b(), config, saved.weights())) {
             Evaluation.Probabilities net = one != null ? one::probabilities : two::probabilities;
-            out.printf(Locale.ROOT, "eval: %s on %s (%d images), %s%n", weights, test.name(), test.size(),
-                    engine != null ? engine.description() : two.description());
+            String where = engine != null ? engine.description() : two.description();
+            if (!json) out.printf(Locale.ROOT, "eval: %s on %s (%d images), %s%n", weights, test.name(), test.size(), where);
             Evaluation.Result r = Evaluation.tenCrop(net, config, test, batch, threads);
-            out.printf(Locale.ROOT, "centre crop: top-1 error %.2f%%, top-5 error %.2f%%%n", 100 * r.centreTop1(), 100 * r.centreTop5());
-            out.printf(Locale.ROOT, "ten crops:   top-1 error %.2f%%, top-5 error %.2f%%%n", 100 * r.tenCropTop1(), 100 * r.tenCropTop5());
             double[] e = one != null ? Trainer.evaluate(one, whole, batch * 10, threads) : Trainer.evaluate(two, whole, batch * 10, threads);
-            out.printf(Locale.ROOT, "whole image: top-1 error %.2f%%, top-5 error %.2f%% (%dx%d, no crop: what train reports without "
-                    + "--augment crop-flip)%n", 100 * e[0], 100 * e[1], config.inputSize(), config.inputSize());
             // the classes as the network's training named them, else as the data set does, else by index
             Labels names = trainedNames.size() > 0 ? trainedNames : Labels.of(test.classNames());
+            if (json) {
+                out.println(json(weights, test, where, r, e, names));
+                return 0;
+            }
+            out.printf(Locale.ROOT, "centre crop: top-1 error %.2f%%, top-5 error %.2f%%%n", 100 * r.centreTop1(), 100 * r.centreTop5());
+            out.printf(Locale.ROOT, "ten crops:   top-1 error %.2f%%, top-5 error %.2f%%%n", 100 * r.tenCropTop1(), 100 * r.tenCropTop5());
+            out.printf(Locale.ROOT, "whole image: top-1 error %.2f%%, top-5 error %.2f%% (%dx%d, no crop: what train reports without "
+                    + "--augment crop-flip)%n", 100 * e[0], 100 * e[1], config.inputSize(), config.inputSize());
             int width = IntStream.range(0, config.classes()).map(c -> names.name(c).length()).max().orElse(1);
             out.println("ten crops, top-1 error per class:");
             for (int c = 0; c < config.classes(); c++) {
@@ -102,6 +109,35 @@ final class EvalCommand implements Main.Command {
             }
         }
         return 0;
+    }
+
+    /**
+     * The results as one JSON object on one line: {@code {"weights", "data", "images", "device", "centre_crop":
+     * {"top1", "top5"}, "ten_crops": {...}, "whole_image": {...}, "classes": [{"class", "label", "images",
+     * "ten_crop_top1"}, ...]}}; errors as fractions, classes without images left out.
+     */
+    private static String json(String weights, Dataset test, String where, Evaluation.Result r, double[] whole, Labels names) {
+        StringBuilder s = new StringBuilder("{\"weights\": ").append(Json.quote(weights))
+                .append(", \"data\": ").append(Json.quote(test.name()))
+                .append(", \"images\": ").append(test.size())
+                .append(", \"device\": ").append(Json.quote(where))
+                .append(", \"centre_crop\": ").append(pair(r.centreTop1(), r.centreTop5()))
+                .append(", \"ten_crops\": ").append(pair(r.tenCropTop1(), r.tenCropTop5()))
+                .append(", \"whole_image\": ").append(pair(whole[0], whole[1]))
+                .append(", \"classes\": [");
+        String sep = "";
+        for (int c = 0; c < r.classImages().length; c++) {
+            if (r.classImages()[c] == 0) continue;
+            s.append(sep).append("{\"class\": ").append(c);
+            if (names.hasName(c)) s.append(", \"label\": ").append(Json.quote(names.name(c)));
+            s.append(", \"images\": ").append(r.classImages()[c]).append(", \"ten_crop_top1\": ").append(r.classTop1(c)).append('}');
+            sep = ", ";
+        }
+        return s.append("]}").toString();
+    }
+
+    private static String pair(double top1, double top5) {
+        return "{\"top1\": " + top1 + ", \"top5\": " + top5 + "}";
     }
 
     /**

@@ -96,7 +96,7 @@ class CommandHelpTest {
         assertEquals(2, r.status());
         assertEquals("", r.out());
         assertTrue(r.err().startsWith("alexnet eval: unknown option --frobs; valid: --batch <value>, --data <value>, --data-dir <value>, "
-                + "--device <value>, --devices <value>, --subset <value>, --threads <value>, --weights <value> (alexnet eval --help describes them)"), r.err());
+                + "--device <value>, --devices <value>, --subset <value>, --threads <value>, --weights <value>, --json (alexnet eval --help describes them)"), r.err());
         r = run("info", "--frobs");
         assertEquals(2, r.status());
         assertTrue(r.err().contains("alexnet info: takes no arguments, got --frobs"), r.err());

@@ -74,6 +74,32 @@ class EvalCommandTest {
         assertTrue(both.err().contains("give --device or --devices, not both"), both.err());
     }
 
+    /** --json: one line, nothing else, the errors of the text output as fractions, per class too. */
+    @Test
+    void jsonGivesTheSameErrors(@TempDir Path dir) throws Exception {
+        String[] common = {"eval", "--weights", tinyWeights(dir).toString(), "--data", noiseFolder(dir).toString(), "--threads", "1", "--device", "cpu"};
+        List<String> text = errors(run(common));
+        MainTest.Result json = run(concat(common, "--json"));
+        assertEquals(0, json.status(), json.err());
+        String line = json.out().strip();
+        assertEquals(1, json.out().strip().lines().count(), json.out());
+        String pair = "\\{\"top1\": ([0-9.E-]+), \"top5\": ([0-9.E-]+)}";
+        Matcher m = Pattern.compile("\\{\"weights\": \".*\", \"data\": \".*\", \"images\": 4, \"device\": \"cpu\", \"centre_crop\": " + pair
+                + ", \"ten_crops\": " + pair + ", \"whole_image\": " + pair + ", \"classes\": \\[(.*)]}").matcher(line);
+        assertTrue(m.matches(), line);
+        for (int i = 0; i < 3; i++) {
+            String expected = String.format(java.util.Locale.ROOT, "top-1 error %.2f%%, top-5 error %.2f%%",
+                    100 * Double.parseDouble(m.group(1 + 2 * i)), 100 * Double.parseDouble(m.group(2 + 2 * i)));
+            assertEquals(topErrors(text.get(i)), expected, line);
+        }
+        Matcher c = Pattern.compile("\\{\"class\": (\\d), \"label\": \"([ab])\", \"images\": 2, \"ten_crop_top1\": ([0-9.E-]+)}").matcher(m.group(7));
+        for (int k = 0; k < 2; k++) {
+            assertTrue(c.find(), m.group(7));
+            String printed = String.format(java.util.Locale.ROOT, "  %s  %6.2f%%  of 2", c.group(2), 100 * Double.parseDouble(c.group(3)));
+            assertTrue(text.contains(printed), printed + " in " + text);
+        }
+    }
+
     @Test
     void itReadsATrainRunsCheckpoint(@TempDir Path dir) throws Exception {
         Path images = noiseFolder(dir), run = dir.resolve("run");
