@@ -334,7 +334,7 @@ public final class CaffeModel {
         int size;
 
         void add(float v) {
-            if (size == values.length) values = Arrays.copyOf(values, 2 * size);
+            if (size == values.length) values = Arrays.copyOf(values, Math.max(16, 2 * size));
             values[size++] = v;
         }
 
