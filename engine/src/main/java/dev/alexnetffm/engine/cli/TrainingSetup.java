@@ -6,6 +6,7 @@ import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.data.FashionMnist;
 import dev.alexnetffm.engine.data.ImageFolder;
 import dev.alexnetffm.engine.data.ImagePreprocessor;
+import dev.alexnetffm.engine.data.InputEncoding;
 import dev.alexnetffm.engine.data.Subset;
 import dev.alexnetffm.engine.data.augment.Augmented;
 import dev.alexnetffm.engine.data.augment.CentreCrop;
@@ -77,8 +78,15 @@ final class TrainingSetup {
 
     /** @param pca PCA colour augmentation on (with crops), whatever {@code --pca} says; null to follow the options */
     static Data data(Args args, PcaColour pca) throws IOException {
+        return data(args, pca, InputEncoding.IMAGENET, args.integer("image-size", 227, 11, 1024));
+    }
+
+    /**
+     * {@link #data(Args, PcaColour)} with an image folder's images prepared as {@code folders} encodes them (a network
+     * being fine-tuned, or resumed, expects its own) for a network of {@code imageSize} inputs.
+     */
+    static Data data(Args args, PcaColour pca, InputEncoding folders, int imageSize) throws IOException {
         long seed = seed(args);
-        int imageSize = args.integer("image-size", 227, 11, 1024);
         String augment = args.string("augment", "none");
         if (!augment.equals("none") && !augment.equals("crop-flip")) throw new Main.UsageException("--augment must be none or crop-flip");
         boolean crops = augment.equals("crop-flip");
@@ -93,9 +101,9 @@ final class TrainingSetup {
             val = FashionMnist.test(dir, 3, prepared);
         } else {
             if (args.string("val", null) == null) throw new Main.UsageException("an image folder needs --val <folder> with the same class sub-folders");
-            ImagePreprocessor preprocessor = ImagePreprocessor.forInput(imageSize, prepared);
-            train = ImageFolder.open(Path.of(data), preprocessor);
-            val = ImageFolder.open(Path.of(args.string("val", null)), preprocessor);
+            ImagePreprocessor preprocessor = folders.preprocessor(imageSize, prepared);
+            train = ImageFolder.open(Path.of(data), preprocessor, folders);
+            val = ImageFolder.open(Path.of(args.string("val", null)), preprocessor, folders);
         }
         int subset = args.integer("subset", 0, 0, Integer.MAX_VALUE), valSubset = args.integer("val-subset", 0, 0, Integer.MAX_VALUE);
         if (subset > 0) train = new Subset(train, subset, seed);

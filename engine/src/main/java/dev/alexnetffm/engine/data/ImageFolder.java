@@ -22,13 +22,16 @@ public final class ImageFolder implements Dataset {
     private final List<Path> files;
     private final int[] labels;
     private final ImagePreprocessor preprocessor;
+    private final InputEncoding encoding;
 
-    private ImageFolder(String name, List<String> classNames, List<Path> files, int[] labels, ImagePreprocessor preprocessor) {
+    private ImageFolder(String name, List<String> classNames, List<Path> files, int[] labels, ImagePreprocessor preprocessor,
+                        InputEncoding encoding) {
         this.name = name;
         this.classNames = classNames;
         this.files = files;
         this.labels = labels;
         this.preprocessor = preprocessor;
+        this.encoding = encoding;
     }
 
     /** The .jpg, .jpeg and .png files in {@code dir} and its sub-folders, sorted by path. */
@@ -40,7 +43,13 @@ public final class ImageFolder implements Dataset {
         }
     }
 
+    /** The folder's images prepared by {@code preprocessor}, which encodes them as {@link InputEncoding#IMAGENET} does. */
     public static ImageFolder open(Path root, ImagePreprocessor preprocessor) throws IOException {
+        return open(root, preprocessor, InputEncoding.IMAGENET);
+    }
+
+    /** The folder's images prepared by {@code preprocessor}, one of {@code encoding}'s (which trained networks record). */
+    public static ImageFolder open(Path root, ImagePreprocessor preprocessor, InputEncoding encoding) throws IOException {
         if (!Files.isDirectory(root)) throw new NoSuchFileException(root.toString(), null, "not a folder of class sub-folders");
         List<Path> classDirs;
         try (Stream<Path> s = Files.list(root)) {
@@ -59,7 +68,12 @@ public final class ImageFolder implements Dataset {
         }
         if (files.isEmpty()) throw new IOException(root + " holds no .jpg, .jpeg or .png files in its class sub-folders");
         return new ImageFolder(root.getFileName() + "", List.copyOf(names), List.copyOf(files),
-                labels.stream().mapToInt(Integer::intValue).toArray(), preprocessor);
+                labels.stream().mapToInt(Integer::intValue).toArray(), preprocessor, encoding);
+    }
+
+    @Override
+    public InputEncoding encoding() {
+        return encoding;
     }
 
     @Override

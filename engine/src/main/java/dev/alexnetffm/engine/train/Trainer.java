@@ -7,12 +7,14 @@ import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.data.Labels;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
+import dev.alexnetffm.engine.tensor.HostTensor;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.function.LongFunction;
 
@@ -112,8 +114,17 @@ public final class Trainer {
 
     /** Trains a freshly initialised network of {@code config} (whose classes and input must match the data). */
     public Result run(AlexNetConfig config) throws IOException, InterruptedException {
+        return run(config, AlexNet.initialWeights(config, options.seed(), options.init()));
+    }
+
+    /**
+     * Trains the network of {@code config} from {@code weights} (fine-tuning: a trained network's weights, say, with a
+     * fresh fc8 for the data's classes), momentum starting at zero.
+     */
+    public Result run(AlexNetConfig config, Map<String, HostTensor> weights) throws IOException, InterruptedException {
         checkFits(config);
-        try (Learner learner = learners.create(config, AlexNet.initialWeights(config, options.seed(), options.init()), options.seed())) {
+        AlexNet.requireWeights(config, weights);
+        try (Learner learner = learners.create(config, weights, options.seed())) {
             Checkpoint start = new Checkpoint(0, 0, options.sgd().learningRate(), Double.POSITIVE_INFINITY, 0, 0, options.seed());
             return loop(learner, start, new Curves(), new StepLog());
         }

@@ -5,6 +5,7 @@ import dev.alexnetffm.engine.Engine;
 import dev.alexnetffm.engine.data.InputEncoding;
 import dev.alexnetffm.engine.io.CaffeModelTest;
 import dev.alexnetffm.engine.model.AlexNet;
+import dev.alexnetffm.engine.train.Checkpoint;
 import dev.alexnetffm.engine.tensor.HostTensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,5 +52,47 @@ class ImportCaffeCommandTest {
         }
         MainTest.Result bad = MainTest.run("import-caffe", model.toString(), "--out", out.toString(), "--labels", model.toString());
         assertNotEquals(0, bad.status());
+    }
+
+    /**
+     * Fine-tuning an imported network on an image folder of other classes: every layer but fc8 starts from the file
+     * (at a rate of 1e-30 they stay so), fc8 starts afresh for the folder's two classes, the folder's images are prepared
+     * with the network's encoding, and the checkpoint records it; --resume keeps it.
+     */
+    @Test
+    void anImportedNetworkIsFineTunedOnAFolder(@TempDir Path dir) throws Exception {
+        Map<String, HostTensor> w = AlexNet.initialWeights(CAFFE_SMALL, 9, AlexNet.Init.KAIMING);
+        Path model = Files.write(dir.resolve("small.caffemodel"), CaffeModelTest.caffeModel(CAFFE_SMALL, w, new CaffeModelTest.Style(false, false, false)));
+        Path weights = dir.resolve("small.safetensors"), run = dir.resolve("run"), images = EvalCommandTest.noiseFolder(dir);
+        assertEquals(0, MainTest.run("import-caffe", model.toString(), "--out", weights.toString()).status());
+        String[] common = {"train", "--data", images.toString(), "--val", images.toString(), "--run", run.toString(), "--batch", "2",
+                "--lr", "1e-30", "--threads", "1", "--device", "cpu"};
+        MainTest.Result r = MainTest.run(concat(common, "--init-from", weights.toString(), "--epochs", "1"));
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("fc8 starts afresh for 2 classes (it had 4)"), r.out());
+        assertTrue(r.out().contains("images prepared with the caffe encoding"), r.out());
+
+        Checkpoint.Loaded loaded = Checkpoint.load(run);
+        assertEquals(CAFFE_SMALL.withClasses(2), loaded.config());
+        for (String name : w.keySet()) {
+            if (name.startsWith("fc8")) continue;
+            assertArrayEquals(w.get(name).data(), loaded.weights().get(name).data(), 1e-20f, name + " as the file has it (rate 1e-30)");
+        }
+        Map<String, HostTensor> fresh = AlexNet.initialWeights(CAFFE_SMALL.withClasses(2), 42, AlexNet.Init.PAPER);
+        assertArrayEquals(fresh.get("fc8.weight").data(), loaded.weights().get("fc8.weight").data(), 1e-20f, "fc8: the paper's init, seed 42");
+        assertEquals(InputEncoding.CAFFE, InputEncoding.fromMetadata(
+                dev.alexnetffm.engine.io.SafeTensors.readHeader(Checkpoint.weightsFile(run)).metadata()));
+
+        MainTest.Result resumed = MainTest.run(concat(common, "--epochs", "2", "--resume"));
+        assertEquals(0, resumed.status(), resumed.err());
+        assertTrue(resumed.out().contains("images prepared with the caffe encoding"), resumed.out());
+
+        MainTest.Result both = MainTest.run(concat(common, "--init-from", weights.toString(), "--hidden", "8"));
+        assertEquals(2, both.status());
+        assertTrue(both.err().contains("--hidden does not go with --init-from"), both.err());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
     }
 }
