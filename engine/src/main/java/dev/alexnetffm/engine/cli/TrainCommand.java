@@ -6,9 +6,9 @@ import dev.alexnetffm.engine.data.InputEncoding;
 import dev.alexnetffm.engine.io.SafeTensors;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
+import dev.alexnetffm.engine.parallel.SplitAlexNet;
 import dev.alexnetffm.engine.tensor.HostTensor;
 import dev.alexnetffm.engine.train.Checkpoint;
-import dev.alexnetffm.engine.parallel.SplitAlexNet;
 import dev.alexnetffm.engine.train.Learner;
 import dev.alexnetffm.engine.train.Trainer;
 
