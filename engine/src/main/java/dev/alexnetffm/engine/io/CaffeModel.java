@@ -52,6 +52,10 @@ public final class CaffeModel {
 
     record Lrn(int size, float alpha, float beta, float k, int region) {}
 
+    /** The settings Caffe assumes where a layer gives none. */
+    private static final Conv DEFAULT_CONV = new Conv(0, 1, 0, 1);
+    private static final Lrn DEFAULT_LRN = new Lrn(5, 1, 0.75f, 1, 0);
+
     /** V1LayerParameter's layer types, by their enum numbers, as the newer format names them. */
     private static final Map<Integer, String> V1_TYPES = Map.of(4, "Convolution", 14, "InnerProduct", 15, "LRN", 17, "Pooling",
             18, "ReLU", 6, "Dropout", 20, "Softmax", 23, "TanH", 5, "Data", 21, "SoftmaxWithLoss");
@@ -154,7 +158,8 @@ public final class CaffeModel {
     }
 
     private static Conv conv(Wire m) throws IOException {
-        int kernel = 0, stride = 1, pad = 0, group = 1, kernelH = 0, kernelW = 0, strideH = 0, strideW = 0, padH = -1, padW = -1;
+        int kernel = DEFAULT_CONV.kernel(), stride = DEFAULT_CONV.stride(), pad = DEFAULT_CONV.pad(), group = DEFAULT_CONV.group(),
+                kernelH = 0, kernelW = 0, strideH = 0, strideW = 0, padH = -1, padW = -1;
         while (m.more()) {
             int tag = m.tag(), field = tag >>> 3;
             switch (field) {
@@ -194,8 +199,8 @@ public final class CaffeModel {
     }
 
     private static Lrn lrn(Wire m) throws IOException {
-        int size = 5, region = 0;
-        float alpha = 1, beta = 0.75f, k = 1;  // Caffe's defaults
+        int size = DEFAULT_LRN.size(), region = DEFAULT_LRN.region();
+        float alpha = DEFAULT_LRN.alpha(), beta = DEFAULT_LRN.beta(), k = DEFAULT_LRN.k();
         while (m.more()) {
             int tag = m.tag(), field = tag >>> 3;
             switch (field) {
@@ -238,7 +243,7 @@ public final class CaffeModel {
             Layer l = convs.get(i);
             String ours = "conv" + (i + 1);
             ConvSpec spec = specs[i];
-            Conv c = l.conv() == null ? new Conv(0, 1, 0, 1) : l.conv();
+            Conv c = l.conv() == null ? DEFAULT_CONV : l.conv();
             if (c.stride() != spec.stride() || c.pad() != spec.pad() || c.group() != spec.groups()) {
                 throw new IOException(file + ": layer " + l.name() + " (AlexNet's " + ours + ") has stride " + c.stride() + ", pad " + c.pad()
                         + ", group " + c.group() + "; the paper's " + ours + " has stride " + spec.stride() + ", pad " + spec.pad()
@@ -259,9 +264,9 @@ public final class CaffeModel {
         }
         LrnSpec lrnSpec = null;
         if (lrn) {
-            Lrn n = norms.getFirst().lrn() == null ? new Lrn(5, 1, 0.75f, 1, 0) : norms.getFirst().lrn();
+            Lrn n = norms.getFirst().lrn() == null ? DEFAULT_LRN : norms.getFirst().lrn();
             for (Layer l : norms) {
-                Lrn m = l.lrn() == null ? new Lrn(5, 1, 0.75f, 1, 0) : l.lrn();
+                Lrn m = l.lrn() == null ? DEFAULT_LRN : l.lrn();
                 if (!m.equals(n)) throw new IOException(file + ": the two normalisation layers differ: " + n + " and " + m);
             }
             if (n.region() != 0) throw new IOException(file + ": layer " + norms.getFirst().name() + " normalises within channels; AlexNet's LRN runs across them");

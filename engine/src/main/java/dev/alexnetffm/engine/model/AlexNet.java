@@ -341,29 +341,22 @@ public final class AlexNet implements AutoCloseable {
 
     private Tensor inputFor(int n) {
         requireOpen();
-        return cached(inputs, n, () -> backend.allocate(inputShape(n)));
+        return cached(inputs, n, () -> backend.allocate(inputShape(n)), Tensor::close);
     }
 
     /** {@code map}'s value for batch size {@code n}, made if missing; the least recently used one past the kept few closed. */
-    private static <T extends AutoCloseable> T cached(LinkedHashMap<Integer, T> map, int n, java.util.function.Supplier<T> make) {
+    private static <T> T cached(LinkedHashMap<Integer, T> map, int n, java.util.function.Supplier<T> make,
+                                java.util.function.Consumer<T> close) {
         T value = map.get(n);
         if (value != null) return value;
         if (map.size() >= BATCH_SIZES_KEPT) {
             var eldest = map.entrySet().iterator().next();
             map.remove(eldest.getKey());
-            closeQuietly(eldest.getValue());
+            close.accept(eldest.getValue());
         }
         value = make.get();
         map.put(n, value);
         return value;
-    }
-
-    private static void closeQuietly(AutoCloseable c) {
-        try {
-            c.close();
-        } catch (Exception e) {
-            throw new IllegalStateException("closing " + c + " failed", e);
-        }
     }
 
     /** A batch given as exactly N*C*S*S floats. */
@@ -389,7 +382,7 @@ public final class AlexNet implements AutoCloseable {
     }
 
     private Activations activationsFor(int n) {
-        return cached(activationSets, n, () -> new Activations(backend, config, n, false));
+        return cached(activationSets, n, () -> new Activations(backend, config, n, false), Activations::close);
     }
 
     /** Releases parameters and activations (device memory on a GPU backend). The backend stays open. */
