@@ -4,18 +4,20 @@
 #   bash benchmarks/gpu-check.sh [WHAT ...]      (default: all)
 #     all           tests, then bench
 #     tests         every gpu-tagged JUnit test (TESTS_LIMIT seconds at most, default 300)
-#     bench         the benchmark steps below, most important first: torch forward train profile launch split
-#                   layers copy loading; each can also be named alone
+#     bench         the benchmark steps below, most important first: torch forward train profile winograd launch
+#                   split layers copy loading; each can also be named alone
 #       torch       PyTorch + cuDNN on the same network: every layer forward and backward, forward at batch
 #                   1/32/128, the training step (benchmarks/pytorch/alexnet_torch_bench.py)
 #       forward     ForwardBench (batch 1, 32, 128; eager and as a CUDA graph)   train  TrainStepBench (batch 128)
 #       profile     `alexnet bench --profile`: every op of a batch-128 forward and training step, device-timed (the
 #                   step's per-layer backward times go into the comparison with PyTorch's)
+#       winograd    the same two profiles with conv3-5 and their data gradients by Winograd (ALEXNET_WINOGRAD=1)
 #       launch      LaunchBench                             split     SplitBench, and one traced split step
 #       layers      LayerBench at batch 128                 copy      CopyBench and PyTorch's copies
 #       loading     DataLoadingBench (decoding and augmentation, images/s per core)
 #     sanitize      compute-sanitizer memcheck and racecheck around one batch-2 training step with the convolutions
-#                   tuned (so that every row tile of every conv kernel runs), and memcheck around the split's step
+#                   tuned (so that every row tile of every conv kernel runs), memcheck around it with Winograd, and
+#                   memcheck around the split's step
 #     fmnist        10 epochs of Fashion-MNIST, once per initialisation (FMNIST_INITS, default "paper kaiming";
 #                   EPOCHS=N, TRAIN_ARGS="..."); needs scripts/gpu-bundle --with-fashion-mnist,
 #                   then scripts/slim-gpu-bundle (it drops the benchmark jars, so that the data set fits in a 64 MiB copy)
@@ -34,7 +36,7 @@ out=$(mktemp -d /tmp/gpu-check.XXXX)
 run=".gpu-bundle/run"
 jar=.gpu-bundle/lib/alexnet-ffm.jar
 bench_jar=.gpu-bundle/lib/benchmarks.jar
-bench_steps="torch forward train profile launch split layers copy loading"
+bench_steps="torch forward train profile winograd launch split layers copy loading"
 summary=()
 
 what=()
@@ -42,7 +44,7 @@ for w in "${@:-all}"; do
   case "$w" in
     all) what+=(tests $bench_steps);;
     bench) what+=($bench_steps);;
-    tests|sanitize|fmnist|experiments|torch|forward|train|profile|launch|split|layers|copy|loading) what+=("$w");;
+    tests|sanitize|fmnist|experiments|torch|forward|train|profile|winograd|launch|split|layers|copy|loading) what+=("$w");;
     *) echo "gpu-check.sh: unknown step '$w' (see the header of this script)" >&2; exit 2;;
   esac
 done
@@ -63,7 +65,7 @@ report() {
       # later files win: the JMH figures over the profile's single call
       python3 benchmarks/pytorch/tables.py "$out/torch.json" --ours $(ls "$out"/{profile-train,forward,train,layers}.json 2>/dev/null) 2>&1
     fi
-    for p in profile-forward profile-train; do
+    for p in profile-forward profile-train winograd-forward winograd-train; do
       [ -f "$out/$p.log" ] && { echo "-- $p"; sed -n '/^median/,$p' "$out/$p.log"; }
     done
     local jmh=$(ls "$out"/{launch,copy,loading,split}.json 2>/dev/null)
@@ -116,6 +118,9 @@ for w in "${what[@]}"; do
     profile)
       step profile-forward 90 bash $run java -jar $jar bench --batch 128 --iterations 20 --profile
       step profile-train 120 bash $run java -jar $jar bench --batch 128 --train --iterations 20 --profile-json "$out/profile-train.json";;
+    winograd)
+      step winograd-forward 90 env ALEXNET_WINOGRAD=1 bash $run java -jar $jar bench --batch 128 --iterations 20 --profile
+      step winograd-train 120 env ALEXNET_WINOGRAD=1 bash $run java -jar $jar bench --batch 128 --train --iterations 20 --profile;;
     launch) step jmh-launch 90 bash $run java -jar $bench_jar LaunchBench -rf json -rff "$out/launch.json";;
     split)
       # two-gpus only where there are two GPUs
@@ -133,6 +138,8 @@ for w in "${what[@]}"; do
         step "sanitize-$tool" 200 env ALEXNET_AUTOTUNE=1 compute-sanitizer --tool $tool --target-processes all --error-exitcode 99 \
             --print-limit 20 bash $run java -jar $jar bench --batch 2 --train --iterations 1 --warmup 0
       done
+      step sanitize-memcheck-winograd 150 env ALEXNET_WINOGRAD=1 compute-sanitizer --tool memcheck --target-processes all \
+          --error-exitcode 99 --print-limit 20 bash $run java -jar $jar bench --batch 2 --train --iterations 1 --warmup 0
       step sanitize-memcheck-split 150 env ALEXNET_AUTOTUNE=1 compute-sanitizer --tool memcheck --target-processes all \
           --error-exitcode 99 --print-limit 20 bash $run java -jar $jar bench --devices 0,0 --batch 2 --train --iterations 1 --warmup 0;;
     loading) step jmh-loading 90 bash $run java -jar $bench_jar DataLoadingBench -t 1 -wi 1 -i 3 -r 2 -rf json -rff "$out/loading.json";;

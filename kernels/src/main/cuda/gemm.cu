@@ -46,59 +46,11 @@
 //                               grid-stride over M*Ncol.
 //   linear_backward_bias    v1: dBias[k] = dOut[0, k] + dOut[1, k] + ... in order of n, in float, one thread per k
 //                               (grid-stride; a warp reads 32 consecutive k of a row): the CPU reference's bits.
-#include "common.cuh"
-
-namespace linear_v1 {
-constexpr int BM = 64;       // rows of in (batch) per block tile
-constexpr int BN = 128;      // rows of weight (output features) per block tile
-constexpr int BK = 16;       // reduction indices per slab
-constexpr int THREADS = 128; // = (BM / 8) * (BN / 8): one 8 x 8 micro-tile per thread
-}  // namespace linear_v1
-
-// The GEMMs' epilogue: this thread's 8 x 8 accumulators, each as f(value, column) makes it, into rows
-// r0 + tile_8x8_row(i, tm) and columns c0 + tile_8x8_col(j, tn) of a row-major (rows, cols) matrix at dst; f sees only
-// columns inside the matrix. float4 stores where the row layout allows, else one float at a time.
-template <typename F>
-__device__ __forceinline__ void tile_8x8_store_rows(float* dst, int rows, int cols, int r0, int c0, int tm, int tn,
-                                                    const float (&acc)[8][8], F f) {
-    const bool vecOut = cols % 4 == 0 && aligned16(dst);
-#pragma unroll
-    for (int i = 0; i < 8; i++) {
-        const int r = r0 + tile_8x8_row(i, tm);
-        if (r >= rows) continue;
-        float* o = dst + (long long)r * cols;
-#pragma unroll
-        for (int h = 0; h < 2; h++) {
-            const int cb = c0 + h * 64 + tn * 4;  // first of this thread's 4 columns in this half
-            float v[4];
-#pragma unroll
-            for (int e = 0; e < 4; e++) v[e] = cb + e < cols ? f(acc[i][h * 4 + e], cb + e) : acc[i][h * 4 + e];
-            if (vecOut && cb + 3 < cols) {
-                *reinterpret_cast<float4*>(o + cb) = make_float4(v[0], v[1], v[2], v[3]);
-            } else {
-#pragma unroll
-                for (int e = 0; e < 4; e++)
-                    if (cb + e < cols) o[cb + e] = v[e];
-            }
-        }
-    }
-}
+#include "gemm_tile.cuh"
 
 __device__ __forceinline__ float linear_act(float x, int relu) {
     // ReLU as relu_forward does it: NaN stays NaN.
     return (relu == 0 || x > 0.0f || x != x) ? x : 0.0f;
-}
-
-// Four consecutive floats row[c .. c+3], zero where c+e >= end; one 16-byte load when allowed and in range.
-__device__ __forceinline__ float4 linear_load4(const float* __restrict__ row, bool rowOk, int c, int end, bool vec) {
-    float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    if (!rowOk) return v;
-    if (vec && c + 3 < end) return *reinterpret_cast<const float4*>(row + c);
-    if (c < end) v.x = row[c];
-    if (c + 1 < end) v.y = row[c + 1];
-    if (c + 2 < end) v.z = row[c + 2];
-    if (c + 3 < end) v.w = row[c + 3];
-    return v;
 }
 
 // out: (N, K), or a (gridDim.z, N, K) workspace of partial sums when gridDim.z > 1. in (N, C), weight (K, C),
@@ -258,97 +210,18 @@ linear_forward_small(float* __restrict__ out, const float* __restrict__ in, cons
     }
 }
 
-// C (M x Ncol) = A . B as the header describes; A_ALONG_M: A(m, r) = A[r*lda + m], else A[m*lda + r]. out is C, or
-// a (gridDim.z, M, Ncol) workspace of partial sums when gridDim.z > 1 (block z summing r in [z*chunk, (z+1)*chunk)).
-template <bool A_ALONG_M>
-__device__ __forceinline__ void linear_backward_gemm(float* __restrict__ out, const float* __restrict__ A,
-                                                     const float* __restrict__ B, int M, int Ncol, int Red, int lda,
-                                                     int ldb, int chunk) {
-    using namespace linear_v1;
-    __shared__ __align__(16) float As[2][BK][BM];  // As[buf][r][m]
-    __shared__ __align__(16) float Bs[2][BK][BN];  // Bs[buf][r][j]
-
-    const int m0 = blockIdx.x * BM;
-    const int j0 = blockIdx.y * BN;
-    const int split = blockIdx.z;
-    const bool direct = gridDim.z == 1;
-    const int rBegin = direct ? 0 : (int)min((long long)split * chunk, (long long)Red);
-    const int rEnd = direct ? Red : (int)min((long long)rBegin + chunk, (long long)Red);
-    const int slabs = (rEnd - rBegin + BK - 1) / BK;  // 0 if this split is empty: it then writes zeros
-    const int tid = threadIdx.x;
-
-    // A. Along r: rows lr + 32*i of the tile, slab columns lq*4 .. lq*4+3 (as linear_forward). Along m: slab rows
-    // ar + 8*i, tile columns am4 .. am4+3.
-    const bool aVec = A_ALONG_M ? (lda % 4 == 0 && aligned16(A))
-                                : (lda % 4 == 0 && rBegin % 4 == 0 && aligned16(A));
-    const int lr = tid % 32, lq = tid / 32;
-    const int ar = tid / 16, am4 = (tid % 16) * 4;
-    // B: slab rows br + 4*i, tile columns bj4 .. bj4+3.
-    const bool bVec = ldb % 4 == 0 && aligned16(B);
-    const int br = tid / 32, bj4 = (tid % 32) * 4;
-
-    float4 aReg[2], bReg[4];
-    auto loadSlab = [&](int t) {
-        const int r0 = rBegin + t * BK;
-        if (A_ALONG_M) {
-#pragma unroll
-            for (int i = 0; i < 2; i++) {
-                const int r = r0 + ar + 8 * i;
-                aReg[i] = linear_load4(A + (long long)(r < rEnd ? r : 0) * lda, r < rEnd, m0 + am4, M, aVec);
-            }
-        } else {
-#pragma unroll
-            for (int i = 0; i < 2; i++) {
-                const int m = m0 + lr + 32 * i;
-                aReg[i] = linear_load4(A + (long long)(m < M ? m : 0) * lda, m < M, r0 + lq * 4, rEnd, aVec);
-            }
-        }
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int r = r0 + br + 4 * i;
-            bReg[i] = linear_load4(B + (long long)(r < rEnd ? r : 0) * ldb, r < rEnd, j0 + bj4, Ncol, bVec);
-        }
-    };
-    auto storeSlab = [&](int buf) {
-        if (A_ALONG_M) {
-#pragma unroll
-            for (int i = 0; i < 2; i++) *reinterpret_cast<float4*>(&As[buf][ar + 8 * i][am4]) = aReg[i];
-        } else {
-#pragma unroll
-            for (int i = 0; i < 2; i++) {
-                As[buf][lq * 4 + 0][lr + 32 * i] = aReg[i].x;
-                As[buf][lq * 4 + 1][lr + 32 * i] = aReg[i].y;
-                As[buf][lq * 4 + 2][lr + 32 * i] = aReg[i].z;
-                As[buf][lq * 4 + 3][lr + 32 * i] = aReg[i].w;
-            }
-        }
-#pragma unroll
-        for (int i = 0; i < 4; i++) *reinterpret_cast<float4*>(&Bs[buf][br + 4 * i][bj4]) = bReg[i];
-    };
-
-    const int tn = tid % 16;
-    const int tm = tid / 16;
-    float acc[8][8];
-    tile_8x8_zero(acc);
-
-    slab_loop<true>(slabs, loadSlab, storeSlab, [&](int buf) { tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn); });
-
-    float* dst = direct ? out : out + (long long)split * M * Ncol;
-    tile_8x8_store_rows(dst, M, Ncol, m0, j0, tm, tn, acc, [](float v, int) { return v; });
-}
-
 // dIn (N, C), or a (gridDim.z, N, C) workspace; dOut (N, K), weight (K, C). chunk: reduction indices (k) per split.
 KERNEL void __launch_bounds__(linear_v1::THREADS)
 linear_backward_data(float* __restrict__ dIn, const float* __restrict__ dOut, const float* __restrict__ weight, int N,
                      int C, int K, int chunk) {
-    linear_backward_gemm<false>(dIn, dOut, weight, N, C, K, K, C, chunk);
+    linear_backward_gemm<false>(dIn, dOut, weight, N, C, K, K, C, chunk, blockIdx.z, gridDim.z);
 }
 
 // dWeight (K, C), or a (gridDim.z, K, C) workspace; dOut (N, K), in (N, C). chunk: reduction indices (n) per split.
 KERNEL void __launch_bounds__(linear_v1::THREADS)
 linear_backward_weight(float* __restrict__ dWeight, const float* __restrict__ dOut, const float* __restrict__ in, int N,
                        int C, int K, int chunk) {
-    linear_backward_gemm<true>(dWeight, dOut, in, K, C, N, K, C, chunk);
+    linear_backward_gemm<true>(dWeight, dOut, in, K, C, N, K, C, chunk, blockIdx.z, gridDim.z);
 }
 
 // out (total), partials (splits, total).

@@ -53,6 +53,7 @@
 #include "dropout.cu"
 #include "sgd.cu"
 #include "launch.cu"
+#include "winograd.cu"
 
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;

@@ -18,6 +18,7 @@
 #include "elementwise.cu"
 #include "dropout.cu"
 #include "sgd.cu"
+#include "winograd.cu"
 
 static std::mt19937_64 rng(12345);
 static int ri(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
@@ -391,6 +392,60 @@ static void testConvBackward(int N, int C, int H, int W, int K, int R, int S, in
         compare("conv2d_backward_weight", sh, dw.p, refW);
         compare("conv2d_backward_bias", sh, db.p, refB);
     }
+}
+
+// Winograd F(2x2, 3x3) (winograd.cu): the four kernels in turn as CudaBackend runs them, against the float64 direct
+// sum: the forward pass with bias and ReLU, and the data gradient (dOut convolved with the rotated, transposed filters,
+// padding 2 - pad), plain and through a ReLU. Small grids, so that the grid-stride loops wrap.
+static void testWinograd(int N, int C, int H, int W, int K, int pad, int groups, int relu, bool mis) {
+    int P = H + 2 * pad - 2, Q = W + 2 * pad - 2;
+    int Cg = C / groups, Kg = K / groups;
+    Buf x((size_t)N * C * H * W, mis), w((size_t)K * Cg * 9, mis), b(K), o((size_t)N * K * P * Q, mis);
+    x.randn(); w.randn(); b.randn();
+    std::vector<double> ref(o.n), refX(x.n, 0.0);
+    Buf dy(o.n, mis);
+    dy.randn();
+    for (int n = 0; n < N; n++) for (int k = 0; k < K; k++) for (int p = 0; p < P; p++) for (int q = 0; q < Q; q++) {
+        int g = k / Kg; double s = b.p[k];
+        size_t oi = (((size_t)n * K + k) * P + p) * Q + q;
+        for (int c = 0; c < Cg; c++) for (int r = 0; r < 3; r++) for (int t = 0; t < 3; t++) {
+            int h = p - pad + r, ww = q - pad + t;
+            if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
+            size_t xi = (((size_t)n * C + g * Cg + c) * H + h) * W + ww, wi = (size_t)(k * Cg + c) * 9 + r * 3 + t;
+            s += (double)w.p[wi] * x.p[xi];
+            refX[xi] += (double)w.p[wi] * dy.p[oi];
+        }
+        if (relu && s < 0) s = 0;
+        ref[oi] = s;
+    }
+    char sh[256];
+    snprintf(sh, sizeof sh, "N%d C%d H%d W%d K%d pad%d g%d relu%d mis%d", N, C, H, W, K, pad, groups, relu, mis);
+    // rows x red products of T tiles, inputs of Cin channels, outputs of rows * groups channels at Ho x Wo
+    auto run = [&](float* out, const float* in, int Cin, int Hi, int Wi, int rows, int red, int Ho, int Wo, int pd, int flip,
+                   const float* bias, const float* reluOut) {
+        int tilesH = (Ho + 1) / 2, tilesW = (Wo + 1) / 2;
+        long long T = (long long)N * tilesH * tilesW;
+        Buf U((size_t)16 * groups * red * rows), V((size_t)16 * groups * red * T), M((size_t)16 * groups * rows * T);
+        U.fill(NAN); V.fill(NAN); M.fill(NAN);
+        launch({2}, {64}, [&] { winograd_filter(U.p, w.p, K, Cg, groups, flip); });
+        launch({3}, {64}, [&] { winograd_input(V.p, in, N, Cin, Hi, Wi, groups, tilesH, tilesW, pd); });
+        dim3 grid{(unsigned)blocksFor(rows, 64), (unsigned)blocksFor(T, 128), (unsigned)(16 * groups)};
+        launch(grid, {128}, [&] { winograd_gemm(M.p, U.p, V.p, rows, (int)T, red); });
+        launch({3}, {64}, [&] { winograd_output(out, M.p, bias, reluOut, N, rows * groups, Ho, Wo, groups, tilesH, tilesW, relu); });
+    };
+    o.fill(NAN);
+    run(o.p, x.p, C, H, W, Kg, Cg, P, Q, pad, 0, b.p, nullptr);
+    compare("winograd forward", sh, o.p, ref);
+    Buf dx(x.n, mis);
+    dx.fill(NAN);
+    run(dx.p, dy.p, K, P, Q, Cg, Kg, H, W, 2 - pad, 1, nullptr, nullptr);
+    compare("winograd backward data", sh, dx.p, refX);
+    Buf y(x.n, mis), dxRelu(x.n, mis);
+    y.randn(); dxRelu.fill(NAN);
+    for (size_t i = 0; i < y.n; i += 5) y.p[i] = 0.0f;
+    if (y.n > 3) { y.p[1] = -0.0f; y.p[3] = NAN; }
+    run(dxRelu.p, dy.p, K, P, Q, Cg, Kg, H, W, 2 - pad, 1, nullptr, y.p);
+    compareThroughRelu("winograd backward data (relu)", sh, dxRelu.p, dx.p, y.p, x.n);
 }
 
 // The LRN gradient: bit for bit against a float mirror of the kernel's documented arithmetic (host powf on both sides
@@ -782,6 +837,18 @@ int main(int argc, char** argv) {
             testSgd(ri(1, 5000), ri(0, 1));
         }
         printf("relu backward, sgd done\n");
+    }
+    if (which == "all" || which == "winograd") {
+        for (int it = 0; it < iters; it++) {
+            int groups = ri(1, 2), pad = ri(0, 2), H = ri(1, 11), W = ri(1, 11);
+            if (H + 2 * pad < 3) H = 3 - 2 * pad;
+            if (W + 2 * pad < 3) W = 3 - 2 * pad;
+            testWinograd(ri(1, 3), groups * ri(1, it % 3 == 0 ? 20 : 5), H, W, groups * ri(1, it % 4 == 0 ? 70 : 12), pad, groups, ri(0, 1), ri(0, 1));
+        }
+        testWinograd(1, 4, 13, 13, 65, 1, 1, 1, false);   // 65 filters: a row tile's edge
+        testWinograd(2, 6, 3, 3, 4, 2, 2, 0, true);       // pad 2 (data gradient: pad 0)
+        if (!quick) testWinograd(2, 32, 13, 13, 24, 1, 2, 1, false);  // conv4's image size
+        printf("winograd done\n");
     }
     printf("%s\n", failures ? "FAILURES" : "ALL OK");
     return failures != 0;

@@ -15,6 +15,10 @@ import java.util.Map;
  */
 public record Setting(String property, String environment, String usage) {
 
+    /** The words an on/off setting takes: 1, true, on, yes and 0, false, off, no. */
+    public static final Map<String, Boolean> SWITCH = Map.of("1", true, "true", true, "on", true, "yes", true,
+            "0", false, "false", false, "off", false, "no", false);
+
     /** The value this setting's words mean, from the property, else the environment; {@code unset} where neither is. */
     public <T> T read(T unset, Map<String, T> values) {
         String fromProperty = System.getProperty(property);

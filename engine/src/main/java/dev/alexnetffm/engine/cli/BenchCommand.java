@@ -102,7 +102,8 @@ final class BenchCommand implements Main.Command {
                  AlexNet net = AlexNet.fromWeights(profile ? profiler.backend() : engine.backend(), config, weights);
                  TrainingStep step = train ? new TrainingStep(net, 42) : null;
                  ForwardGraph recorded = graph ? ForwardGraph.record(net, batch) : null) {
-                header(out, engine.description(), batch, what, config);
+                boolean winograd = engine.backend() instanceof CudaBackend cuda && cuda.winograd();
+                header(out, engine.description() + (winograd ? ", 3x3 convolutions by Winograd F(2x2, 3x3)" : ""), batch, what, config);
                 if (profile) {
                     profiler.label(net.parameters());
                     if (train) profiler.label(step.gradients());

@@ -5,6 +5,8 @@ import dev.alexnetffm.engine.backend.CpuBackend;
 import dev.alexnetffm.engine.backend.cuda.CudaBackend;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.SplittableRandom;
 
@@ -82,10 +84,14 @@ class AlexNetForwardTest {
         }
     }
 
-    /** The whole paper network, a batch of 2, GPU against the CPU reference: logits within 1e-4 relative. */
-    @Test
+    /**
+     * The whole paper network, a batch of 2, GPU against the CPU reference: logits within 1e-4 relative; with conv3-5
+     * as implicit GEMMs and by Winograd.
+     */
+    @ParameterizedTest(name = "winograd {0}")
+    @ValueSource(booleans = {false, true})
     @Tag("gpu")
-    void gpuForwardMatchesTheCpuReference() {
+    void gpuForwardMatchesTheCpuReference(boolean winograd) {
         assumeTrue(CudaDriver.isAvailable(), () -> "no usable CUDA driver/GPU: " + CudaDriver.unavailableReason().orElse(""));
         var weights = AlexNet.initialWeights(AlexNetConfig.paper(), 2012);
         // larger weights than the paper's init so that signals do not vanish through eight layers
@@ -96,8 +102,9 @@ class AlexNetForwardTest {
                 for (int i = 0; i < d.length; i++) d[i] *= scale;
             }
         });
-        try (CudaBackend gpu = new CudaBackend(0);
-             AlexNet onGpu = AlexNet.fromWeights(gpu, AlexNetConfig.paper(), weights);
+        CudaBackend gpu = new CudaBackend(0);
+        gpu.setWinograd(winograd);
+        try (gpu; AlexNet onGpu = AlexNet.fromWeights(gpu, AlexNetConfig.paper(), weights);
              AlexNet onCpu = AlexNet.fromWeights(new CpuBackend(), AlexNetConfig.paper(), weights)) {
             float[] x = randomImages(onCpu, 2, 3);
             float[] expected = onCpu.logits(x, 2);

@@ -11,6 +11,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -61,6 +63,12 @@ class TrainingGpuTest {
         }
     }
 
+    static CudaBackend cuda(boolean winograd) {
+        CudaBackend b = new CudaBackend(0);
+        b.setWinograd(winograd);
+        return b;
+    }
+
     static void assertClose(String what, Map<String, HostTensor> expected, Map<String, HostTensor> actual, double max) {
         List<String> bad = new ArrayList<>();
         StringBuilder all = new StringBuilder();
@@ -77,21 +85,24 @@ class TrainingGpuTest {
      * One step with dropout (whose Philox masks are the CPU's bit for bit), from the same weights on both backends:
      * the forward passes differ only in the order of float roundings (the GPU fuses multiply-adds and tiles its
      * sums), so the loss and logits agree to about 1e-7 and every gradient to float32 rounding of its sums (the
-     * kernels on the CPU, scripts/emulated-gpu-tests, measure at most 8.4e-7; the bound is 1e-5).
+     * kernels on the CPU, scripts/emulated-gpu-tests, measure at most 8.4e-7; the bound is 1e-5). With conv3-5 and
+     * their data gradients as implicit GEMMs and by Winograd.
      */
-    @Test
-    void aTrainingStepMatchesTheCpuReference() {
-        Run cpu = train(new CpuBackend(), 1), gpu = train(new CudaBackend(0), 1);
+    @ParameterizedTest(name = "winograd {0}")
+    @ValueSource(booleans = {false, true})
+    void aTrainingStepMatchesTheCpuReference(boolean winograd) {
+        Run cpu = train(new CpuBackend(), 1), gpu = train(cuda(winograd), 1);
         assertEquals(cpu.loss(), gpu.loss(), 1e-5 * Math.abs(cpu.loss()), "loss");
         assertTrue(relativeL2(cpu.logits(), gpu.logits()) <= 1e-5, "logits relative L2 " + relativeL2(cpu.logits(), gpu.logits()));
         assertClose("gradients, GPU against CPU", cpu.gradients(), gpu.gradients(), 1e-5);
         assertClose("weights after the step, GPU against CPU", cpu.weights(), gpu.weights(), 1e-5);
     }
 
-    /** Every reduction runs in a fixed order (no atomics): three steps twice give the same bits. */
-    @Test
-    void theSameSeedGivesTheSameBits() {
-        Run a = train(new CudaBackend(0), 3), b = train(new CudaBackend(0), 3);
+    /** Every reduction runs in a fixed order (no atomics): three steps twice give the same bits, GEMM or Winograd. */
+    @ParameterizedTest(name = "winograd {0}")
+    @ValueSource(booleans = {false, true})
+    void theSameSeedGivesTheSameBits(boolean winograd) {
+        Run a = train(cuda(winograd), 3), b = train(cuda(winograd), 3);
         assertEquals(Float.floatToIntBits(a.loss()), Float.floatToIntBits(b.loss()), "loss");
         assertArrayEquals(a.logits(), b.logits(), "logits");
         TrainerTest.assertSameTensors(a.gradients(), b.gradients());

@@ -116,16 +116,14 @@ final class ConvRowTiles {
     /** System property alexnet.autotune, else ALEXNET_AUTOTUNE: whether a new backend tunes (unset: no). */
     static final Setting AUTOTUNE = new Setting(CudaBackend.AUTOTUNE_PROPERTY, "ALEXNET_AUTOTUNE",
             "use 1 (time each convolution shape's kernel tiles on its first call) or 0 (the least padded tile)");
-    private static final Map<String, Boolean> AUTOTUNE_VALUES = Map.of("1", true, "true", true, "on", true, "yes", true,
-            "0", false, "false", false, "off", false, "no", false);
 
     /** Whether a new backend tunes, as {@link #AUTOTUNE} says; any other value than 1, true, on, yes, 0, false, off, no is an error. */
     static boolean tuningByDefault() {
-        return AUTOTUNE.read(false, AUTOTUNE_VALUES);
+        return AUTOTUNE.read(false, Setting.SWITCH);
     }
 
     static boolean parse(String setting, String value) {
-        return AUTOTUNE.parse(setting, value, false, AUTOTUNE_VALUES);
+        return AUTOTUNE.parse(setting, value, false, Setting.SWITCH);
     }
 
     /**

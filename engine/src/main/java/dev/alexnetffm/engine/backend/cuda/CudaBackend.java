@@ -13,6 +13,7 @@ import dev.alexnetffm.cuda.Dim3;
 import dev.alexnetffm.cuda.Kernel;
 import dev.alexnetffm.cuda.KernelSignature;
 import dev.alexnetffm.cuda.PinnedBuffer;
+import dev.alexnetffm.engine.Setting;
 import dev.alexnetffm.engine.backend.Backend;
 import dev.alexnetffm.engine.backend.ConvSpec;
 import dev.alexnetffm.engine.backend.HostBuffer;
@@ -340,6 +341,74 @@ public final class CudaBackend implements Backend {
         convTiles.force(v);
     }
 
+    /** The system property ("true" or "1") that makes new CUDA backends run 3x3 convolutions by Winograd (see setWinograd). */
+    public static final String WINOGRAD_PROPERTY = "alexnet.winograd";
+    static final Setting WINOGRAD = new Setting(WINOGRAD_PROPERTY, "ALEXNET_WINOGRAD",
+            "use 1 (3x3 stride-1 convolutions by Winograd's F(2x2, 3x3)) or 0 (every convolution as an implicit GEMM)");
+
+    private boolean winograd = WINOGRAD.read(false, Setting.SWITCH);
+
+    /**
+     * Whether 3x3 stride-1 convolutions with at most 2 pixels of padding (AlexNet's conv3-5) and their data gradients
+     * run as Winograd's F(2x2, 3x3) ({@code winograd.cu}: per 2x2 outputs 16 multiplications where the implicit GEMM
+     * makes 36, at the price of transforming inputs and outputs through memory), else as the implicit GEMM
+     * ({@code conv2d.cu}). Off unless system property {@code alexnet.winograd} or {@code ALEXNET_WINOGRAD} says 1
+     * when the backend is made. The two differ by float32 rounding (both are held to the CPU reference's tolerance);
+     * each gives the same bits on every run and on a tower of the two-GPU split as on one device. It is the caller's
+     * choice, never a timing's, so that a seed keeps giving the same bits. Weight gradients always use the GEMM.
+     */
+    public synchronized void setWinograd(boolean on) {
+        winograd = on;
+    }
+
+    public synchronized boolean winograd() {
+        return winograd;
+    }
+
+    /** Whether {@link #setWinograd Winograd} computes a convolution of this filter size and geometry. */
+    static boolean winogradFits(int r, int s, ConvSpec spec) {
+        return r == 3 && s == 3 && spec.stride() == 1 && spec.pad() <= 2;
+    }
+
+    /** winograd.cu: the GEMM's row tile and column (image tile) tile, and 16-float alignment of the scratch areas. */
+    private static final int WINOGRAD_ROWS = 64, WINOGRAD_COLUMNS = 128, WINOGRAD_ALIGN = 64;
+
+    /**
+     * A 3x3 stride-1 convolution by F(2x2, 3x3) (winograd.cu's header): {@code in} (n, cin, hi, wi) to {@code out}
+     * (n, cout, ho, wo) in {@code groups} groups, padded by {@code pad}, the filters from {@code weight} as they are
+     * ({@code flip} false: the forward pass, bias and ReLU in the epilogue) or turned and with their channel axes
+     * swapped ({@code flip} true: a data gradient, {@code reluOut} null or the ReLU output it continues through).
+     * U, V and M share the scratch memory of split reductions.
+     */
+    private void winogradConv(String op, DeviceTensor out, DeviceTensor in, DeviceTensor weight, DeviceTensor bias, DeviceTensor reluOut,
+                              int groups, int pad, boolean flip, boolean relu) {
+        Shape is = in.shape(), os = out.shape(), ws = weight.shape();
+        int n = is.dim(0), cin = is.dim(1), hi = is.dim(2), wi = is.dim(3), cout = os.dim(1), ho = os.dim(2), wo = os.dim(3);
+        int red = cin / groups, rows = cout / groups, tilesH = (ho + 1) / 2, tilesW = (wo + 1) / 2;
+        requireInt(op, "N*C*tiles (Winograd's input transform)", (long) n * cin * tilesH * tilesW);
+        requireInt(op, "N*K*tiles (Winograd's output transform)", (long) n * cout * tilesH * tilesW);
+        int tiles = n * tilesH * tilesW;
+        Dim3 gemmGrid = Dim3.of(Dim3.blocksFor(rows, WINOGRAD_ROWS), Dim3.blocksFor(tiles, WINOGRAD_COLUMNS), 16 * groups);
+        requireGridYZ(op, gemmGrid);
+        long planes = 16L * groups;
+        long uFloats = alignUp(planes * red * rows, WINOGRAD_ALIGN), vFloats = alignUp(planes * red * tiles, WINOGRAD_ALIGN);
+        long mFloats = planes * rows * tiles;
+        DeviceBuffer scratch = workspace((uFloats + vFloats + mFloats) * Float.BYTES);
+        long u = scratch.address(), v = u + uFloats * Float.BYTES, m = v + vFloats * Float.BYTES;
+        launch(Kernels.WINOGRAD_FILTER, elementwiseGrid(ws.size() / 9, 1), Dim3.of(ELEMENTWISE_THREADS), u, weight.address(),
+                ws.dim(0), ws.dim(1), groups, flip ? 1 : 0);
+        launch(Kernels.WINOGRAD_INPUT, elementwiseGrid((long) n * cin * tilesH * tilesW, 1), Dim3.of(ELEMENTWISE_THREADS), v,
+                in.address(), n, cin, hi, wi, groups, tilesH, tilesW, pad);
+        launch(Kernels.WINOGRAD_GEMM, gemmGrid, Dim3.of(LINEAR_THREADS), m, u, v, rows, tiles, red);
+        launch(Kernels.WINOGRAD_OUTPUT, elementwiseGrid((long) n * cout * tilesH * tilesW, 1), Dim3.of(ELEMENTWISE_THREADS),
+                out.address(), m, bias == null ? 0L : bias.address(), reluOut == null ? 0L : reluOut.address(), n, cout, ho, wo, groups,
+                tilesH, tilesW, relu ? 1 : 0);
+    }
+
+    private static long alignUp(long n, int multiple) {
+        return Math.ceilDiv(n, multiple) * multiple;
+    }
+
     /** Device milliseconds of {@code work} queued on this backend's stream (waits for it). */
     private double timeMillis(Runnable work) {
         requireNotRecording("tuning a convolution's kernel");
@@ -374,6 +443,10 @@ public final class CudaBackend implements Backend {
         requireInt("conv2d", "C*H*W", (long) c * h * wd);
         requireInt("conv2d", "K*P*Q", (long) k * p * q);
         int groups = spec.groups();
+        if (winograd && winogradFits(r, s, spec)) {
+            winogradConv("conv2d", o, x, w, b, null, groups, spec.pad(), false, relu);
+            return;
+        }
         int columnTiles = Dim3.blocksFor((long) n * p * q, CONV_TILE_PIXELS), crs = ws.dim(1) * r * s;
         int chunk = convForwardChunk(columnTiles, crs, multiprocessors);
         if (chunk < crs) {  // few output pixels (a small batch): the reduction split over more blocks (conv2d.cu v3)
@@ -621,6 +694,11 @@ public final class CudaBackend implements Backend {
         requireInt("conv2dBackwardData", "K*P*Q", (long) k * p * q);
         requireInt("conv2dBackwardData", "the weight's size", ws.size());
         int groups = spec.groups(), stride = spec.stride();
+        if (winograd && winogradFits(r, s, spec)) {
+            // dOut convolved with the filters turned by 180 degrees, their channel axes swapped, padded 2 - pad
+            winogradConv("conv2dBackwardData", dx, dy, w, null, y, groups, 2 - spec.pad(), true, false);
+            return;
+        }
         // One grid z-slice per (group, stride phase); x sized for the largest phase, ceil(H/stride) x ceil(W/stride).
         long phasePixels = (long) n * ((h + stride - 1) / stride) * ((wd + stride - 1) / stride);
         int z = Math.multiplyExact(groups, stride * stride);

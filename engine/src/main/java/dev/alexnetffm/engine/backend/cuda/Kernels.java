@@ -51,6 +51,17 @@ public final class Kernels {
                 i32("R"), i32("S"), i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"), i32("relu"));
     }
 
+    // winograd.cu: 3x3 stride-1 convolutions and their data gradients by F(2x2, 3x3) (CudaBackend.setWinograd)
+    public static final KernelSignature WINOGRAD_FILTER = of("winograd", "winograd_filter",
+            ptr("U"), ptr("weight"), i32("K"), i32("Cg"), i32("groups"), i32("flip"));
+    public static final KernelSignature WINOGRAD_INPUT = of("winograd", "winograd_input",
+            ptr("V"), ptr("in"), i32("N"), i32("C"), i32("H"), i32("W"), i32("groups"), i32("tilesH"), i32("tilesW"), i32("pad"));
+    public static final KernelSignature WINOGRAD_GEMM = of("winograd", "winograd_gemm",
+            ptr("M"), ptr("U"), ptr("V"), i32("rows"), i32("T"), i32("red"));
+    public static final KernelSignature WINOGRAD_OUTPUT = of("winograd", "winograd_output",
+            ptr("out"), ptr("M"), ptr("bias"), ptr("reluOut"), i32("N"), i32("K"), i32("P"), i32("Q"), i32("groups"), i32("tilesH"),
+            i32("tilesW"), i32("relu"));
+
     // lrn.cu
     public static final KernelSignature LRN_FORWARD = of("lrn", "lrn_forward",
             ptr("out"), ptr("in"), i32("N"), i32("C"), i32("H"), i32("W"), i32("size"), f32("alpha"), f32("beta"), f32("k"), i32("groups"));
