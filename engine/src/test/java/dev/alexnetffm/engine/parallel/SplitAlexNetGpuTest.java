@@ -50,6 +50,19 @@ class SplitAlexNetGpuTest {
         }
     }
 
+    /** With conv3-5 by Winograd too: each tower transforms and sums its filters' outputs as the whole layer does. */
+    @Test
+    void winogradLogitsAreTheSameBitsAsOneDevice() {
+        Supplier<Backend> winograd = () -> {
+            CudaBackend b = new CudaBackend(0);
+            b.setWinograd(true);
+            return b;
+        };
+        AlexNetConfig c = AlexNetConfig.paper();
+        float[][] l = logits(winograd, c, AlexNet.initialWeights(c, 6, AlexNet.Init.KAIMING), images(c, 3, 4), 3);
+        assertArrayEquals(l[0], l[1], "logits at batch 3 (relative L2 " + relativeL2(l[0], l[1]) + ")");
+    }
+
     @Test
     void trainingStepsMatchOneDevice() {
         Map<String, HostTensor> w = AlexNet.initialWeights(SplitAlexNetTest.SMALL, 11, AlexNet.Init.KAIMING);
