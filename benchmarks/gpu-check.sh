@@ -11,7 +11,7 @@
 #       forward     ForwardBench (batch 1, 32, 128; eager and as a CUDA graph)   train  TrainStepBench (batch 128)
 #       profile     `alexnet bench --profile`: every op of a batch-128 forward and training step, device-timed (the
 #                   step's per-layer backward times go into the comparison with PyTorch's)
-#       winograd    the same two profiles with conv3-5 and their data gradients by Winograd (ALEXNET_WINOGRAD=1)
+#       winograd    the same two profiles with conv3-5 and their gradients by Winograd (ALEXNET_WINOGRAD=1)
 #       launch      LaunchBench                             split     SplitBench, and one traced split step
 #       layers      LayerBench at batch 128                 copy      CopyBench and PyTorch's copies
 #       loading     DataLoadingBench (decoding and augmentation, images/s per core)

@@ -58,80 +58,13 @@ __device__ __forceinline__ float linear_act(float x, int relu) {
 KERNEL void __launch_bounds__(linear_v1::THREADS)
 linear_forward(float* __restrict__ out, const float* __restrict__ in, const float* __restrict__ weight,
                const float* __restrict__ bias, int N, int C, int K, int chunk, int relu) {
-    using namespace linear_v1;
-    __shared__ __align__(16) float As[2][BK][BM];  // in slab, transposed: As[buf][c][n]
-    __shared__ __align__(16) float Bs[2][BK][BN];  // weight slab, transposed: Bs[buf][c][k]
-
-    const int n0 = blockIdx.x * BM;  // first batch row of this tile
-    const int k0 = blockIdx.y * BN;  // first output feature of this tile
     const int split = blockIdx.z;
     const bool direct = gridDim.z == 1;
     const int cBegin = direct ? 0 : (int)min((long long)split * chunk, (long long)C);
     const int cEnd = direct ? C : (int)min((long long)cBegin + chunk, (long long)C);
-    const int slabs = (cEnd - cBegin + BK - 1) / BK;  // 0 if this split is empty: it then writes zeros
-    // float4 loads need every row start (a multiple of C) and every load's c (cBegin + multiples of 4) to be
-    // 16-byte aligned.
-    const bool vec = C % 4 == 0 && cBegin % 4 == 0 && aligned16(in) && aligned16(weight);
-    const int tid = threadIdx.x;
-
-    // --- What this thread loads: rows lr + 32*i of each operand's tile, columns lq*4 .. lq*4+3 of each slab.
-    // A warp shares lq and covers 32 consecutive rows, so its transposed shared-memory stores hit 32 banks.
-    const int lr = tid % 32;
-    const int lq = tid / 32;  // 0..3
-    const float* aRow[2];
-    bool aOk[2];
-#pragma unroll
-    for (int i = 0; i < 2; i++) {
-        const int n = n0 + lr + 32 * i;
-        aOk[i] = n < N;
-        aRow[i] = in + (long long)(aOk[i] ? n : 0) * C;
-    }
-    const float* bRow[4];
-    bool bOk[4];
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const int k = k0 + lr + 32 * i;
-        bOk[i] = k < K;
-        bRow[i] = weight + (long long)(bOk[i] ? k : 0) * C;
-    }
-    float4 aReg[2], bReg[4];
-    auto loadSlab = [&](int t) {
-        const int c = cBegin + t * BK + lq * 4;
-#pragma unroll
-        for (int i = 0; i < 2; i++) aReg[i] = linear_load4(aRow[i], aOk[i], c, cEnd, vec);
-#pragma unroll
-        for (int i = 0; i < 4; i++) bReg[i] = linear_load4(bRow[i], bOk[i], c, cEnd, vec);
-    };
-    auto storeSlab = [&](int buf) {
-#pragma unroll
-        for (int i = 0; i < 2; i++) {
-            As[buf][lq * 4 + 0][lr + 32 * i] = aReg[i].x;
-            As[buf][lq * 4 + 1][lr + 32 * i] = aReg[i].y;
-            As[buf][lq * 4 + 2][lr + 32 * i] = aReg[i].z;
-            As[buf][lq * 4 + 3][lr + 32 * i] = aReg[i].w;
-        }
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            Bs[buf][lq * 4 + 0][lr + 32 * i] = bReg[i].x;
-            Bs[buf][lq * 4 + 1][lr + 32 * i] = bReg[i].y;
-            Bs[buf][lq * 4 + 2][lr + 32 * i] = bReg[i].z;
-            Bs[buf][lq * 4 + 3][lr + 32 * i] = bReg[i].w;
-        }
-    };
-
-    // --- What this thread computes: batch rows tm*4 + {0..3} and 32 + tm*4 + {0..3}, features tn*4 + {0..3} and
-    // 64 + tn*4 + {0..3} of the tile (halves keep a warp's float4 shared-memory reads contiguous, conflict-free).
-    const int tn = tid % 16;
-    const int tm = tid / 16;
-    float acc[8][8];
-    tile_8x8_zero(acc);
-
-    slab_loop<true>(slabs, loadSlab, storeSlab, [&](int buf) { tile_8x8_mma<BK>(acc, As[buf], Bs[buf], tm, tn); });
-
-    // --- Epilogue: (bias, activation) or raw partial sums.
-    float* dst = direct ? out : out + (long long)split * N * K;
-    tile_8x8_store_rows(dst, N, K, n0, k0, tm, tn, acc,
-                        [&](float v, int k) { return direct ? linear_act(v + bias[k], relu) : v; });
+    // Epilogue: (bias, activation), or this split's raw partial sums (zeros for an empty split).
+    linear_nt_tile([&] { return direct ? out : out + (long long)split * N * K; }, in, weight, N, C, K, cBegin, cEnd,
+                   [&](float v, int k) { return direct ? linear_act(v + bias[k], relu) : v; });
 }
 
 // out (N, K); partials (splits, N, K) as linear_forward wrote them; bias (K).

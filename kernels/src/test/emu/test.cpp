@@ -428,10 +428,10 @@ static void testWinograd(int N, int C, int H, int W, int K, int pad, int groups,
         Buf U((size_t)16 * groups * red * rows), V((size_t)16 * groups * red * T), M((size_t)16 * groups * rows * T);
         U.fill(NAN); V.fill(NAN); M.fill(NAN);
         launch({2}, {64}, [&] { winograd_filter(U.p, w.p, K, Cg, groups, flip); });
-        launch({3}, {64}, [&] { winograd_input(V.p, in, N, Cin, Hi, Wi, groups, tilesH, tilesW, pd); });
+        launch({3}, {64}, [&] { winograd_input(V.p, in, N, Cin, Hi, Wi, tilesH, tilesW, pd); });
         dim3 grid{(unsigned)blocksFor(rows, 64), (unsigned)blocksFor(T, 128), (unsigned)(16 * groups)};
         launch(grid, {128}, [&] { winograd_gemm(M.p, U.p, V.p, rows, (int)T, red); });
-        launch({3}, {64}, [&] { winograd_output(out, M.p, bias, reluOut, N, rows * groups, Ho, Wo, groups, tilesH, tilesW, relu); });
+        launch({3}, {64}, [&] { winograd_output(out, M.p, bias, reluOut, N, rows * groups, Ho, Wo, tilesH, tilesW, relu); });
     };
     o.fill(NAN);
     run(o.p, x.p, C, H, W, Kg, Cg, P, Q, pad, 0, b.p, nullptr);
@@ -446,6 +446,35 @@ static void testWinograd(int N, int C, int H, int W, int K, int pad, int groups,
     if (y.n > 3) { y.p[1] = -0.0f; y.p[3] = NAN; }
     run(dxRelu.p, dy.p, K, P, Q, Cg, Kg, H, W, 2 - pad, 1, nullptr, y.p);
     compareThroughRelu("winograd backward data (relu)", sh, dxRelu.p, dx.p, y.p, x.n);
+
+    // Weight and bias gradients, the reduction over tiles in `splits` parts of `chunk` (a multiple of 16, as the host
+    // makes them; sometimes one more, empty, part at the end).
+    std::vector<double> refW(w.n, 0.0), refB(K, 0.0);
+    for (int n = 0; n < N; n++) for (int k = 0; k < K; k++) for (int p = 0; p < P; p++) for (int q = 0; q < Q; q++) {
+        int g = k / Kg; double d = dy.p[(((size_t)n * K + k) * P + p) * Q + q];
+        refB[k] += d;
+        for (int c = 0; c < Cg; c++) for (int r = 0; r < 3; r++) for (int t = 0; t < 3; t++) {
+            int h = p - pad + r, ww = q - pad + t;
+            if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
+            refW[(size_t)(k * Cg + c) * 9 + r * 3 + t] += (double)x.p[(((size_t)n * C + g * Cg + c) * H + h) * W + ww] * d;
+        }
+    }
+    int tilesH = (P + 1) / 2, tilesW = (Q + 1) / 2, T = N * tilesH * tilesW;
+    int chunk = (T / ri(1, 4) + 15) / 16 * 16;
+    if (chunk == 0) chunk = 16;
+    int splits = (T + chunk - 1) / chunk + (ri(0, 3) == 0 ? 1 : 0);
+    Buf V((size_t)16 * C * T), D((size_t)16 * K * T), Wp((size_t)splits * 16 * K * Cg), dw(w.n, mis), db(K);
+    V.fill(NAN); D.fill(NAN); Wp.fill(NAN); dw.fill(NAN); db.fill(NAN);
+    launch({3}, {64}, [&] { winograd_input(V.p, x.p, N, C, H, W, tilesH, tilesW, pad); });
+    launch({3}, {64}, [&] { winograd_grad_output(D.p, dy.p, N, K, P, Q, tilesH, tilesW); });
+    dim3 grid{(unsigned)blocksFor(Kg, 64), (unsigned)blocksFor(Cg, 128), (unsigned)(16 * groups * splits)};
+    launch(grid, {128}, [&] { winograd_weight_gemm(Wp.p, D.p, V.p, Kg, Cg, T, chunk, splits); });
+    launch({2}, {64}, [&] { winograd_weight_reduce(dw.p, Wp.p, K, Cg, groups, splits); });
+    launch({2}, {64}, [&] { winograd_bias_grad(db.p, D.p, K, T); });
+    char shs[300];
+    snprintf(shs, sizeof shs, "%s splits %d x %d", sh, splits, chunk);
+    compare("winograd backward weight", shs, dw.p, refW);
+    compare("winograd backward bias", shs, db.p, refB);
 }
 
 // The LRN gradient: bit for bit against a float mirror of the kernel's documented arithmetic (host powf on both sides

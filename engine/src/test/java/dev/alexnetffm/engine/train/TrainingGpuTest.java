@@ -86,7 +86,7 @@ class TrainingGpuTest {
      * the forward passes differ only in the order of float roundings (the GPU fuses multiply-adds and tiles its
      * sums), so the loss and logits agree to about 1e-7 and every gradient to float32 rounding of its sums (the
      * kernels on the CPU, scripts/emulated-gpu-tests, measure at most 8.4e-7; the bound is 1e-5). With conv3-5 and
-     * their data gradients as implicit GEMMs and by Winograd.
+     * their gradients as implicit GEMMs and by Winograd.
      */
     @ParameterizedTest(name = "winograd {0}")
     @ValueSource(booleans = {false, true})

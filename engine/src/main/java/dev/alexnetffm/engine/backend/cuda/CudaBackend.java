@@ -344,7 +344,7 @@ public final class CudaBackend implements Backend {
     /** The system property ("true" or "1") that makes new CUDA backends run 3x3 convolutions by Winograd (see setWinograd). */
     public static final String WINOGRAD_PROPERTY = "alexnet.winograd";
     static final Setting WINOGRAD = new Setting(WINOGRAD_PROPERTY, "ALEXNET_WINOGRAD",
-            "use 1 (3x3 stride-1 convolutions by Winograd's F(2x2, 3x3)) or 0 (every convolution as an implicit GEMM)");
+            "use 1 (3x3 stride-1 convolutions and their gradients by Winograd's F(2x2, 3x3)) or 0 (all as implicit GEMMs)");
 
     private boolean winograd = WINOGRAD.read(false, Setting.SWITCH);
 
@@ -352,10 +352,11 @@ public final class CudaBackend implements Backend {
      * Whether 3x3 stride-1 convolutions with at most 2 pixels of padding (AlexNet's conv3-5) and their data gradients
      * run as Winograd's F(2x2, 3x3) ({@code winograd.cu}: per 2x2 outputs 16 multiplications where the implicit GEMM
      * makes 36, at the price of transforming inputs and outputs through memory), else as the implicit GEMM
-     * ({@code conv2d.cu}). Off unless system property {@code alexnet.winograd} or {@code ALEXNET_WINOGRAD} says 1
-     * when the backend is made. The two differ by float32 rounding (both are held to the CPU reference's tolerance);
-     * each gives the same bits on every run and on a tower of the two-GPU split as on one device. It is the caller's
-     * choice, never a timing's, so that a seed keeps giving the same bits. Weight gradients always use the GEMM.
+     * ({@code conv2d.cu}); their weight and bias gradients too (16 products summed over the image tiles). Off unless
+     * system property {@code alexnet.winograd} or {@code ALEXNET_WINOGRAD} says 1 when the backend is made. The two
+     * differ by float32 rounding (both are held to the CPU reference's tolerance); each gives the same bits on every
+     * run, and forward outputs the same bits on a tower of the two-GPU split as on one device. It is the caller's
+     * choice, never a timing's, so that a seed keeps giving the same bits.
      */
     public synchronized void setWinograd(boolean on) {
         winograd = on;
@@ -398,11 +399,46 @@ public final class CudaBackend implements Backend {
         launch(Kernels.WINOGRAD_FILTER, elementwiseGrid(ws.size() / 9, 1), Dim3.of(ELEMENTWISE_THREADS), u, weight.address(),
                 ws.dim(0), ws.dim(1), groups, flip ? 1 : 0);
         launch(Kernels.WINOGRAD_INPUT, elementwiseGrid((long) n * cin * tilesH * tilesW, 1), Dim3.of(ELEMENTWISE_THREADS), v,
-                in.address(), n, cin, hi, wi, groups, tilesH, tilesW, pad);
+                in.address(), n, cin, hi, wi, tilesH, tilesW, pad);
         launch(Kernels.WINOGRAD_GEMM, gemmGrid, Dim3.of(LINEAR_THREADS), m, u, v, rows, tiles, red);
         launch(Kernels.WINOGRAD_OUTPUT, elementwiseGrid((long) n * cout * tilesH * tilesW, 1), Dim3.of(ELEMENTWISE_THREADS),
-                out.address(), m, bias == null ? 0L : bias.address(), reluOut == null ? 0L : reluOut.address(), n, cout, ho, wo, groups,
-                tilesH, tilesW, relu ? 1 : 0);
+                out.address(), m, bias == null ? 0L : bias.address(), reluOut == null ? 0L : reluOut.address(), n, cout, ho, wo, tilesH,
+                tilesW, relu ? 1 : 0);
+    }
+
+    /**
+     * A 3x3 stride-1 convolution's weight and bias gradients by F(2x2, 3x3) (winograd.cu, "The weight gradient"): the
+     * input's and dOut's tile transforms, 16 products summed over the tiles, split over them as a linear layer's
+     * reduction is ({@link #linearChunk}: about a wave of blocks, in whole slabs), the splits added in order and
+     * transformed back per filter; the bias gradient from the transformed dOut.
+     */
+    private void winogradWeightGrad(DeviceTensor dw, DeviceTensor db, DeviceTensor dy, DeviceTensor x, ConvSpec spec) {
+        String op = "conv2dBackwardWeight";
+        Shape xs = x.shape(), ys = dy.shape();
+        int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ys.dim(1), p = ys.dim(2), q = ys.dim(3);
+        int groups = spec.groups(), cg = c / groups, kg = k / groups, tilesH = (p + 1) / 2, tilesW = (q + 1) / 2;
+        requireInt(op, "N*C*tiles (Winograd's input transform)", (long) n * c * tilesH * tilesW);
+        requireInt(op, "N*K*tiles (Winograd's dOut transform)", (long) n * k * tilesH * tilesW);
+        int tiles = n * tilesH * tilesW;
+        int tileRows = Dim3.blocksFor(kg, LINEAR_TILE_N), tileCols = Dim3.blocksFor(cg, LINEAR_TILE_K);
+        int chunk = linearChunk(tileRows, Math.multiplyExact(tileCols, 16 * groups), tiles, multiprocessors);
+        int splits = Dim3.blocksFor(tiles, chunk);
+        Dim3 gemmGrid = Dim3.of(tileRows, tileCols, Math.multiplyExact(16 * groups, splits));
+        requireGridYZ(op, gemmGrid);
+        long planes = 16L * groups;
+        long vFloats = alignUp(planes * cg * tiles, WINOGRAD_ALIGN), dFloats = alignUp(planes * kg * tiles, WINOGRAD_ALIGN);
+        long wFloats = splits * planes * kg * cg;
+        DeviceBuffer scratch = workspace((vFloats + dFloats + wFloats) * Float.BYTES);
+        long v = scratch.address(), d = v + vFloats * Float.BYTES, partials = d + dFloats * Float.BYTES;
+        launch(Kernels.WINOGRAD_INPUT, elementwiseGrid((long) n * c * tilesH * tilesW, 1), Dim3.of(ELEMENTWISE_THREADS), v, x.address(),
+                n, c, h, wd, tilesH, tilesW, spec.pad());
+        launch(Kernels.WINOGRAD_GRAD_OUTPUT, elementwiseGrid((long) n * k * tilesH * tilesW, 1), Dim3.of(ELEMENTWISE_THREADS), d,
+                dy.address(), n, k, p, q, tilesH, tilesW);
+        launch(Kernels.WINOGRAD_WEIGHT_GEMM, gemmGrid, Dim3.of(LINEAR_THREADS), partials, d, v, kg, cg, tiles, chunk, splits);
+        launch(Kernels.WINOGRAD_WEIGHT_REDUCE, elementwiseGrid((long) k * cg, 1), Dim3.of(ELEMENTWISE_THREADS), dw.address(), partials,
+                k, cg, groups, splits);
+        launch(Kernels.WINOGRAD_BIAS_GRAD, Dim3.of(Math.min(Dim3.blocksFor(k, ELEMENTWISE_THREADS / 32), multiprocessors * 16)),
+                Dim3.of(ELEMENTWISE_THREADS), db.address(), d, k, tiles);
     }
 
     private static long alignUp(long n, int multiple) {
@@ -728,6 +764,10 @@ public final class CudaBackend implements Backend {
         requireInt("conv2dBackwardWeight", "C*H*W", (long) c * h * wd);
         requireInt("conv2dBackwardWeight", "K*P*Q", (long) k * p * q);
         requireInt("conv2dBackwardWeight", "K*(C/groups*R*S + 1)", (long) k * (crs + 1));
+        if (winograd && winogradFits(r, s, spec)) {
+            winogradWeightGrad(dw, db, dy, x, spec);
+            return;
+        }
         int npq = n * p * q;
         // GEMM columns: (c, r, s) plus one for the bias; rows: the group's filters.
         // The split of the reduction depends on the shapes alone (tiles counted at the default row tile), not on the

@@ -51,16 +51,24 @@ public final class Kernels {
                 i32("R"), i32("S"), i32("P"), i32("Q"), i32("stride"), i32("pad"), i32("groups"), i32("relu"));
     }
 
-    // winograd.cu: 3x3 stride-1 convolutions and their data gradients by F(2x2, 3x3) (CudaBackend.setWinograd)
+    // winograd.cu: 3x3 stride-1 convolutions and their gradients by F(2x2, 3x3) (CudaBackend.setWinograd)
     public static final KernelSignature WINOGRAD_FILTER = of("winograd", "winograd_filter",
             ptr("U"), ptr("weight"), i32("K"), i32("Cg"), i32("groups"), i32("flip"));
     public static final KernelSignature WINOGRAD_INPUT = of("winograd", "winograd_input",
-            ptr("V"), ptr("in"), i32("N"), i32("C"), i32("H"), i32("W"), i32("groups"), i32("tilesH"), i32("tilesW"), i32("pad"));
+            ptr("V"), ptr("in"), i32("N"), i32("C"), i32("H"), i32("W"), i32("tilesH"), i32("tilesW"), i32("pad"));
     public static final KernelSignature WINOGRAD_GEMM = of("winograd", "winograd_gemm",
             ptr("M"), ptr("U"), ptr("V"), i32("rows"), i32("T"), i32("red"));
     public static final KernelSignature WINOGRAD_OUTPUT = of("winograd", "winograd_output",
-            ptr("out"), ptr("M"), ptr("bias"), ptr("reluOut"), i32("N"), i32("K"), i32("P"), i32("Q"), i32("groups"), i32("tilesH"),
-            i32("tilesW"), i32("relu"));
+            ptr("out"), ptr("M"), ptr("bias"), ptr("reluOut"), i32("N"), i32("K"), i32("P"), i32("Q"), i32("tilesH"), i32("tilesW"),
+            i32("relu"));
+    public static final KernelSignature WINOGRAD_GRAD_OUTPUT = of("winograd", "winograd_grad_output",
+            ptr("D"), ptr("dOut"), i32("N"), i32("K"), i32("P"), i32("Q"), i32("tilesH"), i32("tilesW"));
+    public static final KernelSignature WINOGRAD_WEIGHT_GEMM = of("winograd", "winograd_weight_gemm",
+            ptr("W"), ptr("D"), ptr("V"), i32("rows"), i32("cols"), i32("T"), i32("chunk"), i32("splits"));
+    public static final KernelSignature WINOGRAD_WEIGHT_REDUCE = of("winograd", "winograd_weight_reduce",
+            ptr("dWeight"), ptr("W"), i32("K"), i32("Cg"), i32("groups"), i32("splits"));
+    public static final KernelSignature WINOGRAD_BIAS_GRAD = of("winograd", "winograd_bias_grad",
+            ptr("dBias"), ptr("D"), i32("K"), i32("T"));
 
     // lrn.cu
     public static final KernelSignature LRN_FORWARD = of("lrn", "lrn_forward",

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) ({@link CudaBackend#setWinograd}) against the CPU reference's
  * direct sums, as {@link CudaForwardOpsTest} and {@link CudaBackwardOpsTest} hold the implicit GEMM: fresh random data,
  * poisoned outputs, every element, relative L2 below 1e-5. The forward pass with bias (and ReLU), the data gradient
- * plain and through the ReLU of the layer below; AlexNet's conv3-5 at batch 2 and 1, odd image sizes (a last tile
+ * plain and through the ReLU of the layer below, the weight and bias gradients; AlexNet's conv3-5 at batch 2 and 1, odd image sizes (a last tile
  * half outside), padding 0-2, groups 1-3, channel counts past the GEMM's 64-row and 128-column tiles.
  */
 @Tag("gpu")
@@ -53,7 +53,9 @@ class WinogradGpuTest extends GpuAgainstCpu {
                 new Case("pad 0, even output", 1, 5, 6, 8, 7, 0, 1, true),
                 new Case("pad 2: the data gradient unpadded", 2, 4, 3, 5, 6, 2, 2, false),
                 new Case("65 filters, 129 tiles", 3, 4, 12, 21, 65, 1, 1, false),
-                new Case("groups 3", 2, 9, 7, 9, 12, 1, 3, true)));
+                new Case("groups 3", 2, 9, 7, 9, 12, 1, 3, true),
+                new Case("1058 tiles: the weight gradient's sum over them in 5 splits", 2, 4, 45, 45, 6, 1, 1, false),
+                new Case("1058 tiles, 2 groups", 2, 4, 45, 46, 6, 1, 2, false)));
         Random shapes = new Random(20261128); // fixed, so case names are stable; data is fresh every run
         for (int i = 0; i < 10; i++) {
             int groups = 1 + shapes.nextInt(2), pad = shapes.nextInt(3);
@@ -112,6 +114,26 @@ class WinogradGpuTest extends GpuAgainstCpu {
             dInRelu.assertClose("Winograd conv2dBackwardData through a ReLU " + tc);
         } finally {
             closeAll(dOut, weight, reluOut, dIn, dInRelu);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void weightGradientMatchesCpu(Case tc) {
+        Random random = random(tc);
+        ConvSpec spec = new ConvSpec(1, tc.pad, tc.groups);
+        Shape inShape = Shape.of(tc.n, tc.c, tc.h, tc.w), wShape = Shape.of(tc.k, tc.c / tc.groups, 3, 3);
+        Pair in = Pair.of(inShape, gaussian(random, 1.0, inShape.size()));
+        Pair dOut = Pair.of(Shape.of(tc.n, tc.k, tc.p(), tc.q()), gaussian(random, 1.0, (long) tc.n * tc.k * tc.p() * tc.q()));
+        Pair dWeight = Pair.poisoned(wShape), dBias = Pair.poisoned(Shape.of(tc.k));
+        try {
+            gpu.setWinograd(true);
+            cpu.conv2dBackwardWeight(dWeight.onCpu(), dBias.onCpu(), dOut.onCpu(), in.onCpu(), spec);
+            gpu.conv2dBackwardWeight(dWeight.onGpu(), dBias.onGpu(), dOut.onGpu(), in.onGpu(), spec);
+            dWeight.assertClose("Winograd conv2dBackwardWeight (weight) " + tc);
+            dBias.assertClose("Winograd conv2dBackwardWeight (bias) " + tc);
+        } finally {
+            closeAll(in, dOut, dWeight, dBias);
         }
     }
 
