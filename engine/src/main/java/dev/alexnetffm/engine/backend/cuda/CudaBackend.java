@@ -349,11 +349,11 @@ public final class CudaBackend implements Backend {
     private boolean winograd = WINOGRAD.read(false, Setting.SWITCH);
 
     /**
-     * Whether 3x3 stride-1 convolutions with at most 2 pixels of padding (AlexNet's conv3-5) and their data gradients
-     * run as Winograd's F(2x2, 3x3) ({@code winograd.cu}: per 2x2 outputs 16 multiplications where the implicit GEMM
-     * makes 36, at the price of transforming inputs and outputs through memory), else as the implicit GEMM
-     * ({@code conv2d.cu}); their weight and bias gradients too (16 products summed over the image tiles). Off unless
-     * system property {@code alexnet.winograd} or {@code ALEXNET_WINOGRAD} says 1 when the backend is made. The two
+     * Whether 3x3 stride-1 convolutions with at most 2 pixels of padding (AlexNet's conv3-5) and their data, weight
+     * and bias gradients run as Winograd's F(2x2, 3x3) ({@code winograd.cu}: per 2x2 outputs 16 multiplications where
+     * the implicit GEMM makes 36, at the price of transforming inputs and outputs through memory), else as the
+     * implicit GEMM ({@code conv2d.cu}). Off unless system property {@code alexnet.winograd} or
+     * {@code ALEXNET_WINOGRAD} says 1 when the backend is made. The two
      * differ by float32 rounding (both are held to the CPU reference's tolerance); each gives the same bits on every
      * run, and forward outputs the same bits on a tower of the two-GPU split as on one device. It is the caller's
      * choice, never a timing's, so that a seed keeps giving the same bits.
@@ -371,7 +371,7 @@ public final class CudaBackend implements Backend {
         return r == 3 && s == 3 && spec.stride() == 1 && spec.pad() <= 2;
     }
 
-    /** winograd.cu: the GEMM's row tile and column (image tile) tile, and 16-float alignment of the scratch areas. */
+    /** winograd.cu: the product's row tile and column (image tile) tile; the scratch areas start 256 bytes apart. */
     private static final int WINOGRAD_ROWS = 64, WINOGRAD_COLUMNS = 128, WINOGRAD_ALIGN = 64;
 
     /**
@@ -384,7 +384,7 @@ public final class CudaBackend implements Backend {
     private void winogradConv(String op, DeviceTensor out, DeviceTensor in, DeviceTensor weight, DeviceTensor bias, DeviceTensor reluOut,
                               int groups, int pad, boolean flip, boolean relu) {
         Shape is = in.shape(), os = out.shape(), ws = weight.shape();
-        int n = is.dim(0), cin = is.dim(1), hi = is.dim(2), wi = is.dim(3), cout = os.dim(1), ho = os.dim(2), wo = os.dim(3);
+        int n = is.dim(0), cin = is.dim(1), cout = os.dim(1), ho = os.dim(2), wo = os.dim(3);
         int red = cin / groups, rows = cout / groups, tilesH = (ho + 1) / 2, tilesW = (wo + 1) / 2;
         requireInt(op, "N*C*tiles (Winograd's input transform)", (long) n * cin * tilesH * tilesW);
         requireInt(op, "N*K*tiles (Winograd's output transform)", (long) n * cout * tilesH * tilesW);
@@ -398,8 +398,7 @@ public final class CudaBackend implements Backend {
         long u = scratch.address(), v = u + uFloats * Float.BYTES, m = v + vFloats * Float.BYTES;
         launch(Kernels.WINOGRAD_FILTER, elementwiseGrid(ws.size() / 9, 1), Dim3.of(ELEMENTWISE_THREADS), u, weight.address(),
                 ws.dim(0), ws.dim(1), groups, flip ? 1 : 0);
-        launch(Kernels.WINOGRAD_INPUT, elementwiseGrid((long) n * cin * tilesH * tilesW, 1), Dim3.of(ELEMENTWISE_THREADS), v,
-                in.address(), n, cin, hi, wi, tilesH, tilesW, pad);
+        winogradInput(v, in, tilesH, tilesW, pad);
         launch(Kernels.WINOGRAD_GEMM, gemmGrid, Dim3.of(LINEAR_THREADS), m, u, v, rows, tiles, red);
         launch(Kernels.WINOGRAD_OUTPUT, elementwiseGrid((long) n * cout * tilesH * tilesW, 1), Dim3.of(ELEMENTWISE_THREADS),
                 out.address(), m, bias == null ? 0L : bias.address(), reluOut == null ? 0L : reluOut.address(), n, cout, ho, wo, tilesH,
@@ -415,7 +414,7 @@ public final class CudaBackend implements Backend {
     private void winogradWeightGrad(DeviceTensor dw, DeviceTensor db, DeviceTensor dy, DeviceTensor x, ConvSpec spec) {
         String op = "conv2dBackwardWeight";
         Shape xs = x.shape(), ys = dy.shape();
-        int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), wd = xs.dim(3), k = ys.dim(1), p = ys.dim(2), q = ys.dim(3);
+        int n = xs.dim(0), c = xs.dim(1), k = ys.dim(1), p = ys.dim(2), q = ys.dim(3);
         int groups = spec.groups(), cg = c / groups, kg = k / groups, tilesH = (p + 1) / 2, tilesW = (q + 1) / 2;
         requireInt(op, "N*C*tiles (Winograd's input transform)", (long) n * c * tilesH * tilesW);
         requireInt(op, "N*K*tiles (Winograd's dOut transform)", (long) n * k * tilesH * tilesW);
@@ -430,8 +429,7 @@ public final class CudaBackend implements Backend {
         long wFloats = splits * planes * kg * cg;
         DeviceBuffer scratch = workspace((vFloats + dFloats + wFloats) * Float.BYTES);
         long v = scratch.address(), d = v + vFloats * Float.BYTES, partials = d + dFloats * Float.BYTES;
-        launch(Kernels.WINOGRAD_INPUT, elementwiseGrid((long) n * c * tilesH * tilesW, 1), Dim3.of(ELEMENTWISE_THREADS), v, x.address(),
-                n, c, h, wd, tilesH, tilesW, spec.pad());
+        winogradInput(v, x, tilesH, tilesW, spec.pad());
         launch(Kernels.WINOGRAD_GRAD_OUTPUT, elementwiseGrid((long) n * k * tilesH * tilesW, 1), Dim3.of(ELEMENTWISE_THREADS), d,
                 dy.address(), n, k, p, q, tilesH, tilesW);
         launch(Kernels.WINOGRAD_WEIGHT_GEMM, gemmGrid, Dim3.of(LINEAR_THREADS), partials, d, v, kg, cg, tiles, chunk, splits);
@@ -439,6 +437,14 @@ public final class CudaBackend implements Backend {
                 k, cg, groups, splits);
         launch(Kernels.WINOGRAD_BIAS_GRAD, Dim3.of(Math.min(Dim3.blocksFor(k, ELEMENTWISE_THREADS / 32), multiprocessors * 16)),
                 Dim3.of(ELEMENTWISE_THREADS), db.address(), d, k, tiles);
+    }
+
+    /** winograd.cu's input transform of {@code in} (N, C, H, W) into V at device address {@code v}. */
+    private void winogradInput(long v, DeviceTensor in, int tilesH, int tilesW, int pad) {
+        Shape is = in.shape();
+        int n = is.dim(0), c = is.dim(1);
+        launch(Kernels.WINOGRAD_INPUT, elementwiseGrid((long) n * c * tilesH * tilesW, 1), Dim3.of(ELEMENTWISE_THREADS), v, in.address(),
+                n, c, is.dim(2), is.dim(3), tilesH, tilesW, pad);
     }
 
     private static long alignUp(long n, int multiple) {
