@@ -177,9 +177,8 @@ final class ConvRowTiles {
         } else if (!tuning) {
             v = Variant.of(leastPadding(rows));
         } else {
-            Variant known = tuned.get(shape);  // the common case: no candidate list built on every launch
-            v = known != null ? known : candidates(op, rows).size() == 1 ? Variant.of(leastPadding(rows))
-                    : tuned.computeIfAbsent(shape, key -> fastest(op, rows, launch, timeMillis));
+            Variant known = tuned.get(shape);  // the common case: a lookup, nothing built or timed
+            v = known != null ? known : tuned.computeIfAbsent(shape, key -> fastest(op, rows, launch, timeMillis));
         }
         launch.accept(v);
     }
@@ -197,10 +196,13 @@ final class ConvRowTiles {
         forced = v;
     }
 
+    /** The fastest of the candidates of {@code op} for {@code rows} rows; a lone candidate is kept untimed. */
     private static Variant fastest(Op op, int rows, Consumer<Variant> launch, ToDoubleFunction<Runnable> timeMillis) {
+        List<Variant> candidates = candidates(op, rows);
+        if (candidates.size() == 1) return candidates.get(0);
         Variant best = null;
         double bestMillis = Double.POSITIVE_INFINITY;
-        for (Variant v : candidates(op, rows)) {
+        for (Variant v : candidates) {
             launch.accept(v);  // warm-up: module load, caches
             double ms = timeMillis.applyAsDouble(() -> {
                 for (int i = 0; i < TIMED_LAUNCHES; i++) launch.accept(v);
@@ -213,7 +215,10 @@ final class ConvRowTiles {
         return best;
     }
 
-    /** The tuned shapes (described) and their kernels ("96", "128 r128"), sorted by description. */
+    /**
+     * The shapes met while tuning (described) and their kernels ("96", "128 r128"), sorted by description: the
+     * timed choice, or the lone candidate of a shape that had nothing to time.
+     */
     Map<String, String> choices() {
         Map<String, String> byName = new TreeMap<>();
         tuned.forEach((shape, v) -> byName.put(shape.toString(), v.toString()));

@@ -79,4 +79,39 @@ class ConvRowTileTest {
                 () -> ConvRowTiles.Op.BACKWARD_DATA.kernel(new ConvRowTiles.Variant(96, true)));
         assertEquals("128 r128", r128.toString());
     }
+
+    @Test
+    void tuningTimesEachShapeOnceKeepsTheFastestAndLeavesALoneCandidateUntimed() {
+        ConvRowTiles tiles = new ConvRowTiles(true);
+        java.util.List<ConvRowTiles.Variant> launched = new java.util.ArrayList<>();
+        int[] timings = {0};
+        // A stand-in device: a launch records its kernel; a timed run costs the row tile's milliseconds, so 48 wins.
+        java.util.function.ToDoubleFunction<Runnable> time = run -> {
+            timings[0]++;
+            int before = launched.size();
+            run.run();
+            return launched.get(before).tile();
+        };
+        tiles.launch("conv 96", ConvRowTiles.Op.FORWARD, 96, launched::add, time);
+        assertEquals(4, timings[0], "each of the four candidates timed once");
+        assertEquals(ConvRowTiles.Variant.of(48), launched.getLast(), "the fastest runs the call itself");
+        launched.clear();
+        tiles.launch("conv 96", ConvRowTiles.Op.FORWARD, 96, launched::add, time);
+        assertEquals(java.util.List.of(ConvRowTiles.Variant.of(48)), launched, "a known shape: one launch, no timing");
+        assertEquals(4, timings[0]);
+
+        launched.clear();
+        tiles.launch("conv 5", ConvRowTiles.Op.FORWARD, 5, launched::add, time);
+        tiles.launch("conv 5", ConvRowTiles.Op.FORWARD, 5, launched::add, time);
+        assertEquals(java.util.List.of(ConvRowTiles.Variant.of(48), ConvRowTiles.Variant.of(48)), launched);
+        assertEquals(4, timings[0], "a lone candidate is never timed");
+        assertEquals(java.util.Map.of("conv 5", "48", "conv 96", "48"), tiles.choices());
+
+        ConvRowTiles untuned = new ConvRowTiles(false);
+        launched.clear();
+        untuned.launch("conv 96", ConvRowTiles.Op.FORWARD, 96, launched::add, time);
+        assertEquals(java.util.List.of(ConvRowTiles.Variant.of(96)), launched, "untuned: the least padded tile");
+        assertEquals(4, timings[0]);
+        assertTrue(untuned.choices().isEmpty());
+    }
 }
