@@ -19,10 +19,35 @@ ls "$ptx"/*.ptx >/dev/null 2>&1 || { echo "build-driver.sh: no .ptx files in $pt
 gen=$(mktemp -d)
 trap 'rm -rf "$gen"' EXIT
 grep -h '\.entry ' "$ptx"/*.ptx | sed -E 's/.*\.entry ([A-Za-z_][A-Za-z0-9_]*).*/ENTRY(\1)/' | sort -u > "$gen/entries.inc"
+# What a GPU holds each kernel to at launch: ptxas's registers, static shared memory and stack for the PTX folder's
+# architecture, and the block size its __launch_bounds__ allow (.maxntid). The driver refuses a launch they do not
+# fit, as the GPU would (CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES), and cuFuncGetAttribute reports them. Without ptxas
+# (beside nvcc, or on the PATH) the table stays empty and only the device's own limits are checked.
+arch=$(basename "$ptx"); arch=${arch#sm_}
+ptxas=${PTXAS:-$(command -v ptxas 2>/dev/null || true)}
+[ -n "$ptxas" ] || { nvcc=${NVCC:-$(command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)}; ptxas=$(dirname "$nvcc")/ptxas; }
+: > "$gen/resources.inc"
+if [ -x "$ptxas" ] && [[ "$arch" =~ ^[0-9]+$ ]]; then
+  for f in "$ptx"/*.ptx; do
+    bounds=$(awk '/\.entry /{ match($0, /\.entry [A-Za-z_][A-Za-z0-9_]*/); e = substr($0, RSTART + 7, RLENGTH - 7) }
+                  /^\.maxntid/{ gsub(/[.a-z,]/, " "); print e, $1 * $2 * $3 }' "$f")
+    "$ptxas" -arch=sm_"$arch" -O3 -v -o /dev/null "$f" 2>&1 | awk -v bounds="$bounds" '
+      BEGIN { n = split(bounds, b, "\n"); for (i = 1; i <= n; i++) { split(b[i], kv, " "); max[kv[1]] = kv[2] } }
+      /Compiling entry function/ { match($0, /function .[A-Za-z0-9_]+/); e = substr($0, RSTART + 10, RLENGTH - 10); stack = 0 }
+      /bytes stack frame/ { stack = $1 }
+      /Used [0-9]+ registers/ {
+        match($0, /Used [0-9]+ registers/); regs = substr($0, RSTART + 5, RLENGTH - 15)
+        smem = 0; if (match($0, /[0-9]+ bytes smem/)) smem = substr($0, RSTART, RLENGTH - 11)
+        printf "RESOURCES(%s, %d, %d, %d, %d)\n", e, regs, smem, stack, (e in max) ? max[e] : 0
+      }' >> "$gen/resources.inc"
+  done
+else
+  echo "build-driver.sh: no ptxas for sm_$arch (set PTXAS): launches are not checked against the kernels' registers and launch bounds" >&2
+fi
 mkdir -p "$(dirname "$out")"
 sanitize=(); [ "${EMU_ALIGNMENT:-0}" = 1 ] && sanitize=(-fsanitize=alignment -fno-sanitize-recover=alignment)
 contract=off note=""; [ "${EMU_CONTRACT:-0}" = 1 ] && contract=fast note=", a * b + c fused"
 g++ -std=c++20 -O2 -march=x86-64-v3 -g -fPIC -shared -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0 -ffp-contract=$contract -pthread "${sanitize[@]}" \
     -I"$here/../../main/cuda" -I"$here" -I"$gen" -x c++ "$here/driver.cpp" -o "$out.tmp"
 mv "$out.tmp" "$out"
-echo "emulated driver: $out ($(wc -l < "$gen/entries.inc") kernels${sanitize:+, alignment checked}${note})"
+echo "emulated driver: $out ($(wc -l < "$gen/entries.inc") kernels, $(wc -l < "$gen/resources.inc") with sm_$arch resources${sanitize:+, alignment checked}${note})"

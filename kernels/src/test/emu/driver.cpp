@@ -60,7 +60,7 @@ typedef unsigned long long CUdeviceptr;
 enum : int {
     SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_DEVICE = 101,
     INVALID_IMAGE = 200, INVALID_CONTEXT = 201, NO_BINARY_FOR_GPU = 209, PEER_ACCESS_UNSUPPORTED = 217,
-    INVALID_PTX = 218, INVALID_HANDLE = 400, NOT_FOUND = 500, NOT_READY = 600, PEER_ACCESS_ALREADY_ENABLED = 704,
+    INVALID_PTX = 218, INVALID_HANDLE = 400, NOT_FOUND = 500, NOT_READY = 600, LAUNCH_OUT_OF_RESOURCES = 701, PEER_ACCESS_ALREADY_ENABLED = 704,
     PEER_ACCESS_NOT_ENABLED = 705,
     STREAM_CAPTURE_UNSUPPORTED = 900, STREAM_CAPTURE_INVALIDATED = 901, NOT_SUPPORTED = 801,
 };
@@ -225,7 +225,43 @@ thread_local Context* current = nullptr;
 using Binder = CUresult (*)(void* fn, void** params, dim3 grid, dim3 block, Context* ctx, Op* out, std::string* why);
 struct KernelEntry { const char* name; void* fn; Binder bind; };
 struct Module { Context* ctx; std::set<std::string> entries; };
-struct Function { Module* module; const KernelEntry* kernel; };
+
+// What ptxas gave each kernel for the architecture the emulator was built from (build-driver.sh): registers per
+// thread, static shared memory, stack bytes per thread, and the largest block its launch bounds allow (0: no bounds).
+// Empty where the build had no ptxas; a kernel missing here is held to the device's limits only.
+struct KernelResources { const char* name; int registers, sharedBytes, stackBytes, boundThreads; };
+const KernelResources resourceTable[] = {
+#define RESOURCES(name, registers, shared, stack, bound) {#name, registers, shared, stack, bound},
+#include "resources.inc"
+#undef RESOURCES
+    {nullptr, 0, 0, 0, 0}};
+const KernelResources* resourcesOf(const char* name) {
+    for (const KernelResources& r : resourceTable)
+        if (r.name && !strcmp(r.name, name)) return &r;
+    return nullptr;
+}
+constexpr int SHARED_PER_BLOCK = 49152, SHARED_PER_BLOCK_OPTIN = 232448, REGISTERS_PER_BLOCK = 65536;
+
+// A kernel of a loaded module. maxDynamicShared is what CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES says: by
+// default what the 48 KiB a block may have without opting in leaves beside the static shared memory.
+struct Function {
+    Module* module;
+    const KernelEntry* kernel;
+    const KernelResources* resources;
+    int maxDynamicShared;
+    Function(Module* m, const KernelEntry* k) : module(m), kernel(k), resources(resourcesOf(k->name)),
+        maxDynamicShared(SHARED_PER_BLOCK - (resources ? resources->sharedBytes : 0)) {}
+    // The largest block the GPU launches this kernel with (CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK): 1024, its
+    // launch bounds, and as many warps as the register file holds (registers are given out per warp, 256 at a time).
+    int maxThreads() const {
+        int limit = 1024;
+        if (!resources) return limit;
+        if (resources->boundThreads) limit = std::min(limit, resources->boundThreads);
+        int perWarp = (resources->registers * 32 + 255) / 256 * 256;
+        if (perWarp) limit = std::min(limit, REGISTERS_PER_BLOCK / perWarp * 32);
+        return limit;
+    }
+};
 std::set<Module*> liveModules;
 std::set<Function*> liveFunctions;
 
@@ -369,6 +405,7 @@ const ErrorText errorTexts[] = {
     {500, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
     {600, "CUDA_ERROR_NOT_READY", "device not ready"},
     {700, "CUDA_ERROR_ILLEGAL_ADDRESS", "an illegal memory access was encountered"},
+    {701, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES", "too many resources requested for launch"},
     {704, "CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED", "peer access is already enabled"},
     {705, "CUDA_ERROR_PEER_ACCESS_NOT_ENABLED", "peer access has not been enabled"},
     {801, "CUDA_ERROR_NOT_SUPPORTED", "operation not supported"},
@@ -997,29 +1034,37 @@ CUresult cuModuleGetFunction(void** pf, void* h, const char* name) {
     std::lock_guard<std::mutex> g(stateLock);
     if (!liveModules.count(m)) return INVALID_HANDLE;
     if (!m->entries.count(name)) return NOT_FOUND;
-    Function* f = new Function{m, kernelNamed(name)};
+    Function* f = new Function(m, kernelNamed(name));
     liveFunctions.insert(f);
     *pf = f;
     return SUCCESS;
 }
 CUresult cuFuncGetAttribute(int* v, int attribute, void* h) {
     NEEDS_INIT;
-    if (!v || !live(liveFunctions, (Function*)h)) return INVALID_HANDLE;
+    Function* f = (Function*)h;
+    if (!v || !live(liveFunctions, f)) return INVALID_HANDLE;
     switch (attribute) {
-        case 0: *v = 1024; break;  // max threads per block
-        case 1: *v = 0; break;     // static shared memory (not known here)
-        case 2: *v = 0; break;     // constant memory
-        case 3: *v = 0; break;     // local memory
-        case 4: *v = 32; break;    // registers
+        case 0: *v = f->maxThreads(); break;                              // max threads per block
+        case 1: *v = f->resources ? f->resources->sharedBytes : 0; break;  // static shared memory
+        case 2: *v = 0; break;                                            // constant memory
+        case 3: *v = f->resources ? f->resources->stackBytes : 0; break;   // local memory per thread
+        case 4: *v = f->resources ? f->resources->registers : 32; break;   // registers per thread
         case 5: *v = 90; break;    // PTX version
         case 6: *v = 90; break;    // binary version
+        case 8: *v = f->maxDynamicShared; break;                          // dynamic shared memory allowed
         default: return INVALID_VALUE;
     }
     return SUCCESS;
 }
-CUresult cuFuncSetAttribute(void* h, int, int) {
+CUresult cuFuncSetAttribute(void* h, int attribute, int value) {
     NEEDS_INIT;
-    return live(liveFunctions, (Function*)h) ? SUCCESS : INVALID_HANDLE;
+    Function* f = (Function*)h;
+    if (!live(liveFunctions, f)) return INVALID_HANDLE;
+    if (attribute == 8) {  // MAX_DYNAMIC_SHARED_SIZE_BYTES: up to the opt-in limit, less the static shared memory
+        if (value < 0 || value > SHARED_PER_BLOCK_OPTIN - (f->resources ? f->resources->sharedBytes : 0)) return INVALID_VALUE;
+        f->maxDynamicShared = value;
+    }
+    return SUCCESS;
 }
 CUresult cuLaunchKernel(void* h, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                         unsigned shared, void* stream, void** params, void** extra) {
@@ -1034,9 +1079,17 @@ CUresult cuLaunchKernel(void* h, unsigned gx, unsigned gy, unsigned gz, unsigned
     Stream* s = streamFor("cuLaunchKernel", stream, ctx, &rc);
     if (!s) return rc;
     if (!gx || !gy || !gz || !bx || !by || !bz || gy > 65535 || gz > 65535 || bx > 1024 || by > 1024 || bz > 64 ||
-        (unsigned long long)bx * by * bz > 1024 || shared > 49152 || extra) {
+        (unsigned long long)bx * by * bz > 1024 || shared > (unsigned)f->maxDynamicShared || extra) {
         complain("cuLaunchKernel", std::string(f->kernel->name) + ": launch configuration out of range");
         return INVALID_VALUE;
+    }
+    if (bx * by * bz > (unsigned)f->maxThreads()) {
+        const KernelResources* r = f->resources;
+        complain("cuLaunchKernel", std::string(f->kernel->name) + ": a block of " + std::to_string(bx * by * bz) +
+                 " threads, more than the " + std::to_string(f->maxThreads()) + " its " + std::to_string(r->registers) +
+                 " registers per thread" + (r->boundThreads ? " and launch bounds (" + std::to_string(r->boundThreads) + ")" : std::string()) +
+                 " allow");
+        return LAUNCH_OUT_OF_RESOURCES;
     }
     Op op;
     std::string why;

@@ -68,6 +68,34 @@ class KernelLibraryGpuTest {
         }
     }
 
+    @Test
+    void aBlockLargerThanAKernelsLaunchBoundsIsRefusedAndTheContextCarriesOn() {
+        assumeTrue(CudaDriver.isAvailable(), () -> "no usable CUDA driver/GPU: " + CudaDriver.unavailableReason().orElse(""));
+        try (Context ctx = CudaDriver.device(0).primaryContext().makeCurrent(); CuStream stream = ctx.createStream();
+             CuModule conv = library.loadModule(ctx, "conv2d"); CuModule elementwise = library.loadModule(ctx, "elementwise");
+             DeviceBuffer buf = ctx.allocate(4L * 1024)) {
+            var forward = conv.kernel(Kernels.CONV2D_FORWARD);
+            // conv2d.cu: a 64-row tile runs 128 threads, and its launch bounds say so; its registers fit them.
+            assertEquals(128, forward.maxThreadsPerBlock(), "conv2d_forward's largest block");
+            assertTrue(forward.registersPerThread() * 128 <= 65536, forward.registersPerThread() + " registers per thread");
+            Object[] args = new Object[forward.signature().params().size()];
+            for (int i = 0; i < args.length; i++) {
+                args[i] = switch (forward.signature().params().get(i).type()) {
+                    case PTR -> buf.address();
+                    case I32 -> 1;
+                    case I64 -> 1L;
+                    case F32 -> 0f;
+                };
+            }
+            CudaException e = assertThrows(CudaException.class, () -> forward.launch(stream, Dim3.of(1), Dim3.of(256), 0, args));
+            assertTrue(e.getMessage().startsWith("cuLaunchKernel(conv2d.conv2d_forward"), e.getMessage());
+            // Nothing ran and nothing is broken: the stream and the context take the next launch.
+            elementwise.kernel(Kernels.FILL).launch(stream, Dim3.of(4), Dim3.of(256), 0, buf, 3f, 1024L);
+            stream.synchronize();
+            for (float v : buf.toFloatArray(1024)) assertEquals(3f, v);
+        }
+    }
+
     private static int[] bits(float[] v) {
         int[] b = new int[v.length];
         for (int i = 0; i < v.length; i++) b[i] = Float.floatToRawIntBits(v[i]);
