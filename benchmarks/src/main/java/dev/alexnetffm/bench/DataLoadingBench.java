@@ -2,6 +2,7 @@ package dev.alexnetffm.bench;
 
 import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.data.FashionMnist;
+import dev.alexnetffm.engine.data.FolderPreparer;
 import dev.alexnetffm.engine.data.ImageDecoder;
 import dev.alexnetffm.engine.data.ImageFolder;
 import dev.alexnetffm.engine.data.ImagePreprocessor;
@@ -24,6 +25,8 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>{@code jpeg}: decode a 500x375 JPEG, resize the short side to 256, centre-crop 227, subtract the mean;</li>
  *   <li>{@code jpegAugmented}: the same at 256x256, then the paper's random crop and flip and PCA colour;</li>
+ *   <li>{@code preparedAugmented}: the same augmentation from the folder {@code alexnet prepare} made of those JPEGs
+ *       (256x256 JPEG files at quality 90, decoded as they are, no resizing);</li>
  *   <li>{@code fashionMnist}: a 28x28 IDX image resized to 227x227 and replicated to three channels.</li>
  * </ul>
  * The JPEGs are synthetic (smooth gradients plus noise, quality 0.9), written to a temporary folder at setup. They are
@@ -43,6 +46,7 @@ public class DataLoadingBench {
     Path dir;
     Dataset jpeg;
     Dataset augmented;
+    Dataset prepared;
     Dataset fashion;
 
     @State(Scope.Thread)
@@ -71,14 +75,19 @@ public class DataLoadingBench {
         Dataset at256 = ImageFolder.open(dir, ImagePreprocessor.builder().cropSize(256).build());
         PcaColour pca = PcaColour.fit(at256, 16);
         augmented = new Augmented(at256, RandomCropFlip.paper(), pca, 7);
+        Path square = dir.resolveSibling(dir.getFileName() + "-256");
+        FolderPreparer.prepare(dir, square, FolderPreparer.Settings.paper(), (done, total) -> {});
+        prepared = new Augmented(ImageFolder.open(square, ImagePreprocessor.builder().cropSize(256).build()), RandomCropFlip.paper(), pca, 7);
         Path fm = FashionMnist.defaultDir();
         fashion = Files.isDirectory(fm) ? FashionMnist.train(fm, 3, 227) : null;
     }
 
     @TearDown
     public void tearDown() throws IOException {
-        try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        for (Path root : new Path[] {dir, dir.resolveSibling(dir.getFileName() + "-256")}) {
+            try (var files = Files.walk(root)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
         }
     }
 
@@ -91,6 +100,12 @@ public class DataLoadingBench {
     @Benchmark
     public float[] jpegAugmented(Slot slot) throws IOException {
         augmented.image(slot.next++ % IMAGES, slot.out, 0);
+        return slot.out;
+    }
+
+    @Benchmark
+    public float[] preparedAugmented(Slot slot) throws IOException {
+        prepared.image(slot.next++ % IMAGES, slot.out, 0);
         return slot.out;
     }
 

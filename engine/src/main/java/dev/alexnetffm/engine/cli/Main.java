@@ -35,6 +35,7 @@ public final class Main {
         COMMANDS.put("train", new TrainCommand());
         COMMANDS.put("eval", new EvalCommand());
         COMMANDS.put("pca", new PcaCommand());
+        COMMANDS.put("prepare", new PrepareCommand());
         COMMANDS.put("experiment", new ExperimentCommand());
         COMMANDS.put("import-caffe", new ImportCaffeCommand());
     }

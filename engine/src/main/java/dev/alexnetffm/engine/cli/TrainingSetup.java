@@ -45,6 +45,7 @@ final class TrainingSetup {
     /** The usage lines of the options read here, for {@code train --help} and {@code experiment --help}. */
     static final String HELP = """
               --data fashion-mnist|<folder>  training data (default fashion-mnist); a folder has one sub-folder per class
+                                             (`alexnet prepare` makes a copy that loads several times faster)
             """ + DATA_DIR_HELP + """
               --val <folder>                 validation images for a folder data set (Fashion-MNIST uses its test split)
               --epochs N                     total epochs (default 10)

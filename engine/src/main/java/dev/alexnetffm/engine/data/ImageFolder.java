@@ -43,6 +43,17 @@ public final class ImageFolder implements Dataset {
         }
     }
 
+    /** The class sub-folders of {@code root}, sorted by name (the first is class 0); none is an error saying so. */
+    static List<Path> classFolders(Path root) throws IOException {
+        if (!Files.isDirectory(root)) throw new NoSuchFileException(root.toString(), null, "not a folder of class sub-folders");
+        List<Path> classDirs;
+        try (Stream<Path> s = Files.list(root)) {
+            classDirs = s.filter(Files::isDirectory).sorted().toList();
+        }
+        if (classDirs.isEmpty()) throw new IOException(root + " has no class sub-folders (expected one sub-folder of images per class)");
+        return classDirs;
+    }
+
     /** The folder's images prepared by {@code preprocessor}, which encodes them as {@link InputEncoding#IMAGENET} does. */
     public static ImageFolder open(Path root, ImagePreprocessor preprocessor) throws IOException {
         return open(root, preprocessor, InputEncoding.IMAGENET);
@@ -50,12 +61,7 @@ public final class ImageFolder implements Dataset {
 
     /** The folder's images prepared by {@code preprocessor}, one of {@code encoding}'s (which trained networks record). */
     public static ImageFolder open(Path root, ImagePreprocessor preprocessor, InputEncoding encoding) throws IOException {
-        if (!Files.isDirectory(root)) throw new NoSuchFileException(root.toString(), null, "not a folder of class sub-folders");
-        List<Path> classDirs;
-        try (Stream<Path> s = Files.list(root)) {
-            classDirs = s.filter(Files::isDirectory).sorted().toList();
-        }
-        if (classDirs.isEmpty()) throw new IOException(root + " has no class sub-folders (expected one sub-folder of images per class)");
+        List<Path> classDirs = classFolders(root);
         List<String> names = new ArrayList<>();
         List<Path> files = new ArrayList<>();
         List<Integer> labels = new ArrayList<>();

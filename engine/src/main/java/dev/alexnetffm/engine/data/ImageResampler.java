@@ -61,6 +61,22 @@ public final class ImageResampler {
         if (offset < 0 || dst.length - offset < (long) channels * cropW * cropH) {
             throw new IllegalArgumentException("destination has " + dst.length + " floats, need " + (long) channels * cropW * cropH + " from offset " + offset);
         }
+        if (w == outW && h == outH) {
+            // Scale 1 (an image prepared at its final size): every tap's weight is 1 or 0, so the window is copied as it
+            // is; the filter would give the same values (only a -0 would come out +0).
+            for (int c = 0; c < channels; c++) {
+                for (int i = 0; i < cropH; i++) {
+                    System.arraycopy(src, c * w * h + (y0 + i) * w + x0, dst, offset + (c * cropH + i) * cropW, cropW);
+                }
+            }
+            return;
+        }
+        filterInto(src, channels, w, h, outW, outH, x0, y0, cropW, cropH, dst, offset);
+    }
+
+    /** The two passes of the tent filter, for arguments {@link #resizeWindowInto} has checked. */
+    static void filterInto(float[] src, int channels, int w, int h, int outW, int outH,
+                           int x0, int y0, int cropW, int cropH, float[] dst, int offset) {
         Taps hx = Taps.of(w, outW, x0, cropW);
         Taps hy = Taps.of(h, outH, y0, cropH);
         int rowLo = hy.start[0];

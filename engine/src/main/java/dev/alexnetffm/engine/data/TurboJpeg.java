@@ -2,6 +2,7 @@ package dev.alexnetffm.engine.data;
 
 import dev.alexnetffm.engine.Setting;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -20,7 +21,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * JPEG decoding with libjpeg-turbo's TurboJPEG API ({@code libturbojpeg.so.0}, Debian's {@code libturbojpeg0}), called
  * through the Foreign Function &amp; Memory API: about four times faster than javax.imageio on the same file, with
- * the same results (both are libjpeg: the accurate integer IDCT, the same upsampling and colour conversion).
+ * the same results (both are libjpeg: the accurate integer IDCT, the same upsampling and colour conversion). It also
+ * encodes, for {@link JpegWriter}.
  * <p>
  * It only ever takes the clean case: a file it decodes without a warning or an error. Anything else (a truncated or
  * corrupt file, a format variant it refuses) returns empty, and {@link ImageDecoder} decodes that file with
@@ -32,14 +34,15 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 final class TurboJpeg {
     static final String PROPERTY = "alexnet.jpeg";
     private static final String LIBRARY = "libturbojpeg.so.0";
-    private static final int TJPF_RGB = 0;
+    private static final int TJPF_RGB = 0, TJPF_GRAY = 6;
+    private static final int TJSAMP_420 = 2, TJSAMP_GRAY = 3;
     private static final int TJFLAG_ACCURATEDCT = 4096;
 
-    private static final MethodHandle INIT, HEADER, DECOMPRESS, DESTROY;
+    private static final MethodHandle INIT, HEADER, DECOMPRESS, DESTROY, INIT_COMPRESS, COMPRESS, FREE;
     private static final String LOAD_FAILURE;
 
     static {
-        MethodHandle init = null, header = null, decompress = null, destroy = null;
+        MethodHandle init = null, header = null, decompress = null, destroy = null, initCompress = null, compress = null, free = null;
         String failure = null;
         try {
             SymbolLookup lib = SymbolLookup.libraryLookup(LIBRARY, Arena.global());
@@ -54,15 +57,24 @@ final class TurboJpeg {
             decompress = linker.downcallHandle(lib.findOrThrow("tjDecompress2"), FunctionDescriptor.of(JAVA_INT,
                     ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
             destroy = linker.downcallHandle(lib.findOrThrow("tjDestroy"), FunctionDescriptor.of(JAVA_INT, ADDRESS));
+            initCompress = linker.downcallHandle(lib.findOrThrow("tjInitCompress"), FunctionDescriptor.of(ADDRESS));
+            // int tjCompress2(tjhandle, const unsigned char *srcBuf, int width, int pitch, int height, int pixelFormat,
+            //                 unsigned char **jpegBuf, unsigned long *jpegSize, int jpegSubsamp, int jpegQual, int flags)
+            compress = linker.downcallHandle(lib.findOrThrow("tjCompress2"), FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS,
+                    JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
+            free = linker.downcallHandle(lib.findOrThrow("tjFree"), FunctionDescriptor.ofVoid(ADDRESS));
         } catch (IllegalArgumentException | IllegalCallerException | NoSuchElementException e) {
             failure = LIBRARY + " could not be loaded (" + e.getMessage() + "); install Debian's libturbojpeg0 for "
                     + "faster JPEG decoding";
-            init = header = decompress = destroy = null;
+            init = header = decompress = destroy = initCompress = compress = free = null;
         }
         INIT = init;
         HEADER = header;
         DECOMPRESS = decompress;
         DESTROY = destroy;
+        INIT_COMPRESS = initCompress;
+        COMPRESS = compress;
+        FREE = free;
         LOAD_FAILURE = failure;
     }
 
@@ -137,6 +149,42 @@ final class TurboJpeg {
                 int ignored = (int) DESTROY.invokeExact(handle);
             }
         } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("calling " + LIBRARY, t);
+        }
+    }
+
+    /**
+     * {@code samples} ({@code width x height} pixels, R, G, B interleaved, or one grey sample per pixel where {@code
+     * grey}) as a baseline JPEG at {@code quality} (1-100; colour 4:2:0, libjpeg's accurate integer DCT), or empty
+     * where the library did not load.
+     */
+    static Optional<byte[]> encode(byte[] samples, int width, int height, boolean grey, int quality) throws IOException {
+        if (!loaded()) return Optional.empty();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment handle = (MemorySegment) INIT_COMPRESS.invokeExact();
+            if (handle.equals(MemorySegment.NULL)) throw new IOException(LIBRARY + " could not make a JPEG compressor");
+            try {
+                MemorySegment src = arena.allocateFrom(JAVA_BYTE, samples);
+                MemorySegment out = arena.allocate(ADDRESS);  // the library allocates the JPEG's buffer; tjFree frees it
+                MemorySegment size = arena.allocate(JAVA_LONG);
+                int channels = grey ? 1 : 3;
+                int rc = (int) COMPRESS.invokeExact(handle, src, width, channels * width, height, grey ? TJPF_GRAY : TJPF_RGB,
+                        out, size, grey ? TJSAMP_GRAY : TJSAMP_420, quality, TJFLAG_ACCURATEDCT);
+                MemorySegment jpeg = out.get(ADDRESS, 0);
+                try {
+                    if (rc != 0 || jpeg.equals(MemorySegment.NULL)) {
+                        throw new IOException(LIBRARY + " failed to encode a " + width + "x" + height + " JPEG (tjCompress2 returned " + rc + ")");
+                    }
+                    return Optional.of(jpeg.reinterpret(size.get(JAVA_LONG, 0)).toArray(JAVA_BYTE));
+                } finally {
+                    if (!jpeg.equals(MemorySegment.NULL)) FREE.invokeExact(jpeg);
+                }
+            } finally {
+                int ignored = (int) DESTROY.invokeExact(handle);
+            }
+        } catch (IOException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("calling " + LIBRARY, t);

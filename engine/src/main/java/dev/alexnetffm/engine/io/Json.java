@@ -1,5 +1,6 @@
 package dev.alexnetffm.engine.io;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -7,8 +8,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A strict JSON (RFC 8259) reader and string quoter, just enough for safetensors headers; no library is on the
- * class path for this. Values come back as {@code Map<String, Object>} (key order kept), {@code List<Object>},
+ * A strict JSON (RFC 8259) reader and string quoter, just enough for safetensors headers and small state files; no
+ * library is on the class path for this. Values come back as {@code Map<String, Object>} (key order kept), {@code List<Object>},
  * {@code String}, {@code Long}, {@code Boolean} or {@link #NULL}.
  *
  * <p>Stricter than the RFC where a header gains nothing from leniency: numbers must be integers that fit a long,
@@ -53,6 +54,23 @@ public final class Json {
         p.skipWhitespace();
         if (p.pos != text.length()) throw p.error("unexpected " + p.describe(p.pos) + " after the end of the JSON value");
         return value;
+    }
+
+    /**
+     * The JSON object in {@code text}: its members in order, numbers as {@code Long}. Malformed JSON, or another value
+     * than an object, is an {@link IOException} that names {@code source}.
+     */
+    public static Map<String, Object> object(String text, String source) throws IOException {
+        Object value;
+        try {
+            value = parse(text);
+        } catch (SyntaxError e) {
+            throw new IOException(source + " is not valid JSON: " + e.getMessage());
+        }
+        if (!(value instanceof Map<?, ?>)) throw new IOException(source + " holds " + typeName(value) + ", not a JSON object");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> members = (Map<String, Object>) value;
+        return members;
     }
 
     /** A short human name for the type of a parsed value, for messages. */

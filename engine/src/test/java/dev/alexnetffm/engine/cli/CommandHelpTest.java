@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code alexnet <command> --help}: each command's usage, describing every option it accepts, in train's layout. */
 class CommandHelpTest {
-    static final List<String> COMMANDS = List.of("info", "infer", "bench", "train", "eval", "pca", "experiment");
+    static final List<String> COMMANDS = List.of("info", "infer", "bench", "train", "eval", "pca", "prepare", "experiment");
 
     /** Where an option's description starts in a usage line, as in {@code train --help}. */
     static final int DESCRIPTION_COLUMN = 33;

@@ -44,6 +44,18 @@ class ImageResamplerTest {
         assertArrayEquals(src, ImageResampler.resize(src, 3, 11, 17, 11, 17));
     }
 
+    /** At scale 1 a window is copied; the filter, whose taps are then 1 and 0, gives the same values. */
+    @Test
+    void aWindowAtScaleOneIsWhatTheFilterGives() {
+        int w = 256, h = 256, x0 = 13, y0 = 29, cw = 227, ch = 200;
+        float[] src = random(3 * w * h, 5);
+        float[] copied = ImageResampler.resizeWindow(src, 3, w, h, w, h, x0, y0, cw, ch);
+        float[] filtered = new float[copied.length];
+        ImageResampler.filterInto(src, 3, w, h, w, h, x0, y0, cw, ch, filtered, 0);
+        assertArrayEquals(filtered, copied);
+        assertEquals(src[2 * w * h + (y0 + ch - 1) * w + x0 + cw - 1], copied[copied.length - 1]);
+    }
+
     @ParameterizedTest(name = "{0}x{1} -> {2}x{3}")
     @CsvSource({"50,40,256,300", "600,400,300,256", "1000,31,426,256", "13,7,29,16", "640,480,256,256"})
     void aWindowIsExactlyTheCropOfTheFullResize(int w, int h, int outW, int outH) {
