@@ -7,15 +7,9 @@
 set -euo pipefail
 src=$1 out=$2 archs=$3 nvcc=${4:-}
 
-find_nvcc() {
-  [ -n "$nvcc" ] && { echo "$nvcc"; return; }
-  [ -n "${NVCC:-}" ] && { echo "$NVCC"; return; }
-  [ -n "${CUDA_HOME:-}" ] && [ -x "$CUDA_HOME/bin/nvcc" ] && { echo "$CUDA_HOME/bin/nvcc"; return; }
-  command -v nvcc 2>/dev/null && return
-  [ -x /usr/local/cuda/bin/nvcc ] && { echo /usr/local/cuda/bin/nvcc; return; }
-  return 0
-}
-nvcc=$(find_nvcc)
+# shellcheck source=cuda-tools.sh
+source "$(dirname "$0")/cuda-tools.sh"
+nvcc=$(find_nvcc "$nvcc")
 if [ -z "$nvcc" ] || ! [ -x "$(command -v "$nvcc" 2>/dev/null || echo "$nvcc")" ]; then
   cat >&2 <<MSG
 [kernels] nvcc was not found${nvcc:+ at '$nvcc'}: the CUDA kernels cannot be compiled to PTX.
@@ -26,13 +20,12 @@ MSG
   exit 1
 fi
 
-# ptxas (beside nvcc, else on the PATH) assembles each PTX for its GPU as the driver's JIT would: a PTX that a GPU
+# ptxas ($PTXAS, else beside nvcc, else on the PATH) assembles each PTX for its GPU as the driver's JIT would: a PTX that a GPU
 # would reject fails the build here, register spills are reported, and the cubin is packaged so that a GPU of exactly
 # that architecture loads machine code instead of JIT-compiling the PTX (seconds per process for conv2d and lrn).
 # Without ptxas no cubin is written and the driver JIT-compiles the PTX.
-ptxas="$(dirname "$(command -v "$nvcc" 2>/dev/null || echo "$nvcc")")/ptxas"
-[ -x "$ptxas" ] || ptxas=$(command -v ptxas 2>/dev/null || true)
-[ -n "$ptxas" ] || echo "[kernels] ptxas not found beside nvcc or on the PATH: the PTX is not test-assembled" >&2
+ptxas=$(find_ptxas "$nvcc")
+[ -n "$ptxas" ] || echo "[kernels] ptxas not found (PTXAS, beside nvcc or on the PATH): the PTX is not test-assembled" >&2
 
 IFS=',' read -r -a arch_list <<< "$archs"
 [ ${#arch_list[@]} -gt 0 ] || { echo "[kernels] cuda.archs is empty; give e.g. -Dcuda.archs=80,90" >&2; exit 1; }

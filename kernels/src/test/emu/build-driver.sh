@@ -22,10 +22,12 @@ grep -h '\.entry ' "$ptx"/*.ptx | sed -E 's/.*\.entry ([A-Za-z_][A-Za-z0-9_]*).*
 # What a GPU holds each kernel to at launch: ptxas's registers, static shared memory and stack for the PTX folder's
 # architecture, and the block size its __launch_bounds__ allow (.maxntid). The driver refuses a launch they do not
 # fit, as the GPU would (CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES), and cuFuncGetAttribute reports them. Without ptxas
-# (beside nvcc, or on the PATH) the table stays empty and only the device's own limits are checked.
+# (found as the kernels' build finds it: PTXAS, beside nvcc, on the PATH) the table stays empty and only the device's
+# own limits are checked.
 arch=$(basename "$ptx"); arch=${arch#sm_}
-ptxas=${PTXAS:-$(command -v ptxas 2>/dev/null || true)}
-[ -n "$ptxas" ] || { nvcc=${NVCC:-$(command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)}; ptxas=$(dirname "$nvcc")/ptxas; }
+# shellcheck source=../../build/cuda-tools.sh
+source "$here/../../build/cuda-tools.sh"
+ptxas=$(find_ptxas "$(find_nvcc)")
 : > "$gen/resources.inc"
 if [ -x "$ptxas" ] && [[ "$arch" =~ ^[0-9]+$ ]]; then
   for f in "$ptx"/*.ptx; do

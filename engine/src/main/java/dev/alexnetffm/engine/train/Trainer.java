@@ -169,12 +169,16 @@ public final class Trainer {
             train.startEpoch(epoch);
             int[] order = BatchLoader.shuffled(train.size(), seed * 1_000_003L + epoch);
             double lossSum = 0;
-            long seen = 0, wrong = 0;
+            long seen = 0, wrong = 0, waited = 0;
             Progress progress = new Progress(log, "epoch " + epoch + "/" + options.epochs());
             try (BatchLoader loader = new BatchLoader(train, options.batchSize(), order, true, options.loaderThreads(), 3, options.skipCorrupt(),
                     learner::allocateHost)) {
                 int batches = loader.batches();
-                for (BatchLoader.Batch next; (next = loader.next()) != null; ) {
+                while (true) {
+                    long waitStart = System.nanoTime();
+                    BatchLoader.Batch next = loader.next();
+                    waited += System.nanoTime() - waitStart;
+                    if (next == null) break;
                     try (BatchLoader.Batch batch = next) {
                         if (batch.size == 0) continue;
                         float loss = learner.step(batch.host, java.util.Arrays.copyOf(batch.labels, batch.size), options.sgd().withLearningRate(lr), step++);
@@ -196,6 +200,8 @@ public final class Trainer {
             double seconds = (System.nanoTime() - t0) / 1e9;
             trainSeconds += seconds;
             progress.finish();
+            String starved = dataWait(waited / 1e9, seconds, options.loaderThreads());
+            if (starved != null) log.println("epoch " + epoch + ": " + starved);
             double[] v = evaluate(learner, val, options.batchSize(), options.loaderThreads());
             lastVal = v;
             curves.add(new Curves.Epoch(epoch, lossSum / Math.max(1, seen), (double) wrong / Math.max(1, seen), v[0], v[1], lr, seconds, seen / seconds));
@@ -219,6 +225,18 @@ public final class Trainer {
         }
         if (Double.isNaN(lastVal[0])) lastVal = evaluate(learner, val, options.batchSize(), options.loaderThreads());
         return new Result(lastVal[0], lastVal[1], curves, steps, options.runDir());
+    }
+
+    /**
+     * Says how long the training thread waited for decoded images in an epoch, and what would help, when that was at
+     * least a tenth of the epoch and a second: the device sat idle for about as long. Else null.
+     */
+    static String dataWait(double waitedSeconds, double epochSeconds, int loaderThreads) {
+        if (waitedSeconds < 1 || waitedSeconds < 0.1 * epochSeconds) return null;
+        return String.format(Locale.ROOT, "the training thread waited %.1f s of %.1f s (%.0f%%) for images from %d loader thread%s: more"
+                        + " loader threads (train --threads) or images prepared at their final size (alexnet prepare) would keep the"
+                        + " device busier", waitedSeconds, epochSeconds, 100 * waitedSeconds / epochSeconds, loaderThreads,
+                loaderThreads == 1 ? "" : "s");
     }
 
     /** Top-1 and top-5 error of {@code net} on {@code data} (inference: dropout off). */

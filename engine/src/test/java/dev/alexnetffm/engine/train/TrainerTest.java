@@ -119,6 +119,46 @@ class TrainerTest {
         }
     }
 
+    /** A data set whose images take {@code millis} each to load, as a slow decoder's would. */
+    record SlowSquares(int size, long millis) implements Dataset {
+        public String name() { return "slow squares"; }
+        public int classes() { return 4; }
+        public int channels() { return 3; }
+        public int imageSize() { return 67; }
+        public int label(int i) { return i % 4; }
+        public void image(int i, float[] out, int offset) throws IOException {
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+            new Squares(size).image(i, out, offset);
+        }
+    }
+
+    /** An epoch that waits on its loader threads says so, and what would help; one that does not, says nothing. */
+    @Test
+    void anEpochStarvedOfImagesSaysSo() throws Exception {
+        CpuBackend cpu = new CpuBackend();
+        Trainer.Options one = new Trainer.Options(1, 2, Sgd.paper(), 7, 1, 3, 1, false, null, AlexNet.Init.KAIMING);
+        ByteArrayOutputStream slow = new ByteArrayOutputStream();
+        // the first batch alone keeps the training thread waiting 1.4 s, at least a fifth of the epoch however slow the steps
+        new Trainer(cpu, new SlowSquares(6, 700), new Squares(4), one, new PrintStream(slow, true)).run(TINY);
+        assertTrue(slow.toString().contains("epoch 1: the training thread waited ")
+                && slow.toString().contains("for images from 1 loader thread: more loader threads (train --threads) or images"
+                + " prepared at their final size (alexnet prepare)"), slow.toString());
+        ByteArrayOutputStream fast = new ByteArrayOutputStream();
+        new Trainer(cpu, new Squares(6), new Squares(4), one, new PrintStream(fast, true)).run(TINY);
+        assertFalse(fast.toString().contains("waited"), fast.toString());
+
+        assertNull(Trainer.dataWait(0.99, 2, 3), "under a second");
+        assertNull(Trainer.dataWait(5, 60, 3), "under a tenth");
+        assertEquals("the training thread waited 6.0 s of 60.0 s (10%) for images from 3 loader threads: more loader threads"
+                + " (train --threads) or images prepared at their final size (alexnet prepare) would keep the device busier",
+                Trainer.dataWait(6, 60, 3));
+    }
+
     @Test
     void badInputsAreClearErrors(@TempDir Path tmp) throws IOException {
         CpuBackend cpu = new CpuBackend();
