@@ -27,6 +27,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code jpegAugmented}: the same at 256x256, then the paper's random crop and flip and PCA colour;</li>
  *   <li>{@code preparedAugmented}: the same augmentation from the folder {@code alexnet prepare} made of those JPEGs
  *       (256x256 JPEG files at quality 90, decoded as they are, no resizing);</li>
+ *   <li>{@code photo}: a 4032x3024 JPEG (a phone camera's 12 megapixels: smooth shading, little noise, quality 0.9)
+ *       as {@code jpeg} prepares it; libjpeg-turbo decodes it reduced by 8, {@code -Dalexnet.jpeg=full} at full size;</li>
  *   <li>{@code fashionMnist}: a 28x28 IDX image resized to 227x227 and replicated to three channels.</li>
  * </ul>
  * The JPEGs are synthetic (smooth gradients plus noise, quality 0.9), written to a temporary folder at setup. They are
@@ -84,11 +86,8 @@ public class DataLoadingBench {
 
     @TearDown
     public void tearDown() throws IOException {
-        for (Path root : new Path[] {dir, dir.resolveSibling(dir.getFileName() + "-256")}) {
-            try (var files = Files.walk(root)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        delete(dir);
+        delete(dir.resolveSibling(dir.getFileName() + "-256"));
     }
 
     @Benchmark
@@ -107,6 +106,54 @@ public class DataLoadingBench {
     public float[] preparedAugmented(Slot slot) throws IOException {
         prepared.image(slot.next++ % IMAGES, slot.out, 0);
         return slot.out;
+    }
+
+    /** Four camera-sized pictures, made only for {@code photo} (they take seconds to write). */
+    @State(Scope.Benchmark)
+    public static class Photos {
+        static final int COUNT = 4;
+        Path dir;
+        Dataset photos;
+
+        @Setup
+        public void setUp() throws IOException {
+            dir = Files.createTempDirectory("loading-bench-photos");
+            Path cls = Files.createDirectories(dir.resolve("class0"));
+            SplittableRandom r = new SplittableRandom(2);
+            int w = 4032, h = 3024;
+            for (int i = 0; i < COUNT; i++) {
+                BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+                int[] row = new int[w];
+                for (int y = 0; y < h; y++) {
+                    for (int x = 0; x < w; x++) {
+                        int red = (int) (128 + 90 * Math.sin(x / 200.0 + i) * Math.cos(y / 150.0)) + r.nextInt(5) - 2;
+                        int green = 40 + 170 * x / w + r.nextInt(5) - 2;
+                        int blue = (int) (200 - 150.0 * y / h + 25 * Math.tanh((x - w / 2.0) / 20.0));
+                        row[x] = Math.clamp(red, 0, 255) << 16 | Math.clamp(green, 0, 255) << 8 | Math.clamp(blue, 0, 255);
+                    }
+                    img.setRGB(0, y, w, 1, row, 0, w);
+                }
+                ImageIO.write(img, "jpg", cls.resolve(i + ".jpg").toFile());
+            }
+            photos = ImageFolder.open(dir, ImagePreprocessor.imageNet());
+        }
+
+        @TearDown
+        public void tearDown() throws IOException {
+            delete(dir);
+        }
+    }
+
+    @Benchmark
+    public float[] photo(Photos photos, Slot slot) throws IOException {
+        photos.photos.image(slot.next++ % Photos.COUNT, slot.out, 0);
+        return slot.out;
+    }
+
+    static void delete(Path root) throws IOException {
+        try (var files = Files.walk(root)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
     }
 
     @Benchmark

@@ -50,6 +50,11 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  *       them at all, and newer ones do not undo the Adobe inverted-CMYK convention reliably, so the
  *       colours could be silently wrong. The message says how to convert the file.</li>
  *   <li>EXIF orientation is not applied (nor is it by PIL unless asked).</li>
+ *   <li>JPEG files go to libjpeg-turbo first where it is installed ({@link TurboJpeg}), which gives javax.imageio's
+ *       samples at full size. A caller that will shrink the picture anyway ({@link #decode(Path, int)}, as
+ *       {@link ImagePreprocessor} does) may get a JPEG of at least twice its size reduced by 2, 4 or 8 while it is
+ *       decoded, which is several times faster for a camera's pictures; {@code -Dalexnet.jpeg=full} (or
+ *       ALEXNET_JPEG=full) turns that off.</li>
  * </ul>
  *
  * <h2>Truncated and corrupt data</h2>
@@ -85,22 +90,22 @@ public final class ImageDecoder {
 
     private final AlphaPolicy alphaPolicy;
     private final long maxPixels;
-    private final Boolean turboJpeg;  // null: as the alexnet.jpeg setting says
+    private final TurboJpeg.Mode jpeg;  // null: as the alexnet.jpeg setting says
 
     public ImageDecoder(AlphaPolicy alphaPolicy, long maxPixels) {
         this(alphaPolicy, maxPixels, null);
     }
 
-    private ImageDecoder(AlphaPolicy alphaPolicy, long maxPixels, Boolean turboJpeg) {
+    private ImageDecoder(AlphaPolicy alphaPolicy, long maxPixels, TurboJpeg.Mode jpeg) {
         this.alphaPolicy = Objects.requireNonNull(alphaPolicy, "alphaPolicy");
         if (maxPixels <= 0) throw new IllegalArgumentException("maxPixels must be positive, got " + maxPixels);
         this.maxPixels = maxPixels;
-        this.turboJpeg = turboJpeg;
+        this.jpeg = jpeg;
     }
 
-    /** This decoder, taking JPEG files to libjpeg-turbo first where it loads ({@code true}) or to javax.imageio only. */
-    ImageDecoder withTurboJpeg(boolean use) {
-        return new ImageDecoder(alphaPolicy, maxPixels, use);
+    /** This decoder, decoding JPEG files as {@code mode} says whatever the alexnet.jpeg setting (see {@link TurboJpeg}). */
+    ImageDecoder withJpegMode(TurboJpeg.Mode mode) {
+        return new ImageDecoder(alphaPolicy, maxPixels, Objects.requireNonNull(mode, "mode"));
     }
 
     /** Which library decodes JPEG files (see {@link TurboJpeg}), in words: for {@code info} and the benchmarks. */
@@ -121,8 +126,19 @@ public final class ImageDecoder {
         return maxPixels;
     }
 
-    /** Reads and decodes {@code file}. */
+    /** Reads and decodes {@code file}, at full size. */
     public RgbImage decode(Path file) throws ImageLoadException {
+        return decode(file, 0);
+    }
+
+    /**
+     * Reads and decodes {@code file} for a caller that will resize it to a short side of {@code minShortSide} (0: full
+     * size): a JPEG that libjpeg-turbo decodes may come back reduced by 2, 4 or 8 (its scaled inverse DCT, an
+     * antialiased reduction), the most that keeps its short side at least {@code minShortSide}; see {@link TurboJpeg}.
+     * Every other image, and every image where the alexnet.jpeg setting is {@code full} or {@code imageio}, comes back
+     * at full size. The pixel limit applies to the full size.
+     */
+    public RgbImage decode(Path file, int minShortSide) throws ImageLoadException {
         Objects.requireNonNull(file, "file");
         if (!Files.exists(file)) {
             if (Files.isSymbolicLink(file)) throw new ImageLoadException(file, Reason.NOT_FOUND, "broken symbolic link (its target does not exist)");
@@ -149,14 +165,19 @@ public final class ImageDecoder {
             throw new ImageLoadException(file, Reason.IO_ERROR, "read failed: " + e, e);
         }
         if (bytes.length == 0) throw new ImageLoadException(file, Reason.EMPTY, "the file is empty (0 bytes)");
-        return decode(bytes, file, String.valueOf(file));
+        return decode(bytes, file, String.valueOf(file), minShortSide);
     }
 
-    /** Decodes an image held in memory; {@code source} names it in error messages. */
+    /** Decodes an image held in memory, at full size; {@code source} names it in error messages. */
     public RgbImage decode(byte[] bytes, String source) throws ImageLoadException {
+        return decode(bytes, source, 0);
+    }
+
+    /** Decodes an image held in memory, perhaps reduced as {@link #decode(Path, int)} says. */
+    public RgbImage decode(byte[] bytes, String source, int minShortSide) throws ImageLoadException {
         Objects.requireNonNull(bytes, "bytes");
         if (bytes.length == 0) throw new ImageLoadException(source, Reason.EMPTY, "no bytes", null);
-        return decode(bytes, null, source);
+        return decode(bytes, null, source, minShortSide);
     }
 
     /**
@@ -178,11 +199,11 @@ public final class ImageDecoder {
         return new RgbImage(image.getWidth(), image.getHeight(), toPlanes(image, alphaPolicy), format);
     }
 
-    private RgbImage decode(byte[] bytes, Path file, String source) throws ImageLoadException {
-        if (FormatSniffer.isJpeg(bytes) && (turboJpeg != null ? turboJpeg : TurboJpeg.enabled())
-                && FormatSniffer.jpegComponents(bytes) != 4) {
+    private RgbImage decode(byte[] bytes, Path file, String source, int minShortSide) throws ImageLoadException {
+        TurboJpeg.Mode mode = jpeg != null ? jpeg : TurboJpeg.mode();
+        if (FormatSniffer.isJpeg(bytes) && mode != TurboJpeg.Mode.IMAGEIO && FormatSniffer.jpegComponents(bytes) != 4) {
             // The clean case only: a file libjpeg-turbo warns about, or refuses, is javax.imageio's to judge below.
-            Optional<RgbImage> image = TurboJpeg.decode(bytes, maxPixels);
+            Optional<RgbImage> image = TurboJpeg.decode(bytes, maxPixels, mode == TurboJpeg.Mode.AUTO ? minShortSide : 0);
             if (image.isPresent()) return image.get();
         }
         List<String> warnings = new ArrayList<>();

@@ -18,7 +18,8 @@ import java.util.stream.IntStream;
  *
  * <ol>
  *   <li>Decode with {@link ImageDecoder} to float RGB in 0..255 pixel units (grayscale replicated,
- *       alpha dropped by default, 16-bit samples kept at full precision).</li>
+ *       alpha dropped by default, 16-bit samples kept at full precision). A JPEG at least twice the short side may
+ *       be reduced by 2, 4 or 8 while decoding ({@link ImageDecoder#decode(Path, int)}), never below it.</li>
  *   <li>Resize so the <em>short</em> side is {@link #shortSide()} (256), keeping the aspect ratio: the
  *       long side becomes {@code floor(shortSide · long / short)}, as torchvision's {@code Resize(256)}
  *       computes it. The filter is {@link ImageResampler}'s antialiased bilinear (a tent whose width grows
@@ -154,7 +155,7 @@ public final class ImagePreprocessor {
     /** Loads one file into {@code dst[offset .. offset + imageFloats())}. */
     public void loadInto(Path file, float[] dst, int offset) throws ImageLoadException {
         checkRoom(dst, offset, 1);
-        processInto(decoder.decode(file), dst, offset);
+        processInto(decoder.decode(file, shortSide), dst, offset);
     }
 
     /** Loads {@code files} into one (N, 3, crop, crop) array, image i at {@code i · imageFloats()}. */

@@ -28,8 +28,15 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * corrupt file, a format variant it refuses) returns empty, and {@link ImageDecoder} decodes that file with
  * javax.imageio, whose warnings it classifies: a file loads, or fails, with the same message either way.
  * <p>
- * Used where the library loads and the system property {@value #PROPERTY} (else the environment's ALEXNET_JPEG) is
- * {@code auto} or unset; {@code imageio} turns it off. Each call has its own decompressor handle: thread-safe.
+ * A large picture can be decoded smaller: libjpeg's scaled inverse DCT turns each 8x8 block into 4x4, 2x2 or 1x1
+ * pixels from its low frequencies (an antialiased reduction by 2, 4 or 8 at a fraction of the work), and what is left
+ * to resize is a fraction of the pixels: a 12-megapixel photograph resized to 256 and cropped takes about 8 ms instead of
+90 (BENCHMARKS.md).
+ * <p>
+ * The system property {@value #PROPERTY} (else the environment's ALEXNET_JPEG) chooses: {@code auto} or unset,
+ * libjpeg-turbo where it loads, large pictures reduced where the caller allows ({@link Mode#AUTO}); {@code full},
+ * libjpeg-turbo at full size always, javax.imageio's samples bit for bit; {@code imageio}, javax.imageio only. Each
+ * call has its own decompressor handle: thread-safe.
  */
 final class TurboJpeg {
     static final String PROPERTY = "alexnet.jpeg";
@@ -37,6 +44,16 @@ final class TurboJpeg {
     private static final int TJPF_RGB = 0, TJPF_GRAY = 6;
     private static final int TJSAMP_420 = 2, TJSAMP_GRAY = 3;
     private static final int TJFLAG_ACCURATEDCT = 4096;
+
+    /** How JPEG files are decoded: the {@value #PROPERTY} setting. */
+    enum Mode {
+        /** libjpeg-turbo, a picture reduced by 2, 4 or 8 while decoding where it stays at least the size asked for. */
+        AUTO,
+        /** libjpeg-turbo, always at full size: javax.imageio's samples. */
+        FULL,
+        /** javax.imageio only. */
+        IMAGEIO
+    }
 
     private static final MethodHandle INIT, HEADER, DECOMPRESS, DESTROY, INIT_COMPRESS, COMPRESS, FREE;
     private static final String LOAD_FAILURE;
@@ -79,28 +96,29 @@ final class TurboJpeg {
     }
 
     /** The setting, parsed on first use; a bad value throws each time it is asked for. */
-    private static volatile Boolean enabled;
+    private static volatile Mode mode;
 
     private TurboJpeg() {}
 
-    /** System property alexnet.jpeg, else ALEXNET_JPEG: auto or unset (libjpeg-turbo where it loads), imageio. */
-    static final Setting SETTING = new Setting(PROPERTY, "ALEXNET_JPEG",
-            "use auto (libjpeg-turbo where libturbojpeg.so.0 loads, else javax.imageio) or imageio");
-    private static final Map<String, Boolean> VALUES = Map.of("auto", true, "imageio", false);
+    /** System property alexnet.jpeg, else ALEXNET_JPEG: auto or unset, full, imageio. */
+    static final Setting SETTING = new Setting(PROPERTY, "ALEXNET_JPEG", "use auto (libjpeg-turbo where libturbojpeg.so.0 "
+            + "loads, large pictures reduced while decoding), full (libjpeg-turbo, always at full size) or imageio");
+    private static final Map<String, Mode> VALUES = Map.of("auto", Mode.AUTO, "full", Mode.FULL, "imageio", Mode.IMAGEIO);
 
-    static boolean enabledBySetting() {
-        return SETTING.read(true, VALUES);
+    static Mode parseSetting(String setting, String value) {
+        return SETTING.parse(setting, value, Mode.AUTO, VALUES);
     }
 
-    static boolean parseSetting(String setting, String value) {
-        return SETTING.parse(setting, value, true, VALUES);
+    /** What the setting asks for (a bad value: an error naming the setting and its values). */
+    static Mode mode() {
+        Mode m = mode;
+        if (m == null) mode = m = SETTING.read(Mode.AUTO, VALUES);
+        return m;
     }
 
-    /** Whether the setting allows libjpeg-turbo (a bad value: an error naming the setting and its values). */
+    /** Whether the setting allows libjpeg-turbo. */
     static boolean enabled() {
-        Boolean e = enabled;
-        if (e == null) enabled = e = enabledBySetting();
-        return e;
+        return mode() != Mode.IMAGEIO;
     }
 
     /** Whether libturbojpeg.so.0 loaded (the setting aside). */
@@ -110,16 +128,36 @@ final class TurboJpeg {
 
     /** Which library decodes JPEG files by default, in words, with the reason where it is javax.imageio. */
     static String describe() {
-        if (!enabled()) return "javax.imageio (" + PROPERTY + " / ALEXNET_JPEG is imageio)";
-        return loaded() ? "libjpeg-turbo (" + LIBRARY + "), javax.imageio for files it warns about"
-                : "javax.imageio: " + LOAD_FAILURE;
+        return switch (mode()) {
+            case IMAGEIO -> "javax.imageio (" + PROPERTY + " / ALEXNET_JPEG is imageio)";
+            case FULL, AUTO -> !loaded() ? "javax.imageio: " + LOAD_FAILURE
+                    : "libjpeg-turbo (" + LIBRARY + ")" + (mode() == Mode.AUTO ? ", large pictures reduced by 2, 4 or 8 while decoding"
+                    : ", always at full size") + "; javax.imageio for files it warns about";
+        };
     }
 
     /**
-     * The JPEG in {@code jpeg} as R, G, B float planes (0..255; a greyscale JPEG gives R = G = B), or empty where
-     * libjpeg-turbo warned or failed, or the image has more than {@code maxPixels} pixels: then javax.imageio decides.
+     * The largest reduction (1, 2, 4 or 8) that keeps the short side of a {@code width x height} picture at least
+     * {@code minShortSide} once libjpeg has scaled it (each side rounded up).
      */
+    static int reduction(int width, int height, int minShortSide) {
+        int shortSide = Math.min(width, height);
+        for (int r = 8; r > 1; r /= 2) if (minShortSide > 0 && (shortSide + r - 1) / r >= minShortSide) return r;
+        return 1;
+    }
+
+    /** The JPEG at full size: see {@link #decode(byte[], long, int)}. */
     static Optional<RgbImage> decode(byte[] jpeg, long maxPixels) {
+        return decode(jpeg, maxPixels, 0);
+    }
+
+    /**
+     * The JPEG in {@code jpeg} as R, G, B float planes (0..255; a greyscale JPEG gives R = G = B), reduced by the
+     * {@link #reduction} that keeps its short side at least {@code minShortSide} (0: full size), or empty where
+     * libjpeg-turbo warned or failed, or the image has more than {@code maxPixels} pixels at full size: then
+     * javax.imageio decides.
+     */
+    static Optional<RgbImage> decode(byte[] jpeg, long maxPixels, int minShortSide) {
         if (!loaded()) return Optional.empty();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment handle = (MemorySegment) INIT.invokeExact();
@@ -133,6 +171,9 @@ final class TurboJpeg {
                 int w = dims.getAtIndex(JAVA_INT, 0), h = dims.getAtIndex(JAVA_INT, 1);
                 long pixels = (long) w * h;
                 if (rc != 0 || w <= 0 || h <= 0 || pixels > maxPixels || pixels > Integer.MAX_VALUE / 3) return Optional.empty();
+                int r = reduction(w, h, minShortSide);
+                w = (w + r - 1) / r;  // the size libjpeg scales to: TJSCALED(side, 1/r)
+                h = (h + r - 1) / r;
                 int plane = w * h;
                 MemorySegment rgb = arena.allocate(3L * plane);
                 rc = (int) DECOMPRESS.invokeExact(handle, src, (long) jpeg.length, rgb, w, 3 * w, h, TJPF_RGB, TJFLAG_ACCURATEDCT);

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
 
 /** libjpeg-turbo gives javax.imageio's samples, and leaves every file it warns about to javax.imageio's verdict. */
 class TurboJpegTest {
-    final ImageDecoder turbo = ImageDecoder.defaults().withTurboJpeg(true);
-    final ImageDecoder imageio = ImageDecoder.defaults().withTurboJpeg(false);
+    final ImageDecoder turbo = ImageDecoder.defaults().withJpegMode(TurboJpeg.Mode.FULL);
+    final ImageDecoder imageio = ImageDecoder.defaults().withJpegMode(TurboJpeg.Mode.IMAGEIO);
 
     static BufferedImage picture(int w, int h, int type, long seed) {
         Random r = new Random(seed);
@@ -101,17 +101,79 @@ class TurboJpegTest {
         byte[] file = jpeg(picture(100, 80, BufferedImage.TYPE_INT_RGB, 8), 0.9f, false);
         assertTrue(TurboJpeg.decode(file, 7999).isEmpty());
         ImageLoadException e = assertThrows(ImageLoadException.class,
-                () -> new ImageDecoder(ImageDecoder.AlphaPolicy.DROP, 7999).withTurboJpeg(true).decode(file, "big"));
+                () -> new ImageDecoder(ImageDecoder.AlphaPolicy.DROP, 7999).withJpegMode(TurboJpeg.Mode.AUTO).decode(file, "big", 10));
         assertEquals(ImageLoadException.Reason.TOO_LARGE, e.reason());
     }
 
     @Test
-    void theSettingIsAutoOrImageioAndAnythingElseIsAClearError() {
-        assertTrue(TurboJpeg.parseSetting("ALEXNET_JPEG", null));
-        assertTrue(TurboJpeg.parseSetting("ALEXNET_JPEG", "AUTO"));
-        assertFalse(TurboJpeg.parseSetting("ALEXNET_JPEG", " imageio "));
+    void theSettingIsAutoFullOrImageioAndAnythingElseIsAClearError() {
+        assertEquals(TurboJpeg.Mode.AUTO, TurboJpeg.parseSetting("ALEXNET_JPEG", null));
+        assertEquals(TurboJpeg.Mode.AUTO, TurboJpeg.parseSetting("ALEXNET_JPEG", "AUTO"));
+        assertEquals(TurboJpeg.Mode.FULL, TurboJpeg.parseSetting("ALEXNET_JPEG", "full"));
+        assertEquals(TurboJpeg.Mode.IMAGEIO, TurboJpeg.parseSetting("ALEXNET_JPEG", " imageio "));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> TurboJpeg.parseSetting("system property alexnet.jpeg", "turbo"));
         assertTrue(e.getMessage().startsWith("system property alexnet.jpeg is 'turbo': use auto"), e.getMessage());
+        assertTrue(e.getMessage().contains("full (libjpeg-turbo, always at full size) or imageio"), e.getMessage());
+    }
+
+    /** The largest of the reductions by 2, 4 and 8 that keeps the short side, rounded up as libjpeg rounds, at least the size asked for. */
+    @Test
+    void aReductionNeverTakesTheShortSideBelowWhatWasAskedFor() {
+        assertEquals(1, TurboJpeg.reduction(4000, 3000, 0), "0: full size");
+        assertEquals(8, TurboJpeg.reduction(4000, 3000, 256));   // 375
+        assertEquals(4, TurboJpeg.reduction(4000, 3000, 376));   // 750
+        assertEquals(2, TurboJpeg.reduction(1200, 900, 256));    // 450: 900 / 4 = 225 would be too small
+        assertEquals(1, TurboJpeg.reduction(500, 375, 256));     // 375 / 2 = 188
+        assertEquals(2, TurboJpeg.reduction(513, 511, 256));     // ceil(511 / 2) = 256
+        assertEquals(1, TurboJpeg.reduction(509, 700, 256));     // ceil(509 / 2) = 255
+        assertEquals(8, TurboJpeg.reduction(2041, 3000, 256));   // ceil(2041 / 8) = 256
+    }
+
+    /**
+     * A picture decoded for a smaller short side comes back reduced, and, once resized by the preprocessor, within a
+     * fraction of a grey level of the full-size decode (libjpeg's scaled IDCT is an antialiased reduction); a picture
+     * under twice the size, and every one with the setting at full, comes back whole.
+     */
+    @Test
+    void aLargePictureIsReducedWhileDecodedAndResizesToNearlyTheSameImage() throws IOException {
+        assumeTrue(TurboJpeg.loaded(), TurboJpeg::describe);
+        byte[] file = jpeg(smooth(1200, 900), 0.95f, false);
+        ImageDecoder auto = ImageDecoder.defaults().withJpegMode(TurboJpeg.Mode.AUTO);
+        RgbImage half = auto.decode(file, "1200x900", 256);
+        assertEquals(600, half.width());
+        assertEquals(450, half.height());
+        RgbImage eighth = auto.decode(file, "1200x900", 100);
+        assertEquals(150, eighth.width());
+        assertEquals(113, eighth.height(), "ceil(900 / 8)");
+        assertEquals(1200, auto.decode(file, "1200x900", 451).width(), "600x450 would be too small");
+        assertEquals(1200, auto.decode(file, "1200x900").width());
+        assertEquals(1200, turbo.decode(file, "1200x900", 256).width(), "full: never reduced");
+        assertEquals(1200, imageio.decode(file, "1200x900", 256).width(), "javax.imageio: never reduced");
+
+        float[] reduced = ImagePreprocessor.imageNet().process(half);
+        float[] whole = ImagePreprocessor.imageNet().process(turbo.decode(file, "whole"));
+        double sum = 0, worst = 0;
+        for (int i = 0; i < whole.length; i++) {
+            double d = Math.abs(reduced[i] - whole[i]);
+            sum += d;
+            worst = Math.max(worst, d);
+        }
+        assertTrue(sum / whole.length < 0.3 && worst < 3, "mean difference " + sum / whole.length + ", worst " + worst);
+    }
+
+    /** A photograph-like picture: smooth shading and soft edges, little noise. */
+    static BufferedImage smooth(int w, int h) {
+        Random r = new Random(9);
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int red = (int) (128 + 90 * Math.sin(x / 60.0) * Math.cos(y / 45.0)) + r.nextInt(3) - 1;
+                int green = (int) (40 + 170.0 * x / w);
+                int blue = (int) (200 - 150.0 * y / h + 20 * Math.tanh((x - w / 2.0) / 8.0));
+                img.setRGB(x, y, Math.clamp(red, 0, 255) << 16 | Math.clamp(green, 0, 255) << 8 | Math.clamp(blue, 0, 255));
+            }
+        }
+        return img;
     }
 }
