@@ -30,8 +30,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p>
  * A large picture can be decoded smaller: libjpeg's scaled inverse DCT turns each 8x8 block into 4x4, 2x2 or 1x1
  * pixels from its low frequencies (an antialiased reduction by 2, 4 or 8 at a fraction of the work), and what is left
- * to resize is a fraction of the pixels: a 12-megapixel photograph resized to 256 and cropped takes about 8 ms instead of
-90 (BENCHMARKS.md).
+ * to resize is a fraction of the pixels: a 12-megapixel photograph resized to 256 and cropped takes about 8 ms
+ * instead of 90 (BENCHMARKS.md).
  * <p>
  * The system property {@value #PROPERTY} (else the environment's ALEXNET_JPEG) chooses: {@code auto} or unset,
  * libjpeg-turbo where it loads, large pictures reduced where the caller allows ({@link Mode#AUTO}); {@code full},
@@ -128,12 +128,11 @@ final class TurboJpeg {
 
     /** Which library decodes JPEG files by default, in words, with the reason where it is javax.imageio. */
     static String describe() {
-        return switch (mode()) {
-            case IMAGEIO -> "javax.imageio (" + PROPERTY + " / ALEXNET_JPEG is imageio)";
-            case FULL, AUTO -> !loaded() ? "javax.imageio: " + LOAD_FAILURE
-                    : "libjpeg-turbo (" + LIBRARY + ")" + (mode() == Mode.AUTO ? ", large pictures reduced by 2, 4 or 8 while decoding"
-                    : ", always at full size") + "; javax.imageio for files it warns about";
-        };
+        Mode m = mode();
+        if (m == Mode.IMAGEIO) return "javax.imageio (" + PROPERTY + " / ALEXNET_JPEG is imageio)";
+        if (!loaded()) return "javax.imageio: " + LOAD_FAILURE;
+        return "libjpeg-turbo (" + LIBRARY + ")" + (m == Mode.AUTO ? ", large pictures reduced by 2, 4 or 8 while decoding"
+                : ", always at full size") + "; javax.imageio for files it warns about";
     }
 
     /**
