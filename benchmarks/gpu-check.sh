@@ -142,7 +142,7 @@ for w in "${what[@]}"; do
           --error-exitcode 99 --print-limit 20 bash $run java -jar $jar bench --batch 2 --train --iterations 1 --warmup 0
       step sanitize-memcheck-split 150 env ALEXNET_AUTOTUNE=1 compute-sanitizer --tool memcheck --target-processes all \
           --error-exitcode 99 --print-limit 20 bash $run java -jar $jar bench --devices 0,0 --batch 2 --train --iterations 1 --warmup 0;;
-    loading) step jmh-loading 90 bash $run java -jar $bench_jar DataLoadingBench -t 1 -wi 1 -i 3 -r 2 -rf json -rff "$out/loading.json";;
+    loading) step jmh-loading 120 bash $run java -jar $bench_jar DataLoadingBench -t 1 -wi 1 -i 3 -r 2 -rf json -rff "$out/loading.json";;
     fmnist)
       # one run per initialisation: the paper's N(0, 0.01^2) (DESIGN.md's recipe), then He et al.'s, in case the
       # paper's starts on a plateau that 10 epochs do not leave; the first may take at most half of what is left
