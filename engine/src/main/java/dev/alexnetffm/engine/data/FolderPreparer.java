@@ -37,12 +37,12 @@ import java.util.stream.Stream;
  *
  * <h2>Files</h2>
  * {@code a.jpg} and {@code a.jpeg} keep their names; any other image gets {@code .jpg} appended ({@code a.png} becomes
- * {@code a.png.jpg}), so two sources never share a target. Each file is written whole (a temporary file, then a rename),
- * so an interrupted run leaves only complete images. The output folder holds {@value #MANIFEST}: the source, the size and
- * quality, and, once every image is done, {@code "complete": true} with the images skipped as corrupt. Running again with
- * the same settings continues: an image whose target is newer than it is left alone, a changed or new one is prepared.
- * A folder prepared with other settings or from another source, or a non-empty folder without the manifest, is refused
- * rather than mixed.
+ * {@code a.png.jpg}), so two sources never share a target. Each file is written whole (a temporary file, then a
+ * rename), so an interrupted run leaves only complete images (and, if it was killed, temporary files that the next run
+ * deletes). The output folder holds {@value #MANIFEST}: the source, the size and quality, and, once every image is
+ * done, {@code "complete": true} with the images skipped as corrupt. Running again with the same settings continues:
+ * an image whose target is newer than it is left alone, a changed or new one is prepared. A folder prepared with other
+ * settings or from another source, or a non-empty folder without the manifest, is refused rather than mixed.
  */
 public final class FolderPreparer {
     /** The file in the output folder that records how it was prepared. */
@@ -119,6 +119,7 @@ public final class FolderPreparer {
                     + source + "; choose one outside it");
         }
         checkOutput(from, to, settings);
+        removeLeftovers(to);
         List<Job> jobs = jobs(from, to, classes);
         writeManifest(to, from, settings, jobs.size(), false, List.of());
 
@@ -253,6 +254,19 @@ public final class FolderPreparer {
         }
         if (!Path.of((String) src).equals(from)) {
             throw new IOException(to + " was prepared from " + src + ", not from " + from + "; choose another folder");
+        }
+    }
+
+    /** A temporary file {@link AtomicFile} writes beside its target: {@code .<name>.<hex>.tmp}. */
+    private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile("\\..+\\.[0-9a-f]+\\.tmp");
+
+    /** Deletes the temporary files of a run that was killed while writing (one that ends normally leaves none). */
+    private static void removeLeftovers(Path to) throws IOException {
+        if (!Files.isDirectory(to)) return;
+        try (Stream<Path> files = Files.walk(to)) {
+            for (Path p : files.filter(p -> TEMPORARY.matcher(p.getFileName().toString()).matches()).toList()) {
+                if (Files.isRegularFile(p)) Files.delete(p);
+            }
         }
     }
 

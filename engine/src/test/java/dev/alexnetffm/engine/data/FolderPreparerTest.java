@@ -89,10 +89,14 @@ class FolderPreparerTest {
         FolderPreparer.prepare(src, out, settings(), QUIET);
         Path target = out.resolve("cat/b.png.jpg");
         FileTime before = Files.getLastModifiedTime(target);
+        Path killed = Files.writeString(out.resolve("dog/.g.png.jpg.3fa9c2.tmp"), "half an image");  // a run killed mid-write
+        Path mine = Files.writeString(out.resolve("dog/notes.tmp"), "not a temporary file of ours");
         FolderPreparer.Report again = FolderPreparer.prepare(src, out, settings().withThreads(1), QUIET);
         assertEquals(0, again.written());
         assertEquals(4, again.upToDate());
         assertEquals(before, Files.getLastModifiedTime(target));
+        assertFalse(Files.exists(killed), "a killed run's temporary file is deleted");
+        assertTrue(Files.exists(mine));
 
         Files.setLastModifiedTime(src.resolve("cat/b.png"), FileTime.fromMillis(before.toMillis() + 60_000));
         Files.delete(out.resolve("dog/g.png.jpg"));
