@@ -119,7 +119,7 @@ public final class FolderPreparer {
                     + source + "; choose one outside it");
         }
         checkOutput(from, to, settings);
-        removeLeftovers(to);
+        AtomicFile.deleteLeftovers(to, true);
         List<Job> jobs = jobs(from, to, classes);
         writeManifest(to, from, settings, jobs.size(), false, List.of());
 
@@ -254,19 +254,6 @@ public final class FolderPreparer {
         }
         if (!Path.of((String) src).equals(from)) {
             throw new IOException(to + " was prepared from " + src + ", not from " + from + "; choose another folder");
-        }
-    }
-
-    /** A temporary file {@link AtomicFile} writes beside its target: {@code .<name>.<hex>.tmp}. */
-    private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile("\\..+\\.[0-9a-f]+\\.tmp");
-
-    /** Deletes the temporary files of a run that was killed while writing (one that ends normally leaves none). */
-    private static void removeLeftovers(Path to) throws IOException {
-        if (!Files.isDirectory(to)) return;
-        try (Stream<Path> files = Files.walk(to)) {
-            for (Path p : files.filter(p -> TEMPORARY.matcher(p.getFileName().toString()).matches()).toList()) {
-                if (Files.isRegularFile(p)) Files.delete(p);
-            }
         }
     }
 

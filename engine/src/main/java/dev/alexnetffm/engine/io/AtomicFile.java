@@ -9,7 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Files replaced all at once: the contents go to a temporary file beside the target, forced to disk, then renamed
@@ -79,6 +82,23 @@ public final class AtomicFile {
     /** Writes all of {@code buffer} (a channel may take less per call). */
     public static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) channel.write(buffer);
+    }
+
+    /** The names {@link #write} gives its temporary files: {@code .<target's name>.<hex>.tmp}. */
+    private static final Pattern TEMPORARY = Pattern.compile("\\..+\\.[0-9a-f]+\\.tmp");
+
+    /**
+     * Deletes the temporary files that a process killed while writing left in {@code dir} (and its sub-folders where
+     * {@code recursive}); returns how many. Only for a folder no other process is writing into at the same time.
+     */
+    public static int deleteLeftovers(Path dir, boolean recursive) throws IOException {
+        if (!Files.isDirectory(dir)) return 0;
+        List<Path> leftovers;
+        try (Stream<Path> files = recursive ? Files.walk(dir) : Files.list(dir)) {
+            leftovers = files.filter(p -> TEMPORARY.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p)).toList();
+        }
+        for (Path p : leftovers) Files.deleteIfExists(p);
+        return leftovers.size();
     }
 
     /** Makes the rename itself durable where the platform allows opening a directory (Linux does; Windows not). */

@@ -5,6 +5,7 @@ import dev.alexnetffm.engine.backend.HostBuffer;
 import dev.alexnetffm.engine.data.BatchLoader;
 import dev.alexnetffm.engine.data.Dataset;
 import dev.alexnetffm.engine.data.Labels;
+import dev.alexnetffm.engine.io.AtomicFile;
 import dev.alexnetffm.engine.model.AlexNet;
 import dev.alexnetffm.engine.model.AlexNetConfig;
 import dev.alexnetffm.engine.tensor.HostTensor;
@@ -157,6 +158,10 @@ public final class Trainer {
     }
 
     private Result loop(Learner learner, Checkpoint state, Curves curves, StepLog steps) throws IOException, InterruptedException {
+        if (options.runDir() != null) {
+            int leftovers = AtomicFile.deleteLeftovers(options.runDir(), false);  // a checkpoint's are hundreds of MB
+            if (leftovers > 0) log.printf("deleted %d temporary file(s) a killed run left in %s%n", leftovers, options.runDir());
+        }
         long seed = state.seed();
         float lr = state.learningRate();
         long step = state.step();

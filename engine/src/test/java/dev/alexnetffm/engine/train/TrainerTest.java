@@ -58,7 +58,11 @@ class TrainerTest {
         Checkpoint.Loaded half = Checkpoint.load(split);
         assertEquals(1, half.state().epochsDone());
         assertEquals(3, half.state().step());
-        Trainer.Result resumed = new Trainer(cpu, train, val, options(split, 2), quiet).resume();
+        Path killed = Files.writeString(split.resolve(".checkpoint.safetensors.5e0b7c.tmp"), "a checkpoint cut short");
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        Trainer.Result resumed = new Trainer(cpu, train, val, options(split, 2), new PrintStream(log, true)).resume();
+        assertFalse(Files.exists(killed), "a killed run's temporary file is deleted when the run goes on");
+        assertTrue(log.toString().contains("deleted 1 temporary file(s) a killed run left in " + split), log.toString());
         assertEquals(2, resumed.curves().epochs().size(), "the curves continue across the resume");
 
         Checkpoint.Loaded a = Checkpoint.load(straight), b = Checkpoint.load(split);
