@@ -22,6 +22,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -139,10 +140,14 @@ public final class FolderPreparer {
             return t;
         });
         try {
+            // A few images per thread in flight at a time: a million-image folder queues no million tasks, and after a
+            // failure nothing new begins while those under way are finished and written.
             CompletionService<Done> results = new ExecutorCompletionService<>(pool);
-            Map<Future<Done>, Job> submitted = new HashMap<>();
-            for (Job job : todo) submitted.put(results.submit(() -> prepareOne(job, square, settings.quality(), turboJpeg)), job);
-            for (int i = 0; i < todo.size(); i++) {
+            Map<Future<Done>, Job> running = new HashMap<>();
+            Consumer<Job> submit = job -> running.put(results.submit(() -> prepareOne(job, square, settings.quality(), turboJpeg)), job);
+            int next = 0, window = 4 * settings.threads();
+            while (next < todo.size() && running.size() < window) submit.accept(todo.get(next++));
+            while (!running.isEmpty()) {
                 Future<Done> f;
                 try {
                     f = results.take();
@@ -150,6 +155,7 @@ public final class FolderPreparer {
                     Thread.currentThread().interrupt();
                     throw new IOException("interrupted while preparing " + source, e);
                 }
+                Job job = running.remove(f);
                 try {
                     Done d = f.get();
                     written++;
@@ -160,16 +166,16 @@ public final class FolderPreparer {
                     if (cause instanceof ImageLoadException bad && settings.skipCorrupt()) {
                         skipped.add(bad);
                     } else if (failure == null) {
-                        failure = cause instanceof IOException io ? io
-                                : new IOException("preparing " + submitted.get(f).source() + " failed: " + cause, cause);
-                        for (Future<Done> other : submitted.keySet()) other.cancel(false);  // those not begun
+                        failure = cause instanceof IOException io ? io : new IOException("preparing " + job.source() + " failed: " + cause, cause);
+                        for (Future<Done> queued : running.keySet()) queued.cancel(false);  // those begun are finished
                     }
                 } catch (CancellationException e) {
-                    continue;  // not begun when an earlier image failed
+                    continue;  // queued when an earlier image failed, never begun
                 } catch (InterruptedException e) {
                     throw new AssertionError("a completed task's result cannot wait", e);
                 }
                 listener.progress(++done, total);
+                if (failure == null && next < todo.size()) submit.accept(todo.get(next++));
             }
         } finally {
             pool.shutdown();

@@ -137,10 +137,13 @@ class FolderPreparerTest {
     void anUnreadableImageStopsTheRunUnlessSkippedAndNothingIsLeftHalfWritten(@TempDir Path dir) throws Exception {
         Path src = source(dir), out = dir.resolve("prepared");
         byte[] whole = Files.readAllBytes(src.resolve("cat/a.jpg"));
-        Files.write(src.resolve("cat/broken.jpg"), java.util.Arrays.copyOf(whole, whole.length / 3));
-        ImageLoadException stop = assertThrows(ImageLoadException.class, () -> FolderPreparer.prepare(src, out, settings(), QUIET));
-        assertTrue(stop.getMessage().contains("broken.jpg") && stop.reason() == ImageLoadException.Reason.TRUNCATED, stop.getMessage());
-        assertFalse(Files.exists(out.resolve("cat/broken.jpg")));
+        Files.write(src.resolve("cat/0broken.jpg"), java.util.Arrays.copyOf(whole, whole.length / 3));
+        // one thread, four images in flight (0broken.jpg, a.jpg, b.png, sub/c.png): dog/g.png is never begun
+        ImageLoadException stop = assertThrows(ImageLoadException.class,
+                () -> FolderPreparer.prepare(src, out, settings().withThreads(1), QUIET));
+        assertTrue(stop.getMessage().contains("0broken.jpg") && stop.reason() == ImageLoadException.Reason.TRUNCATED, stop.getMessage());
+        assertFalse(Files.exists(out.resolve("cat/0broken.jpg")));
+        assertFalse(Files.exists(out.resolve("dog/g.png.jpg")), "nothing new begins after a failure");
         assertTrue(Files.readString(out.resolve(FolderPreparer.MANIFEST)).contains("\"complete\": false"));
         assertEquals(List.of(), temporaryFiles(out));
         for (Path p : listFiles(out)) {
@@ -150,10 +153,10 @@ class FolderPreparerTest {
         FolderPreparer.Report r = FolderPreparer.prepare(src, out, settings().withSkipCorrupt(true), QUIET);
         assertEquals(5, r.images());
         assertEquals(1, r.skipped().size());
-        assertTrue(r.skipped().getFirst().getMessage().contains("broken.jpg"));
+        assertTrue(r.skipped().getFirst().getMessage().contains("0broken.jpg"));
         assertEquals(4, r.written() + r.upToDate());
         String manifest = Files.readString(out.resolve(FolderPreparer.MANIFEST));
-        assertTrue(manifest.contains("\"complete\": true") && manifest.contains("broken.jpg"), manifest);
+        assertTrue(manifest.contains("\"complete\": true") && manifest.contains("0broken.jpg"), manifest);
         assertEquals(4, ImageFolder.open(out, ImagePreprocessor.imageNet()).size());
     }
 
