@@ -25,8 +25,10 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>{@code jpeg}: decode a 500x375 JPEG, resize the short side to 256, centre-crop 227, subtract the mean;</li>
  *   <li>{@code jpegAugmented}: the same at 256x256, then the paper's random crop and flip and PCA colour;</li>
- *   <li>{@code preparedAugmented}: the same augmentation from the folder {@code alexnet prepare} made of those JPEGs
- *       (256x256 JPEG files at quality 90, decoded as they are, no resizing);</li>
+ *   <li>{@code prepared}: a 256x256 JPEG from the folder {@code alexnet prepare} made of those JPEGs (quality 90),
+ *       decoded and the mean subtracted, nothing else: what the augmentation below adds to it is what moving it to the
+ *       GPU could save;</li>
+ *   <li>{@code preparedAugmented}: the same, then the paper's random crop and flip and PCA colour;</li>
  *   <li>{@code photo}: a 4032x3024 JPEG (a phone camera's 12 megapixels: smooth shading, little noise, quality 0.9)
  *       as {@code jpeg} prepares it; libjpeg-turbo decodes it reduced by 8, {@code -Dalexnet.jpeg=full} at full size;</li>
  *   <li>{@code fashionMnist}: a 28x28 IDX image resized to 227x227 and replicated to three channels.</li>
@@ -49,11 +51,13 @@ public class DataLoadingBench {
     Dataset jpeg;
     Dataset augmented;
     Dataset prepared;
+    Dataset preparedPlain;
     Dataset fashion;
 
     @State(Scope.Thread)
     public static class Slot {
         final float[] out = new float[3 * 227 * 227];
+        final float[] out256 = new float[3 * 256 * 256];
         int next;
     }
 
@@ -79,7 +83,8 @@ public class DataLoadingBench {
         augmented = new Augmented(at256, RandomCropFlip.paper(), pca, 7);
         Path square = dir.resolveSibling(dir.getFileName() + "-256");
         FolderPreparer.prepare(dir, square, FolderPreparer.Settings.paper(), (done, total) -> {});
-        prepared = new Augmented(ImageFolder.open(square, ImagePreprocessor.builder().cropSize(256).build()), RandomCropFlip.paper(), pca, 7);
+        preparedPlain = ImageFolder.open(square, ImagePreprocessor.builder().cropSize(256).build());
+        prepared = new Augmented(preparedPlain, RandomCropFlip.paper(), pca, 7);
         Path fm = FashionMnist.defaultDir();
         fashion = Files.isDirectory(fm) ? FashionMnist.train(fm, 3, 227) : null;
     }
@@ -100,6 +105,12 @@ public class DataLoadingBench {
     public float[] jpegAugmented(Slot slot) throws IOException {
         augmented.image(slot.next++ % IMAGES, slot.out, 0);
         return slot.out;
+    }
+
+    @Benchmark
+    public float[] prepared(Slot slot) throws IOException {
+        preparedPlain.image(slot.next++ % IMAGES, slot.out256, 0);
+        return slot.out256;
     }
 
     @Benchmark
