@@ -47,18 +47,25 @@ import java.util.concurrent.TimeUnit;
 public class DataLoadingBench {
     static final int IMAGES = 64;
 
-    Path dir;
+    Path dir, square;
     Dataset jpeg;
     Dataset augmented;
     Dataset prepared;
-    Dataset preparedPlain;
+    Dataset preparedAugmented;
     Dataset fashion;
 
+    /** One thread's output buffers and its place in the images, which it takes in turn. */
     @State(Scope.Thread)
     public static class Slot {
         final float[] out = new float[3 * 227 * 227];
         final float[] out256 = new float[3 * 256 * 256];
         int next;
+
+        /** The next image of {@code data}, into {@code into}. */
+        float[] load(Dataset data, float[] into) throws IOException {
+            data.image(next++ % data.size(), into, 0);
+            return into;
+        }
     }
 
     @Setup
@@ -81,10 +88,10 @@ public class DataLoadingBench {
         Dataset at256 = ImageFolder.open(dir, ImagePreprocessor.builder().cropSize(256).build());
         PcaColour pca = PcaColour.fit(at256, 16);
         augmented = new Augmented(at256, RandomCropFlip.paper(), pca, 7);
-        Path square = dir.resolveSibling(dir.getFileName() + "-256");
+        square = dir.resolveSibling(dir.getFileName() + "-256");
         FolderPreparer.prepare(dir, square, FolderPreparer.Settings.paper(), (done, total) -> {});
-        preparedPlain = ImageFolder.open(square, ImagePreprocessor.builder().cropSize(256).build());
-        prepared = new Augmented(preparedPlain, RandomCropFlip.paper(), pca, 7);
+        prepared = ImageFolder.open(square, ImagePreprocessor.builder().cropSize(256).build());
+        preparedAugmented = new Augmented(prepared, RandomCropFlip.paper(), pca, 7);
         Path fm = FashionMnist.defaultDir();
         fashion = Files.isDirectory(fm) ? FashionMnist.train(fm, 3, 227) : null;
     }
@@ -92,31 +99,27 @@ public class DataLoadingBench {
     @TearDown
     public void tearDown() throws IOException {
         delete(dir);
-        delete(dir.resolveSibling(dir.getFileName() + "-256"));
+        delete(square);
     }
 
     @Benchmark
     public float[] jpeg(Slot slot) throws IOException {
-        jpeg.image(slot.next++ % IMAGES, slot.out, 0);
-        return slot.out;
+        return slot.load(jpeg, slot.out);
     }
 
     @Benchmark
     public float[] jpegAugmented(Slot slot) throws IOException {
-        augmented.image(slot.next++ % IMAGES, slot.out, 0);
-        return slot.out;
+        return slot.load(augmented, slot.out);
     }
 
     @Benchmark
     public float[] prepared(Slot slot) throws IOException {
-        preparedPlain.image(slot.next++ % IMAGES, slot.out256, 0);
-        return slot.out256;
+        return slot.load(prepared, slot.out256);
     }
 
     @Benchmark
     public float[] preparedAugmented(Slot slot) throws IOException {
-        prepared.image(slot.next++ % IMAGES, slot.out, 0);
-        return slot.out;
+        return slot.load(preparedAugmented, slot.out);
     }
 
     /** Four camera-sized pictures, made only for {@code photo} (they take seconds to write). */
@@ -157,8 +160,7 @@ public class DataLoadingBench {
 
     @Benchmark
     public float[] photo(Photos photos, Slot slot) throws IOException {
-        photos.photos.image(slot.next++ % Photos.COUNT, slot.out, 0);
-        return slot.out;
+        return slot.load(photos.photos, slot.out);
     }
 
     static void delete(Path root) throws IOException {
@@ -170,7 +172,6 @@ public class DataLoadingBench {
     @Benchmark
     public float[] fashionMnist(Slot slot) throws IOException {
         if (fashion == null) throw new IllegalStateException("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
-        fashion.image(slot.next++ % fashion.size(), slot.out, 0);
-        return slot.out;
+        return slot.load(fashion, slot.out);
     }
 }

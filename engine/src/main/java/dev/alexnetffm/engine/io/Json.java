@@ -9,8 +9,8 @@ import java.util.Map;
 
 /**
  * A strict JSON (RFC 8259) reader and string quoter, just enough for safetensors headers and small state files; no
- * library is on the class path for this. Values come back as {@code Map<String, Object>} (key order kept), {@code List<Object>},
- * {@code String}, {@code Long}, {@code Boolean} or {@link #NULL}.
+ * library is on the class path for this. Values come back as {@code Map<String, Object>} (key order kept),
+ * {@code List<Object>}, {@code String}, {@code Long}, {@code Boolean} or {@link #NULL}.
  *
  * <p>Stricter than the RFC where a header gains nothing from leniency: numbers must be integers that fit a long,
  * duplicate keys and lone surrogates (escaped or not) are errors, and nesting is limited to {@link #MAX_DEPTH}.
