@@ -266,8 +266,8 @@ public final class Profiler implements AutoCloseable {
             case "conv2dBackwardData" -> 2.0 * size(args[1]) * size(args[2]) / dim(args[2], 0) / 1e9;
             // dWeight (K, Cg, R, S), dOut (N, K, P, Q)
             case "conv2dBackwardWeight" -> 2.0 * size(args[2]) * size(args[0]) / dim(args[0], 0) / 1e9;
-            // out (N, K), in (N, C)
-            case "linear" -> 2.0 * size(args[0]) * dim(args[1], 1) / 1e9;
+            // out (N, K), weight (K, C); in is (N, C) or, after a convolution, (N, C1, H, W) with C = C1*H*W
+            case "linear" -> 2.0 * size(args[0]) * dim(args[2], 1) / 1e9;
             // dIn (N, C), dOut (N, K)
             case "linearBackwardData" -> 2.0 * size(args[0]) * dim(args[1], 1) / 1e9;
             // dWeight (K, C), dOut (N, K)

@@ -96,6 +96,16 @@ class ProfilerTest {
         }
     }
 
+    /** fc6 reads pool5's (N, 256, 6, 6) as (N, 9216): its products are counted over all 9216 inputs. */
+    @Test
+    void linearAfterAConvolutionCountsEveryInput() {
+        Object[] fc6 = {HostTensor.zeros(Shape.of(2, 5)), HostTensor.zeros(Shape.of(2, 8, 3, 3)), HostTensor.zeros(Shape.of(5, 72)),
+                HostTensor.zeros(Shape.of(5)), true};
+        assertEquals(2.0 * 2 * 5 * 72 / 1e9, Profiler.gflop("linear", fc6), 1e-18);
+        Object[] backwardData = {HostTensor.zeros(Shape.of(2, 8, 3, 3)), HostTensor.zeros(Shape.of(2, 5)), HostTensor.zeros(Shape.of(5, 72))};
+        assertEquals(2.0 * 2 * 5 * 72 / 1e9, Profiler.gflop("linearBackwardData", backwardData), 1e-18);
+    }
+
     @Test
     void labelledParametersNameTheirLayersOps() {
         CpuBackend cpu = new CpuBackend();
