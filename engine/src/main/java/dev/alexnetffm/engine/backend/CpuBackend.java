@@ -1,5 +1,9 @@
 package dev.alexnetffm.engine.backend;
 
+import static dev.alexnetffm.engine.backend.CpuConvolution.endInside;
+import static dev.alexnetffm.engine.backend.CpuConvolution.firstInside;
+
+import dev.alexnetffm.engine.backend.CpuConvolution.Geometry;
 import dev.alexnetffm.engine.tensor.HostTensor;
 import dev.alexnetffm.engine.tensor.Shape;
 import dev.alexnetffm.engine.tensor.Tensor;
@@ -11,7 +15,9 @@ import java.util.stream.IntStream;
 
 /**
  * The reference backend: plain loops over Java arrays, written to be read. It is the specification the CUDA
- * kernels are tested against, and a slow but complete engine on machines without a GPU.
+ * kernels are tested against, and a complete engine on machines without a GPU. The convolutions, where nearly all
+ * the time goes, run as products of tap rows ({@link CpuConvolution}), the same bits as their loops here, which
+ * remain the specification (and run where a factor is not finite).
  */
 public final class CpuBackend implements Backend {
 
@@ -127,10 +133,22 @@ public final class CpuBackend implements Backend {
     public void conv2d(Tensor out, Tensor in, Tensor weight, Tensor bias, ConvSpec spec, boolean relu) {
         ShapeChecks.conv2d(out, in, weight, bias, spec);
         float[] o = data(out), x = data(in), w = data(weight), b = data(bias);
-        int N = in.shape().dim(0), C = in.shape().dim(1), H = in.shape().dim(2), W = in.shape().dim(3);
-        int K = weight.shape().dim(0), CG = weight.shape().dim(1), R = weight.shape().dim(2), S = weight.shape().dim(3);
-        int P = out.shape().dim(2), Q = out.shape().dim(3);
-        int stride = spec.stride(), pad = spec.pad(), KG = K / spec.groups();
+        Geometry geometry = Geometry.of(in.shape(), weight.shape(), out.shape(), spec);
+        if (CpuConvolution.finite(w)) {
+            CpuConvolution.forward(o, x, w, b, geometry, relu);
+        } else {
+            conv2dLoops(o, x, w, b, geometry, relu);
+        }
+    }
+
+    /**
+     * conv2d by its formula's loops, skipping the taps in the padding: for weights that are not all finite, and the
+     * reference CpuConvolution is held to bit for bit.
+     */
+    static void conv2dLoops(float[] o, float[] x, float[] w, float[] b, Geometry geometry, boolean relu) {
+        int N = geometry.N(), C = geometry.C(), H = geometry.H(), W = geometry.W(), K = geometry.K(), CG = geometry.CG();
+        int R = geometry.R(), S = geometry.S(), P = geometry.P(), Q = geometry.Q(), KG = geometry.KG();
+        int stride = geometry.stride(), pad = geometry.pad();
         // One task per output plane (n, k). Within it the loops run (c, r, s) outside and the output positions
         // inside, so the innermost loop is a branch-free axpy over an output row: the ranges of p and q whose
         // taps land inside the image are computed once per (r, s) instead of testing every tap.
@@ -275,16 +293,6 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /** The first of {@code count} output positions i whose input position i * stride + offset is >= 0. */
-    private static int firstInside(int offset, int stride, int count) {
-        return Math.clamp(Math.ceilDiv(-offset, stride), 0, count);
-    }
-
-    /** One past the last of {@code count} output positions i whose input position i * stride + offset is < size. */
-    private static int endInside(int offset, int stride, int size, int count) {
-        return Math.clamp(Math.ceilDiv(size - offset, stride), 0, count);
-    }
-
     /** o[from .. from+count) = act(bias + o[...]): the sums become outputs. */
     private static void finish(float[] o, int from, int count, float bias, boolean relu) {
         if (relu) {
@@ -295,7 +303,7 @@ public final class CpuBackend implements Backend {
     }
 
     /** The fused activation: ReLU when asked, NaN propagating as in {@link #relu(Tensor, Tensor)}. */
-    private static float activate(float v, boolean relu) {
+    static float activate(float v, boolean relu) {
         return !relu || v > 0f || Float.isNaN(v) ? v : 0f;
     }
 
@@ -338,10 +346,24 @@ public final class CpuBackend implements Backend {
     public void conv2dBackwardData(Tensor dIn, Tensor dOut, Tensor weight, ConvSpec spec, Tensor reluOut) {
         ShapeChecks.conv2dBackwardData(dIn, dOut, weight, spec, reluOut);
         float[] d = data(dIn), g = data(dOut), w = data(weight), y = reluOut == null ? null : data(reluOut);
-        int N = dIn.shape().dim(0), C = dIn.shape().dim(1), H = dIn.shape().dim(2), W = dIn.shape().dim(3);
-        int K = weight.shape().dim(0), CG = weight.shape().dim(1), R = weight.shape().dim(2), S = weight.shape().dim(3);
-        int P = dOut.shape().dim(2), Q = dOut.shape().dim(3);
-        int stride = spec.stride(), pad = spec.pad(), KG = K / spec.groups();
+        Geometry geometry = Geometry.of(dIn.shape(), weight.shape(), dOut.shape(), spec);
+        if (spec.stride() == 1 && CpuConvolution.finite(w)) {
+            CpuConvolution.backwardData(d, g, w, geometry);
+            int plane = geometry.H() * geometry.W();
+            if (y != null) IntStream.range(0, geometry.N() * geometry.C()).parallel().forEach(nc -> throughRelu(d, y, nc * plane, (nc + 1) * plane));
+        } else {
+            conv2dBackwardDataLoops(d, g, w, y, geometry);
+        }
+    }
+
+    /**
+     * conv2dBackwardData by its formula's loops: for strides above 1 and weights that are not all finite, and the
+     * reference CpuConvolution is held to bit for bit. y is the ReLU's output, or null.
+     */
+    static void conv2dBackwardDataLoops(float[] d, float[] g, float[] w, float[] y, Geometry geometry) {
+        int N = geometry.N(), C = geometry.C(), H = geometry.H(), W = geometry.W(), K = geometry.K(), CG = geometry.CG();
+        int R = geometry.R(), S = geometry.S(), P = geometry.P(), Q = geometry.Q(), KG = geometry.KG();
+        int stride = geometry.stride(), pad = geometry.pad();
         // One task per input plane (n, c), looping like the forward: (k, r, s) outside, output positions inside.
         // For a fixed (r, s) each (p, q) reaches a different (h, w), so every element still gets its terms in
         // (k, r, s) order, as the gather above.
@@ -377,10 +399,31 @@ public final class CpuBackend implements Backend {
     public void conv2dBackwardWeight(Tensor dWeight, Tensor dBias, Tensor dOut, Tensor in, ConvSpec spec) {
         ShapeChecks.conv2dBackwardWeight(dWeight, dBias, dOut, in, spec);
         float[] dw = data(dWeight), db = data(dBias), g = data(dOut), x = data(in);
-        int N = in.shape().dim(0), C = in.shape().dim(1), H = in.shape().dim(2), W = in.shape().dim(3);
-        int K = dWeight.shape().dim(0), CG = dWeight.shape().dim(1), R = dWeight.shape().dim(2), S = dWeight.shape().dim(3);
-        int P = dOut.shape().dim(2), Q = dOut.shape().dim(3);
-        int stride = spec.stride(), pad = spec.pad(), KG = K / spec.groups();
+        Geometry geometry = Geometry.of(in.shape(), dWeight.shape(), dOut.shape(), spec);
+        if (CpuConvolution.finite(g)) {
+            CpuConvolution.backwardWeight(dw, g, x, geometry);
+        } else {
+            conv2dBackwardWeightLoops(dw, g, x, geometry);
+        }
+        int N = geometry.N(), K = geometry.K(), P = geometry.P(), Q = geometry.Q();
+        IntStream.range(0, K).parallel().forEach(k -> {
+            float sum = 0f;
+            for (int n = 0; n < N; n++) {
+                int outPlane = (n * K + k) * P * Q;
+                for (int i = 0; i < P * Q; i++) sum += g[outPlane + i];
+            }
+            db[k] = sum;
+        });
+    }
+
+    /**
+     * conv2dBackwardWeight's weights by its formula's loops: for an output gradient that is not all finite, and the
+     * reference CpuConvolution is held to bit for bit.
+     */
+    static void conv2dBackwardWeightLoops(float[] dw, float[] g, float[] x, Geometry geometry) {
+        int N = geometry.N(), C = geometry.C(), H = geometry.H(), W = geometry.W(), K = geometry.K(), CG = geometry.CG();
+        int R = geometry.R(), S = geometry.S(), P = geometry.P(), Q = geometry.Q(), KG = geometry.KG();
+        int stride = geometry.stride(), pad = geometry.pad();
         // One task per (k, c'): its R * S weights, each a dot product over the batch and the output plane.
         IntStream.range(0, K * CG).parallel().forEach(kc -> {
             int k = kc / CG, cg = kc % CG;
@@ -401,14 +444,6 @@ public final class CpuBackend implements Backend {
                     dw[(kc * R + r) * S + s] = sum;
                 }
             }
-        });
-        IntStream.range(0, K).parallel().forEach(k -> {
-            float sum = 0f;
-            for (int n = 0; n < N; n++) {
-                int outPlane = (n * K + k) * P * Q;
-                for (int i = 0; i < P * Q; i++) sum += g[outPlane + i];
-            }
-            db[k] = sum;
         });
     }
 
