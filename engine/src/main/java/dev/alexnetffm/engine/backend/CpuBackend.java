@@ -1,9 +1,9 @@
 package dev.alexnetffm.engine.backend;
 
-import static dev.alexnetffm.engine.backend.CpuConvolution.endInside;
-import static dev.alexnetffm.engine.backend.CpuConvolution.firstInside;
+import static dev.alexnetffm.engine.backend.CpuProducts.endInside;
+import static dev.alexnetffm.engine.backend.CpuProducts.firstInside;
 
-import dev.alexnetffm.engine.backend.CpuConvolution.Geometry;
+import dev.alexnetffm.engine.backend.CpuProducts.Geometry;
 import dev.alexnetffm.engine.tensor.HostTensor;
 import dev.alexnetffm.engine.tensor.Shape;
 import dev.alexnetffm.engine.tensor.Tensor;
@@ -15,9 +15,10 @@ import java.util.stream.IntStream;
 
 /**
  * The reference backend: plain loops over Java arrays, written to be read. It is the specification the CUDA
- * kernels are tested against, and a complete engine on machines without a GPU. The convolutions, where nearly all
- * the time goes, run as products of tap rows ({@link CpuConvolution}), the same bits as their loops here, which
- * remain the specification (and run where a factor is not finite).
+ * kernels are tested against, and a complete engine on machines without a GPU. The convolutions and fully
+ * connected layers, where nearly all the time goes, run as products of rows ({@link CpuProducts}), the same bits as
+ * their loops here, which remain the specification (and run where a convolution's factor is not finite, or where a
+ * fully connected layer's batch is too small for rows of images).
  */
 public final class CpuBackend implements Backend {
 
@@ -134,8 +135,8 @@ public final class CpuBackend implements Backend {
         ShapeChecks.conv2d(out, in, weight, bias, spec);
         float[] o = data(out), x = data(in), w = data(weight), b = data(bias);
         Geometry geometry = Geometry.of(in.shape(), weight.shape(), out.shape(), spec);
-        if (CpuConvolution.finite(w)) {
-            CpuConvolution.forward(o, x, w, b, geometry, relu);
+        if (CpuProducts.finite(w)) {
+            CpuProducts.forward(o, x, w, b, geometry, relu);
         } else {
             conv2dLoops(o, x, w, b, geometry, relu);
         }
@@ -143,7 +144,7 @@ public final class CpuBackend implements Backend {
 
     /**
      * conv2d by its formula's loops, skipping the taps in the padding: for weights that are not all finite, and the
-     * reference CpuConvolution is held to bit for bit.
+     * reference CpuProducts is held to bit for bit.
      */
     static void conv2dLoops(float[] o, float[] x, float[] w, float[] b, Geometry geometry, boolean relu) {
         int N = geometry.N(), C = geometry.C(), H = geometry.H(), W = geometry.W(), K = geometry.K(), CG = geometry.CG();
@@ -243,6 +244,15 @@ public final class CpuBackend implements Backend {
         int[] nck = ShapeChecks.linear(out, in, weight, bias);
         int N = nck[0], C = nck[1], K = nck[2];
         float[] o = data(out), x = data(in), w = data(weight), b = data(bias);
+        if (N >= CpuProducts.LINEAR_MIN_BATCH) {
+            CpuProducts.linear(o, x, w, b, N, C, K, relu);
+        } else {
+            linearLoops(o, x, w, b, N, C, K, relu);
+        }
+    }
+
+    /** linear by its formula's loops: for small batches, and the reference CpuProducts is held to bit for bit. */
+    static void linearLoops(float[] o, float[] x, float[] w, float[] b, int N, int C, int K, boolean relu) {
         // One task per output feature k: its weight row stays in cache while it meets every input row.
         // Four rows of the batch go through it together, four independent sums that hide the add latency
         // (each still runs over c in order, so the bits are those of the plain loop).
@@ -347,8 +357,8 @@ public final class CpuBackend implements Backend {
         ShapeChecks.conv2dBackwardData(dIn, dOut, weight, spec, reluOut);
         float[] d = data(dIn), g = data(dOut), w = data(weight), y = reluOut == null ? null : data(reluOut);
         Geometry geometry = Geometry.of(dIn.shape(), weight.shape(), dOut.shape(), spec);
-        if (spec.stride() == 1 && CpuConvolution.finite(w)) {
-            CpuConvolution.backwardData(d, g, w, geometry);
+        if (spec.stride() == 1 && CpuProducts.finite(w)) {
+            CpuProducts.backwardData(d, g, w, geometry);
             int plane = geometry.H() * geometry.W();
             if (y != null) IntStream.range(0, geometry.N() * geometry.C()).parallel().forEach(nc -> throughRelu(d, y, nc * plane, (nc + 1) * plane));
         } else {
@@ -358,7 +368,7 @@ public final class CpuBackend implements Backend {
 
     /**
      * conv2dBackwardData by its formula's loops: for strides above 1 and weights that are not all finite, and the
-     * reference CpuConvolution is held to bit for bit. y is the ReLU's output, or null.
+     * reference CpuProducts is held to bit for bit. y is the ReLU's output, or null.
      */
     static void conv2dBackwardDataLoops(float[] d, float[] g, float[] w, float[] y, Geometry geometry) {
         int N = geometry.N(), C = geometry.C(), H = geometry.H(), W = geometry.W(), K = geometry.K(), CG = geometry.CG();
@@ -400,8 +410,8 @@ public final class CpuBackend implements Backend {
         ShapeChecks.conv2dBackwardWeight(dWeight, dBias, dOut, in, spec);
         float[] dw = data(dWeight), db = data(dBias), g = data(dOut), x = data(in);
         Geometry geometry = Geometry.of(in.shape(), dWeight.shape(), dOut.shape(), spec);
-        if (CpuConvolution.finite(g)) {
-            CpuConvolution.backwardWeight(dw, g, x, geometry);
+        if (CpuProducts.finite(g)) {
+            CpuProducts.backwardWeight(dw, g, x, geometry);
         } else {
             conv2dBackwardWeightLoops(dw, g, x, geometry);
         }
@@ -418,7 +428,7 @@ public final class CpuBackend implements Backend {
 
     /**
      * conv2dBackwardWeight's weights by its formula's loops: for an output gradient that is not all finite, and the
-     * reference CpuConvolution is held to bit for bit.
+     * reference CpuProducts is held to bit for bit.
      */
     static void conv2dBackwardWeightLoops(float[] dw, float[] g, float[] x, Geometry geometry) {
         int N = geometry.N(), C = geometry.C(), H = geometry.H(), W = geometry.W(), K = geometry.K(), CG = geometry.CG();
@@ -575,6 +585,11 @@ public final class CpuBackend implements Backend {
         int[] nck = ShapeChecks.linearBackwardData(dIn, dOut, weight);
         int N = nck[0], C = nck[1], K = nck[2];
         float[] d = data(dIn), g = data(dOut), w = data(weight);
+        CpuProducts.linearBackwardData(d, g, w, N, C, K);
+    }
+
+    /** linearBackwardData by its formula's loops: the reference CpuProducts is held to bit for bit. */
+    static void linearBackwardDataLoops(float[] d, float[] g, float[] w, int N, int C, int K) {
         // One task per row n; k outside and c inside, so the inner loop is an axpy over a weight row and each
         // element still sums over k in order.
         IntStream.range(0, N).parallel().forEach(n -> {
@@ -595,17 +610,24 @@ public final class CpuBackend implements Backend {
         int[] nck = ShapeChecks.linearBackwardWeight(dWeight, dBias, dOut, in);
         int N = nck[0], C = nck[1], K = nck[2];
         float[] dw = data(dWeight), db = data(dBias), g = data(dOut), x = data(in);
+        CpuProducts.linearBackwardWeight(dw, g, x, N, C, K);
+        IntStream.range(0, K).parallel().forEach(k -> {
+            float bias = 0f;
+            for (int n = 0; n < N; n++) bias += g[n * K + k];
+            db[k] = bias;
+        });
+    }
+
+    /** linearBackwardWeight's weights by its formula's loops: the reference CpuProducts is held to bit for bit. */
+    static void linearBackwardWeightLoops(float[] dw, float[] g, float[] x, int N, int C, int K) {
         IntStream.range(0, K).parallel().forEach(k -> {
             int wRow = k * C;
             Arrays.fill(dw, wRow, wRow + C, 0f);
-            float bias = 0f;
             for (int n = 0; n < N; n++) {
                 float gv = g[n * K + k];
                 int xRow = n * C;
                 for (int c = 0; c < C; c++) dw[wRow + c] += gv * x[xRow + c];
-                bias += gv;
             }
-            db[k] = bias;
         });
     }
 

@@ -6,29 +6,33 @@ import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
- * The CPU backend's convolutions as products of tap rows, several times faster than its plain loops and the same
- * bits.
+ * The CPU backend's convolutions and fully connected layers as products of rows, several times faster than its
+ * plain loops and the same bits.
  *
- * <p>A convolution's sum runs over taps: (c, r, s) for an output, (k, r, s) for an input's gradient, (n, p, q)
- * for a weight's gradient. Each tap gets a row: the values it multiplies at every position of the result (an
- * input row of the image as the filter tap sees it, zero where it falls in the padding), copied into an array of
- * its own. A result row is then {@code acc[i] = acc[i] + w0 * row0[i] + w1 * row1[i] + ...}, taps in their order,
- * four per pass: loops in which every array is read at the same index {@code i}, which the JIT turns into vector
- * instructions (it does not where two arrays are read at offsets that differ by a variable, as in the plain loops,
- * for it cannot rule out that they are one array). Rows are made a chunk of taps at a time and results are worked
- * on in blocks of rows and columns, so that what a pass reads stays in the caches.
+ * <p>Each result is a sum over terms: a convolution's over taps ((c, r, s) for an output, (k, r, s) for an input's
+ * gradient, (n, p, q) for a weight's gradient), a fully connected layer's over inputs, outputs or images. Each term
+ * gets a row: the values it multiplies at every position of the result (for a convolution, an input row of the
+ * image as the filter tap sees it, zero where it falls in the padding), copied into an array of its own. A result
+ * row is then {@code acc[i] = acc[i] + f0 * row0[i] + f1 * row1[i] + ...}, terms in their order, four per pass:
+ * loops in which every array is read at the same index {@code i}, which the JIT turns into vector instructions (it
+ * does not where two arrays are read at offsets that differ by a variable, as in the plain loops, for it cannot rule
+ * out that they are one array). Rows are made a chunk of terms at a time and results are worked on in blocks of
+ * rows and columns, so that what a pass reads stays in the caches.
  *
  * <p>Same bits as {@link CpuBackend}'s loops: every result element gets the same terms, in the same order, each
  * a float multiply and a float add (Java never fuses them, in vector code either), from {@code 0f}. The one
- * difference is the padding: a tap there multiplies a stored zero instead of being skipped. That adds a signed
- * zero, which leaves a sum unchanged (a float sum started at {@code +0f} is never {@code -0f}) as long as the
+ * difference is a convolution's padding: a tap there multiplies a stored zero instead of being skipped. That adds a
+ * signed zero, which leaves a sum unchanged (a float sum started at {@code +0f} is never {@code -0f}) as long as the
  * factor multiplying the zero is finite; {@code CpuBackend} uses its loops when it is not (see {@link #finite}).
  */
-final class CpuConvolution {
-    private CpuConvolution() {}
+final class CpuProducts {
+    private CpuProducts() {}
 
     /** Floats of rows made at once (about 1 MB), and columns and result rows per task. */
     private static final int CHUNK_FLOATS = 1 << 18, COLUMNS = 512, ROWS_PER_TASK = 8;
+
+    /** The fewest images for which a fully connected layer runs as rows (a row as long as the batch). */
+    static final int LINEAR_MIN_BATCH = 8;
 
     /** A convolution's sizes: input (N, C, H, W), weight (K, C/G, R, S), output (N, K, P, Q). */
     record Geometry(int N, int C, int H, int W, int K, int R, int S, int P, int Q, int stride, int pad, int groups) {
@@ -66,7 +70,7 @@ final class CpuConvolution {
             for (int group = 0; group < g.groups(); group++) {
                 int image = n, firstChannel = group * CG, firstFilter = group * KG;
                 for (float[] row : acc) Arrays.fill(row, 0f);
-                product(acc, weight, firstFilter * taps, taps, positions, (rows, t0) -> {
+                product(acc, weight, firstFilter * taps, taps, 1, taps, positions, (rows, t0) -> {
                     IntStream.range(0, rows.length).parallel().forEach(j -> {
                         int tap = t0 + j, rs = g.R() * g.S();
                         imageRow(rows[j], in, (image * g.C() + firstChannel + tap / rs) * g.H() * g.W(), tap % rs / g.S(), tap % g.S(), g);
@@ -103,7 +107,7 @@ final class CpuConvolution {
             for (int group = 0; group < g.groups(); group++) {
                 int image = n, firstFilter = group * KG;
                 for (float[] row : acc) Arrays.fill(row, 0f);
-                product(acc, transposed, group * CG * taps, taps, pixels, (rows, t0) -> {
+                product(acc, transposed, group * CG * taps, taps, 1, taps, pixels, (rows, t0) -> {
                     IntStream.range(0, rows.length).parallel().forEach(j -> {
                         int tap = t0 + j;
                         gradientRow(rows[j], dOut, (image * g.K() + firstFilter + tap / rs) * g.P() * g.Q(), tap % rs / g.S(), tap % g.S(), g);
@@ -126,7 +130,7 @@ final class CpuConvolution {
             float[][] acc = new float[KG][taps];
             for (int n = 0; n < g.N(); n++) {
                 int image = n;
-                product(acc, dOut, (image * g.K() + firstFilter) * positions, positions, taps, (rows, p0) -> {
+                product(acc, dOut, (image * g.K() + firstFilter) * positions, positions, 1, positions, taps, (rows, p0) -> {
                     IntStream.range(0, rows.length).parallel().forEach(j -> {
                         int position = p0 + j;
                         positionRow(rows[j], in, (image * g.C() + firstChannel) * g.H() * g.W(), position / g.Q(), position % g.Q(), g);
@@ -143,40 +147,90 @@ final class CpuConvolution {
     }
 
     /**
-     * acc[j][i] = acc[j][i] + sum over t < terms in order of factors[at + j * terms + t] * row_t[i], for every j
-     * and every i < columns, where the rows come from {@code maker} a chunk at a time.
+     * acc[j][i] = acc[j][i] + sum over t < terms in order of factors[at + j * rowStride + t * termStride] * row_t[i],
+     * for every j and every i < columns, where the rows come from {@code maker} a chunk at a time.
      */
-    private static void product(float[][] acc, float[] factors, int at, int terms, int columns, RowMaker maker) {
+    private static void product(float[][] acc, float[] factors, int at, int rowStride, int termStride, int terms, int columns,
+            RowMaker maker) {
         int chunk = Math.min(terms, Math.max(4, CHUNK_FLOATS / columns / 4 * 4));
         float[][] rows = new float[chunk][columns];
         int rowBlocks = Math.ceilDiv(acc.length, ROWS_PER_TASK), columnBlocks = Math.ceilDiv(columns, COLUMNS);
         for (int t0 = 0; t0 < terms; t0 += chunk) {
-            int count = Math.min(chunk, terms - t0), first = t0;
+            int count = Math.min(chunk, terms - t0), first = at + t0 * termStride;
             float[][] made = count == chunk ? rows : Arrays.copyOf(rows, count);
             maker.make(made, t0);
             IntStream.range(0, rowBlocks * columnBlocks).parallel().forEach(task -> {
                 int j0 = task / columnBlocks * ROWS_PER_TASK, from = task % columnBlocks * COLUMNS;
                 int to = Math.min(columns, from + COLUMNS);
                 for (int j = j0; j < Math.min(acc.length, j0 + ROWS_PER_TASK); j++) {
-                    addRows(acc[j], factors, at + j * terms + first, made, count, from, to);
+                    addRows(acc[j], factors, first + j * rowStride, termStride, made, count, from, to);
                 }
             });
         }
     }
 
-    /** acc[i] = (((acc[i] + f[at] * rows[0][i]) + f[at + 1] * rows[1][i]) + ...) for i in [from, to), four rows a pass. */
-    private static void addRows(float[] acc, float[] f, int at, float[][] rows, int count, int from, int to) {
+    /**
+     * acc[i] = (((acc[i] + f[at] * rows[0][i]) + f[at + stride] * rows[1][i]) + ...) for i in [from, to), four
+     * rows a pass.
+     */
+    private static void addRows(float[] acc, float[] f, int at, int stride, float[][] rows, int count, int from, int to) {
         int t = 0;
         for (; t + 4 <= count; t += 4) {
-            float f0 = f[at + t], f1 = f[at + t + 1], f2 = f[at + t + 2], f3 = f[at + t + 3];
+            int a = at + t * stride;
+            float f0 = f[a], f1 = f[a + stride], f2 = f[a + 2 * stride], f3 = f[a + 3 * stride];
             float[] r0 = rows[t], r1 = rows[t + 1], r2 = rows[t + 2], r3 = rows[t + 3];
             for (int i = from; i < to; i++) acc[i] = acc[i] + f0 * r0[i] + f1 * r1[i] + f2 * r2[i] + f3 * r3[i];
         }
         for (; t < count; t++) {
-            float f0 = f[at + t];
+            float f0 = f[at + t * stride];
             float[] r0 = rows[t];
             for (int i = from; i < to; i++) acc[i] += f0 * r0[i];
         }
+    }
+
+    /**
+     * {@link CpuBackend#linear} for a batch of at least {@link #LINEAR_MIN_BATCH}: out (N, K), in (N, C), weight
+     * (K, C). The rows are the inputs c, row[n] = in[n, c]; out[n, k] = act(bias[k] + sum of weight[k, c] * row).
+     */
+    static void linear(float[] out, float[] in, float[] weight, float[] bias, int N, int C, int K, boolean relu) {
+        float[][] acc = new float[K][N];
+        product(acc, weight, 0, C, 1, C, N, (rows, c0) -> IntStream.range(0, rows.length).parallel().forEach(j -> {
+            for (int n = 0; n < N; n++) rows[j][n] = in[n * C + c0 + j];
+        }));
+        IntStream.range(0, K).parallel().forEach(k -> {
+            for (int n = 0; n < N; n++) out[n * K + k] = CpuBackend.activate(bias[k] + acc[k][n], relu);
+        });
+    }
+
+    /**
+     * {@link CpuBackend#linearBackwardData}: dIn (N, C), dOut (N, K), weight (K, C). The rows are the weight's rows
+     * k, copied a chunk at a time; dIn[n] = sum over k in order of dOut[n, k] * row.
+     */
+    static void linearBackwardData(float[] dIn, float[] dOut, float[] weight, int N, int C, int K) {
+        float[][] acc = new float[N][C];
+        product(acc, dOut, 0, K, 1, K, C, (rows, k0) -> IntStream.range(0, rows.length).parallel().forEach(j -> {
+            System.arraycopy(weight, (k0 + j) * C, rows[j], 0, C);
+        }));
+        IntStream.range(0, N).parallel().forEach(n -> System.arraycopy(acc[n], 0, dIn, n * C, C));
+    }
+
+    /**
+     * {@link CpuBackend#linearBackwardWeight}'s weights (not the bias): dWeight (K, C), dOut (N, K), in (N, C). The
+     * rows are the images, row[c] = in[n, c]; dWeight[k] = sum over n in order of dOut[n, k] * row. Each task works
+     * out a block of result rows, a block of columns at a time, and copies it out, so that no second K x C array is
+     * held.
+     */
+    static void linearBackwardWeight(float[] dWeight, float[] dOut, float[] in, int N, int C, int K) {
+        float[][] rows = new float[N][];
+        IntStream.range(0, N).parallel().forEach(n -> rows[n] = Arrays.copyOfRange(in, n * C, (n + 1) * C));
+        IntStream.range(0, Math.ceilDiv(K, ROWS_PER_TASK)).parallel().forEach(block -> {
+            int k0 = block * ROWS_PER_TASK, k1 = Math.min(K, k0 + ROWS_PER_TASK);
+            float[][] acc = new float[k1 - k0][C];
+            for (int from = 0; from < C; from += COLUMNS) {
+                for (int k = k0; k < k1; k++) addRows(acc[k - k0], dOut, k, K, rows, N, from, Math.min(C, from + COLUMNS));
+            }
+            for (int k = k0; k < k1; k++) System.arraycopy(acc[k - k0], 0, dWeight, k * C, C);
+        });
     }
 
     /** row[p * Q + q] = the input plane at (p * stride - pad + r, q * stride - pad + s), 0 outside it. */

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.alexnetffm.engine.backend.CpuConvolution.Geometry;
+import dev.alexnetffm.engine.backend.CpuProducts.Geometry;
 import dev.alexnetffm.engine.tensor.HostTensor;
 import dev.alexnetffm.engine.tensor.Shape;
 
@@ -18,11 +18,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The convolutions by tap rows against the CPU backend's loops, bit for bit: the same terms in the same order, the
- * padding's zeros absorbed. The loops themselves are held to float64 references in CpuBackendConvTest and
- * CpuBackwardTest.
+ * The convolutions and fully connected layers by rows against the CPU backend's loops, bit for bit: the same terms
+ * in the same order, a convolution's padding zeros absorbed. The loops themselves are held to float64 references in
+ * CpuBackendConvTest, CpuBackendTest and CpuBackwardTest.
  */
-class CpuConvolutionTest {
+class CpuProductsTest {
     private final CpuBackend cpu = new CpuBackend();
 
     static Stream<Geometry> geometries() {
@@ -68,7 +68,7 @@ class CpuConvolutionTest {
         for (boolean relu : new boolean[] {false, true}) {
             float[] want = poisoned(g.N(), g.K(), g.P(), g.Q()).data(), got = want.clone();
             CpuBackend.conv2dLoops(want, d.in, d.weight, d.bias, g, relu);
-            CpuConvolution.forward(got, d.in, d.weight, d.bias, g, relu);
+            CpuProducts.forward(got, d.in, d.weight, d.bias, g, relu);
             assertBits("forward" + (relu ? " with ReLU" : ""), want, got);
         }
     }
@@ -80,7 +80,7 @@ class CpuConvolutionTest {
         Data d = Data.random(g, g.hashCode() + 1);
         float[] want = poisoned(g.N(), g.C(), g.H(), g.W()).data(), got = want.clone();
         CpuBackend.conv2dBackwardDataLoops(want, d.dOut, d.weight, null, g);
-        CpuConvolution.backwardData(got, d.dOut, d.weight, g);
+        CpuProducts.backwardData(got, d.dOut, d.weight, g);
         assertBits("backward data", want, got);
     }
 
@@ -90,8 +90,46 @@ class CpuConvolutionTest {
         Data d = Data.random(g, g.hashCode() + 2);
         float[] want = poisoned(g.K(), g.CG(), g.R(), g.S()).data(), got = want.clone();
         CpuBackend.conv2dBackwardWeightLoops(want, d.dOut, d.in, g);
-        CpuConvolution.backwardWeight(got, d.dOut, d.in, g);
+        CpuProducts.backwardWeight(got, d.dOut, d.in, g);
         assertBits("backward weight", want, got);
+    }
+
+    /** Fully connected layers: batch, inputs, outputs. */
+    static Stream<int[]> linearShapes() {
+        return Stream.of(
+                new int[] {8, 72, 5}, // the smallest batch run as rows; 5 = fewer outputs than a block of 8
+                new int[] {9, 37, 13}, // 37 inputs: one left after fours
+                new int[] {32, 300, 17},
+                new int[] {64, 5000, 3}, // the forward's inputs in two chunks of rows
+                new int[] {4, 600, 1000}, // the input gradient's weight rows in three chunks, two column blocks
+                new int[] {3, 1100, 2}); // below the batch for rows of images: the gradients still run as rows
+    }
+
+    @ParameterizedTest(name = "N, C, K = {0}")
+    @MethodSource("linearShapes")
+    void linearIsTheLoopsBitForBit(int[] nck) {
+        int N = nck[0], C = nck[1], K = nck[2];
+        Random random = new Random(N * 31L + C * 7L + K);
+        float[] in = gaussian(random, 1.0, N, C).data(), weight = gaussian(random, 0.1, K, C).data();
+        float[] bias = gaussian(random, 0.5, K).data(), dOut = gaussian(random, 1.0, N, K).data();
+        in[1] = 0f;
+        in[2] = -0f;
+        if (N >= CpuProducts.LINEAR_MIN_BATCH) {
+            for (boolean relu : new boolean[] {false, true}) {
+                float[] want = poisoned(N, K).data(), got = want.clone();
+                CpuBackend.linearLoops(want, in, weight, bias, N, C, K, relu);
+                CpuProducts.linear(got, in, weight, bias, N, C, K, relu);
+                assertBits("linear" + (relu ? " with ReLU" : ""), want, got);
+            }
+        }
+        float[] wantData = poisoned(N, C).data(), gotData = wantData.clone();
+        CpuBackend.linearBackwardDataLoops(wantData, dOut, weight, N, C, K);
+        CpuProducts.linearBackwardData(gotData, dOut, weight, N, C, K);
+        assertBits("linear backward data", wantData, gotData);
+        float[] want = poisoned(K, C).data(), got = want.clone();
+        CpuBackend.linearBackwardWeightLoops(want, dOut, in, N, C, K);
+        CpuProducts.linearBackwardWeight(got, dOut, in, N, C, K);
+        assertBits("linear backward weight", want, got);
     }
 
     /** A NaN input spreads to exactly the outputs whose taps read it, as in the loops. */
@@ -102,7 +140,7 @@ class CpuConvolutionTest {
         d.in[1 * 144 + 4 * 12 + 7] = Float.NaN;
         float[] want = new float[g.N() * g.K() * g.P() * g.Q()], got = want.clone();
         CpuBackend.conv2dLoops(want, d.in, d.weight, d.bias, g, true);
-        CpuConvolution.forward(got, d.in, d.weight, d.bias, g, true);
+        CpuProducts.forward(got, d.in, d.weight, d.bias, g, true);
         assertBits("forward with a NaN input", want, got);
         assertEquals(5 * 9, countNaN(got), "each of the 5 filters sees the NaN from 9 positions");
     }
@@ -116,7 +154,7 @@ class CpuConvolutionTest {
         Geometry g = conv(1, 2, 6, 6, 3, 3, 3, 1, 1, 1);
         Data d = Data.random(g, 6);
         d.weight[4] = Float.POSITIVE_INFINITY; // filter 0, channel 0, the centre tap
-        assertFalse(CpuConvolution.finite(d.weight));
+        assertFalse(CpuProducts.finite(d.weight));
         HostTensor out = poisoned(1, 3, 6, 6);
         cpu.conv2d(out, new HostTensor(Shape.of(1, 2, 6, 6), d.in),
                 new HostTensor(Shape.of(3, 2, 3, 3), d.weight),
