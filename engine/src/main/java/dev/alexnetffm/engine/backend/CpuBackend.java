@@ -360,7 +360,9 @@ public final class CpuBackend implements Backend {
         if (spec.stride() == 1 && CpuProducts.finite(w)) {
             CpuProducts.backwardData(d, g, w, geometry);
             int plane = geometry.H() * geometry.W();
-            if (y != null) IntStream.range(0, geometry.N() * geometry.C()).parallel().forEach(nc -> throughRelu(d, y, nc * plane, (nc + 1) * plane));
+            if (y != null) {
+                IntStream.range(0, geometry.N() * geometry.C()).parallel().forEach(nc -> throughRelu(d, y, nc * plane, (nc + 1) * plane));
+            }
         } else {
             conv2dBackwardDataLoops(d, g, w, y, geometry);
         }

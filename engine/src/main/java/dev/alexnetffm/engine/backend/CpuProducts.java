@@ -64,23 +64,24 @@ final class CpuProducts {
      * The weights must be finite.
      */
     static void forward(float[] out, float[] in, float[] weight, float[] bias, Geometry g, boolean relu) {
-        int CG = g.CG(), KG = g.KG(), taps = CG * g.R() * g.S(), positions = g.P() * g.Q();
+        int CG = g.CG(), KG = g.KG(), rs = g.R() * g.S(), taps = CG * rs;
+        int positions = g.P() * g.Q(), plane = g.H() * g.W();
         float[][] acc = new float[KG][positions];
         for (int n = 0; n < g.N(); n++) {
             for (int group = 0; group < g.groups(); group++) {
-                int image = n, firstChannel = group * CG, firstFilter = group * KG;
+                int firstPlane = (n * g.C() + group * CG) * plane, firstFilter = group * KG, image = n;
                 for (float[] row : acc) Arrays.fill(row, 0f);
                 product(acc, weight, firstFilter * taps, taps, 1, taps, positions, (rows, t0) -> {
                     IntStream.range(0, rows.length).parallel().forEach(j -> {
-                        int tap = t0 + j, rs = g.R() * g.S();
-                        imageRow(rows[j], in, (image * g.C() + firstChannel + tap / rs) * g.H() * g.W(), tap % rs / g.S(), tap % g.S(), g);
+                        int tap = t0 + j;
+                        imageRow(rows[j], in, firstPlane + tap / rs * plane, tap % rs / g.S(), tap % g.S(), g);
                     });
                 });
                 IntStream.range(0, KG).parallel().forEach(j -> {
-                    int k = firstFilter + j, plane = (image * g.K() + k) * positions;
+                    int k = firstFilter + j, outPlane = (image * g.K() + k) * positions;
                     float b = bias[k];
                     float[] sums = acc[j];
-                    for (int i = 0; i < positions; i++) out[plane + i] = CpuBackend.activate(b + sums[i], relu);
+                    for (int i = 0; i < positions; i++) out[outPlane + i] = CpuBackend.activate(b + sums[i], relu);
                 });
             }
         }
@@ -103,17 +104,19 @@ final class CpuProducts {
             }
         }
         float[][] acc = new float[CG][pixels];
+        int outPlane = g.P() * g.Q();
         for (int n = 0; n < g.N(); n++) {
             for (int group = 0; group < g.groups(); group++) {
-                int image = n, firstFilter = group * KG;
+                int firstOutPlane = (n * g.K() + group * KG) * outPlane, firstInPlane = (n * g.C() + group * CG) * pixels;
                 for (float[] row : acc) Arrays.fill(row, 0f);
                 product(acc, transposed, group * CG * taps, taps, 1, taps, pixels, (rows, t0) -> {
                     IntStream.range(0, rows.length).parallel().forEach(j -> {
                         int tap = t0 + j;
-                        gradientRow(rows[j], dOut, (image * g.K() + firstFilter + tap / rs) * g.P() * g.Q(), tap % rs / g.S(), tap % g.S(), g);
+                        gradientRow(rows[j], dOut, firstOutPlane + tap / rs * outPlane, tap % rs / g.S(), tap % g.S(), g);
                     });
                 });
-                IntStream.range(0, CG).parallel().forEach(c -> System.arraycopy(acc[c], 0, dIn, (image * g.C() + firstFilter / KG * CG + c) * pixels, pixels));
+                IntStream.range(0, CG).parallel()
+                        .forEach(c -> System.arraycopy(acc[c], 0, dIn, firstInPlane + c * pixels, pixels));
             }
         }
     }
@@ -126,14 +129,14 @@ final class CpuProducts {
     static void backwardWeight(float[] dWeight, float[] dOut, float[] in, Geometry g) {
         int CG = g.CG(), KG = g.KG(), rs = g.R() * g.S(), taps = CG * rs, positions = g.P() * g.Q();
         for (int group = 0; group < g.groups(); group++) {
-            int firstChannel = group * CG, firstFilter = group * KG;
+            int firstFilter = group * KG;
             float[][] acc = new float[KG][taps];
             for (int n = 0; n < g.N(); n++) {
-                int image = n;
-                product(acc, dOut, (image * g.K() + firstFilter) * positions, positions, 1, positions, taps, (rows, p0) -> {
+                int firstPlane = (n * g.C() + group * CG) * g.H() * g.W();
+                product(acc, dOut, (n * g.K() + firstFilter) * positions, positions, 1, positions, taps, (rows, p0) -> {
                     IntStream.range(0, rows.length).parallel().forEach(j -> {
                         int position = p0 + j;
-                        positionRow(rows[j], in, (image * g.C() + firstChannel) * g.H() * g.W(), position / g.Q(), position % g.Q(), g);
+                        positionRow(rows[j], in, firstPlane, position / g.Q(), position % g.Q(), g);
                     });
                 });
             }
@@ -256,7 +259,8 @@ final class CpuProducts {
         int hLo = Math.max(0, r - g.pad()), hHi = Math.min(H, P + r - g.pad());
         int wLo = Math.max(0, s - g.pad()), wHi = Math.min(W, Q + s - g.pad());
         for (int h = hLo; h < hHi; h++) {
-            if (wHi > wLo) System.arraycopy(dOut, plane + (h + g.pad() - r) * Q + wLo + g.pad() - s, row, h * W + wLo, wHi - wLo);
+            int from = plane + (h + g.pad() - r) * Q + wLo + g.pad() - s;
+            if (wHi > wLo) System.arraycopy(dOut, from, row, h * W + wLo, wHi - wLo);
         }
     }
 
