@@ -369,7 +369,7 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * conv2dBackwardData by its formula's loops: for strides above 1 and weights that are not all finite, and the
+     * conv2dBackwardData by its formula's loops: for strides above 1 or weights that are not all finite, and the
      * reference CpuProducts is held to bit for bit. y is the ReLU's output, or null.
      */
     static void conv2dBackwardDataLoops(float[] d, float[] g, float[] w, float[] y, Geometry geometry) {

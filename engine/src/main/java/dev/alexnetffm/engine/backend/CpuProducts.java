@@ -71,12 +71,8 @@ final class CpuProducts {
             for (int group = 0; group < g.groups(); group++) {
                 int firstPlane = (n * g.C() + group * CG) * plane, firstFilter = group * KG, image = n;
                 for (float[] row : acc) Arrays.fill(row, 0f);
-                product(acc, weight, firstFilter * taps, taps, 1, taps, positions, (rows, t0) -> {
-                    IntStream.range(0, rows.length).parallel().forEach(j -> {
-                        int tap = t0 + j;
-                        imageRow(rows[j], in, firstPlane + tap / rs * plane, tap % rs / g.S(), tap % g.S(), g);
-                    });
-                });
+                product(acc, weight, firstFilter * taps, taps, 1, taps, positions,
+                        (row, tap) -> imageRow(row, in, firstPlane + tap / rs * plane, tap % rs / g.S(), tap % g.S(), g));
                 IntStream.range(0, KG).parallel().forEach(j -> {
                     int k = firstFilter + j, outPlane = (image * g.K() + k) * positions;
                     float b = bias[k];
@@ -109,12 +105,9 @@ final class CpuProducts {
             for (int group = 0; group < g.groups(); group++) {
                 int firstOutPlane = (n * g.K() + group * KG) * outPlane, firstInPlane = (n * g.C() + group * CG) * pixels;
                 for (float[] row : acc) Arrays.fill(row, 0f);
-                product(acc, transposed, group * CG * taps, taps, 1, taps, pixels, (rows, t0) -> {
-                    IntStream.range(0, rows.length).parallel().forEach(j -> {
-                        int tap = t0 + j;
-                        gradientRow(rows[j], dOut, firstOutPlane + tap / rs * outPlane, tap % rs / g.S(), tap % g.S(), g);
-                    });
-                });
+                product(acc, transposed, group * CG * taps, taps, 1, taps, pixels,
+                        (row, tap) -> gradientRow(row, dOut, firstOutPlane + tap / rs * outPlane, tap % rs / g.S(), tap % g.S(),
+                                g));
                 IntStream.range(0, CG).parallel()
                         .forEach(c -> System.arraycopy(acc[c], 0, dIn, firstInPlane + c * pixels, pixels));
             }
@@ -133,40 +126,35 @@ final class CpuProducts {
             float[][] acc = new float[KG][taps];
             for (int n = 0; n < g.N(); n++) {
                 int firstPlane = (n * g.C() + group * CG) * g.H() * g.W();
-                product(acc, dOut, (n * g.K() + firstFilter) * positions, positions, 1, positions, taps, (rows, p0) -> {
-                    IntStream.range(0, rows.length).parallel().forEach(j -> {
-                        int position = p0 + j;
-                        positionRow(rows[j], in, firstPlane, position / g.Q(), position % g.Q(), g);
-                    });
-                });
+                product(acc, dOut, (n * g.K() + firstFilter) * positions, positions, 1, positions, taps,
+                        (row, position) -> positionRow(row, in, firstPlane, position / g.Q(), position % g.Q(), g));
             }
             for (int j = 0; j < KG; j++) System.arraycopy(acc[j], 0, dWeight, (firstFilter + j) * taps, taps);
         }
     }
 
-    /** Fills rows[0 ..] with the rows of terms t0, t0 + 1, ... */
+    /** Fills {@code row} with the values term {@code t} multiplies. */
     private interface RowMaker {
-        void make(float[][] rows, int t0);
+        void make(float[] row, int t);
     }
 
     /**
      * acc[j][i] = acc[j][i] + sum over t < terms in order of factors[at + j * rowStride + t * termStride] * row_t[i],
-     * for every j and every i < columns, where the rows come from {@code maker} a chunk at a time.
+     * for every j and every i < columns, where the rows come from {@code maker} a chunk at a time (in parallel).
      */
-    private static void product(float[][] acc, float[] factors, int at, int rowStride, int termStride, int terms, int columns,
-            RowMaker maker) {
+    private static void product(float[][] acc, float[] factors, int at, int rowStride, int termStride, int terms,
+            int columns, RowMaker maker) {
         int chunk = Math.min(terms, Math.max(4, CHUNK_FLOATS / columns / 4 * 4));
         float[][] rows = new float[chunk][columns];
         int rowBlocks = Math.ceilDiv(acc.length, ROWS_PER_TASK), columnBlocks = Math.ceilDiv(columns, COLUMNS);
         for (int t0 = 0; t0 < terms; t0 += chunk) {
-            int count = Math.min(chunk, terms - t0), first = at + t0 * termStride;
-            float[][] made = count == chunk ? rows : Arrays.copyOf(rows, count);
-            maker.make(made, t0);
+            int count = Math.min(chunk, terms - t0), first = at + t0 * termStride, firstTerm = t0;
+            IntStream.range(0, count).parallel().forEach(j -> maker.make(rows[j], firstTerm + j));
             IntStream.range(0, rowBlocks * columnBlocks).parallel().forEach(task -> {
                 int j0 = task / columnBlocks * ROWS_PER_TASK, from = task % columnBlocks * COLUMNS;
                 int to = Math.min(columns, from + COLUMNS);
                 for (int j = j0; j < Math.min(acc.length, j0 + ROWS_PER_TASK); j++) {
-                    addRows(acc[j], factors, first + j * rowStride, termStride, made, count, from, to);
+                    addRows(acc[j], factors, first + j * rowStride, termStride, rows, count, from, to);
                 }
             });
         }
@@ -197,9 +185,9 @@ final class CpuProducts {
      */
     static void linear(float[] out, float[] in, float[] weight, float[] bias, int N, int C, int K, boolean relu) {
         float[][] acc = new float[K][N];
-        product(acc, weight, 0, C, 1, C, N, (rows, c0) -> IntStream.range(0, rows.length).parallel().forEach(j -> {
-            for (int n = 0; n < N; n++) rows[j][n] = in[n * C + c0 + j];
-        }));
+        product(acc, weight, 0, C, 1, C, N, (row, c) -> {
+            for (int n = 0; n < N; n++) row[n] = in[n * C + c];
+        });
         IntStream.range(0, K).parallel().forEach(k -> {
             for (int n = 0; n < N; n++) out[n * K + k] = CpuBackend.activate(bias[k] + acc[k][n], relu);
         });
@@ -211,9 +199,7 @@ final class CpuProducts {
      */
     static void linearBackwardData(float[] dIn, float[] dOut, float[] weight, int N, int C, int K) {
         float[][] acc = new float[N][C];
-        product(acc, dOut, 0, K, 1, K, C, (rows, k0) -> IntStream.range(0, rows.length).parallel().forEach(j -> {
-            System.arraycopy(weight, (k0 + j) * C, rows[j], 0, C);
-        }));
+        product(acc, dOut, 0, K, 1, K, C, (row, k) -> System.arraycopy(weight, k * C, row, 0, C));
         IntStream.range(0, N).parallel().forEach(n -> System.arraycopy(acc[n], 0, dIn, n * C, C));
     }
 
@@ -258,9 +244,9 @@ final class CpuProducts {
         Arrays.fill(row, 0, H * W, 0f);
         int hLo = Math.max(0, r - g.pad()), hHi = Math.min(H, P + r - g.pad());
         int wLo = Math.max(0, s - g.pad()), wHi = Math.min(W, Q + s - g.pad());
+        if (wHi <= wLo) return;
         for (int h = hLo; h < hHi; h++) {
-            int from = plane + (h + g.pad() - r) * Q + wLo + g.pad() - s;
-            if (wHi > wLo) System.arraycopy(dOut, from, row, h * W + wLo, wHi - wLo);
+            System.arraycopy(dOut, plane + (h + g.pad() - r) * Q + wLo + g.pad() - s, row, h * W + wLo, wHi - wLo);
         }
     }
 
